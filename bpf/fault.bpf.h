@@ -1,0 +1,93 @@
+/* The one fault decision every hook makes: (scenario, flow, now) -> skip | shadow | live.
+ * It consults the burst schedule, the rollout hash and the scenario's probability, counts and
+ * logs the decision, and only then does the caller act (live) or not (shadow). Shadow mode is
+ * this same path with the action withheld, so its counts are what live mode would have done. */
+#ifndef MMCHAOS_FAULT_BPF_H
+#define MMCHAOS_FAULT_BPF_H
+
+#include "maps.bpf.h"
+#include "schedule.h"
+
+enum mmc_verdict {
+	MMC_SKIP = 0,
+	MMC_SHADOW = 1,
+	MMC_LIVE = 2,
+};
+
+/* Deterministic per-flow hash (murmur3 finaliser): a flow is in or out of the rollout for its
+ * whole life, so a 10% rollout means 10% of connections, not 10% of each connection's packets. */
+static __always_inline __u32 mmc_flow_hash(__u64 flow, __u32 seed)
+{
+	__u64 h = flow ^ ((__u64)seed << 32 | seed);
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return (__u32)h;
+}
+
+static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u32 mode,
+				    __u32 dir, __u64 flow, __u64 now, __u64 remaining_ns)
+{
+	struct mmc_log_bucket *b;
+	struct mmc_event *e;
+	__u32 zero = 0;
+
+	b = bpf_map_lookup_elem(&mmc_logrl, &zero);
+	if (!b)
+		return;
+	if (now - b->window_start_ns >= 1000000000ULL) {
+		b->window_start_ns = now;
+		b->used = 0;
+	}
+	if (b->used >= cfg->events_per_sec) {
+		mmc_count(MMC_STAT_EVENTS_SUPPRESSED);
+		return;
+	}
+	b->used++;
+	e = bpf_ringbuf_reserve(&mmc_events, sizeof(*e), 0);
+	if (!e) {
+		mmc_count(MMC_STAT_EVENTS_LOST);
+		return;
+	}
+	e->ts_ns = now;
+	e->flow = flow;
+	e->duration_ns = remaining_ns;
+	e->intensity = cfg->prob[scn];
+	e->scenario = scn;
+	e->reason = MMC_REASON_PROBABILITY;
+	e->mode = mode;
+	e->direction = dir;
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline enum mmc_verdict mmc_decide(const struct mmc_config *cfg, __u32 scn,
+						   __u32 dir, __u64 flow)
+{
+	struct mmc_phase phase;
+	__u64 now, threshold;
+	__u32 mode;
+
+	if (!cfg->armed || scn >= MMC_SCN_MAX)
+		return MMC_SKIP;
+	threshold = cfg->prob[scn];
+	if (threshold == 0)
+		return MMC_SKIP;
+	now = bpf_ktime_get_ns();
+	phase = mmc_schedule_phase(cfg->epoch_ns, cfg->on_ns, cfg->off_ns, now);
+	if (!phase.on)
+		return MMC_SKIP;
+	if ((__u64)mmc_flow_hash(flow, cfg->seed) >= cfg->rollout_threshold)
+		return MMC_SKIP;
+	if ((__u64)bpf_get_prandom_u32() >= threshold)
+		return MMC_SKIP;
+
+	mode = cfg->dry_run ? MMC_MODE_SHADOW : MMC_MODE_LIVE;
+	mmc_count(mmc_injection_slot(scn, mode));
+	mmc_log(cfg, scn, mode, dir, flow, now, phase.remaining_ns);
+	return cfg->dry_run ? MMC_SHADOW : MMC_LIVE;
+}
+
+#endif /* MMCHAOS_FAULT_BPF_H */

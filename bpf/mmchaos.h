@@ -1,0 +1,86 @@
+/* Types shared by the BPF data plane and the userspace controller: scenario ids, the
+ * configuration record the controller writes, counter slots and injection-log events.
+ * Plain C with fixed-size fields so both sides agree on layout byte for byte. */
+#ifndef MMCHAOS_H
+#define MMCHAOS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* The seed suite's eleven scenarios, in its order. Also the metric label order. */
+enum mmc_scenario {
+	MMC_SCN_NET_LOSS = 0,
+	MMC_SCN_EXCH_429,
+	MMC_SCN_EXCH_5XX,
+	MMC_SCN_LAT_SPIKE,
+	MMC_SCN_WS_LAG,
+	MMC_SCN_WS_DISCONNECT,
+	MMC_SCN_DNS_FLAP,
+	MMC_SCN_CLOCK_SKEW,
+	MMC_SCN_MEM_PRESSURE,
+	MMC_SCN_RATE_LIMIT_STORM,
+	MMC_SCN_RECONCILE_MISMATCH,
+	MMC_SCN_MAX,
+};
+
+enum mmc_mode {
+	MMC_MODE_LIVE = 0,
+	MMC_MODE_SHADOW = 1,
+	MMC_MODE_MAX,
+};
+
+/* Slots of the per-CPU counter array: per-scenario decisions first, then data-plane stats. */
+enum mmc_stat {
+	MMC_STAT_PKTS_EGRESS = (int)MMC_SCN_MAX * (int)MMC_MODE_MAX,
+	MMC_STAT_PKTS_INGRESS,
+	MMC_STAT_EVENTS_SUPPRESSED, /* injection-log events over the rate limit */
+	MMC_STAT_EVENTS_LOST,       /* ring buffer full */
+	MMC_COUNTER_SLOTS,
+};
+
+static inline __u32 mmc_injection_slot(enum mmc_scenario scn, enum mmc_mode mode)
+{
+	return (__u32)scn * MMC_MODE_MAX + (__u32)mode;
+}
+
+/* Probabilities and the rollout share are thresholds against a uniform 32-bit draw:
+ * hit <=> draw < threshold, so 1.0 is 1 << 32 (always) and 0 never hits. */
+#define MMC_P_ONE (1ULL << 32)
+
+/* Written by the controller into the single entry of the mmc_cfg array map. Times are
+ * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+struct mmc_config {
+	__u64 epoch_ns; /* start of the first burst */
+	__u64 on_ns;    /* burst on-phase length */
+	__u64 off_ns;   /* off-phase length; 0 = always on */
+	__u64 rollout_threshold;
+	__u64 prob[MMC_SCN_MAX];
+	__u32 armed;    /* 0: decide nothing (chaos.enabled false) */
+	__u32 dry_run;  /* 1: shadow mode, decide and count, never act */
+	__u32 seed;     /* per-run salt of the rollout hash */
+	__u32 events_per_sec; /* injection-log rate limit per CPU */
+};
+
+enum mmc_reason {
+	MMC_REASON_PROBABILITY = 1, /* a per-packet/per-event draw under the scenario's probability */
+};
+
+enum mmc_direction {
+	MMC_DIR_EGRESS = 0,
+	MMC_DIR_INGRESS = 1,
+};
+
+/* One injection-log record (ring buffer -> JSON lines). */
+struct mmc_event {
+	__u64 ts_ns;         /* CLOCK_MONOTONIC */
+	__u64 flow;          /* socket cookie */
+	__u64 duration_ns;   /* what is left of the current on-phase (the fault's horizon) */
+	__u64 intensity;     /* the scenario's threshold (probability * 2^32) */
+	__u32 scenario;
+	__u32 reason;
+	__u32 mode;
+	__u32 direction;
+};
+
+#endif /* MMCHAOS_H */

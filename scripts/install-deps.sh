@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs every Debian package that mmchaos' build, tests, benchmarks and demo need.
+# Idempotent: packages already present are not fetched again. The only place package names live.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential cmake pkg-config clang llvm libbpf-dev bpftool linux-libc-dev
+  libelf-dev zlib1g-dev
+  libnl-3-dev libnl-route-3-dev libyaml-cpp-dev prometheus-cpp-dev libcli11-dev
+  nlohmann-json3-dev googletest libgtest-dev libgmock-dev clang-format
+  # kernel plumbing used by tests, doctor and the demo
+  iproute2 iputils-ping procps util-linux kmod
+  # real peers in tests, benchmarks and the demo
+  curl iperf3 jq bc prometheus dnsmasq-base dnsutils
+  # the qemu lane (scripts/vmtest.sh)
+  qemu-system-x86 busybox-static cpio
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing packages (${missing[*]}); run as root" >&2
+  exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"

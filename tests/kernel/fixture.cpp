@@ -1,0 +1,256 @@
+#include "fixture.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "cgroup/cgroup.h"
+
+extern char** environ;
+
+namespace mmchaos::testing {
+namespace {
+
+std::atomic<int> g_seq{0};
+
+std::string Unique(const std::string& prefix) {
+  return prefix + std::to_string(getpid()) + "-" + std::to_string(g_seq++);
+}
+
+void Check(bool ok, const std::string& what) {
+  if (!ok) throw std::runtime_error("fixture: " + what);
+}
+
+}  // namespace
+
+int Sh(const std::string& cmd) {
+  int rc = std::system(cmd.c_str());
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+std::string Capture(const std::string& cmd, int* rc) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  int st = pclose(p);
+  if (rc) *rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+  return out;
+}
+
+bool InBinomial999(uint64_t k, uint64_t n, double p) {
+  double mean = static_cast<double>(n) * p;
+  double sd = std::sqrt(static_cast<double>(n) * p * (1 - p));
+  return std::fabs(static_cast<double>(k) - mean) <= 3.29 * sd;
+}
+
+NetNs::NetNs(std::string name) : name_(std::move(name)) {
+  Check(Sh("ip netns add " + name_) == 0, "ip netns add " + name_);
+  Sh("ip -n " + name_ + " link set lo up");
+}
+
+NetNs::~NetNs() { Sh("ip netns del " + name_ + " 2>/dev/null"); }
+
+Topology::Topology() : engine(Unique("mmc-e")), exchange(Unique("mmc-x")) {
+  int n = 1 + (getpid() + g_seq) % 250;
+  engine_ip = "10.77." + std::to_string(n) + ".1";
+  exchange_ip = "10.77." + std::to_string(n) + ".2";
+  std::string ve = "mmce" + std::to_string(g_seq), vx = "mmcx" + std::to_string(g_seq);
+  Check(Sh("ip -n " + engine.name() + " link add " + ve + " type veth peer name " + vx + " netns " +
+           exchange.name()) == 0,
+        "veth");
+  Check(Sh("ip -n " + engine.name() + " addr add " + engine_ip + "/24 dev " + ve + " && ip -n " +
+           engine.name() + " link set " + ve + " up && ip -n " + exchange.name() + " addr add " +
+           exchange_ip + "/24 dev " + vx + " && ip -n " + exchange.name() + " link set " + vx +
+           " up") == 0,
+        "veth addresses");
+}
+
+Cgroup::Cgroup(const std::string& name) {
+  auto mount = Cgroup2Mount();
+  Check(mount.has_value(), "no cgroup2 mount");
+  path_ = *mount + "/" + Unique("mmchaos-test-") + "-" + name;
+  std::filesystem::create_directories(path_);
+}
+
+Cgroup::~Cgroup() {
+  // Kill what is left inside, then remove the directory once the kernel has emptied it.
+  for (int i = 0; i < 100; ++i) {
+    std::ifstream procs(path_ + "/cgroup.procs");
+    pid_t p;
+    bool any = false;
+    while (procs >> p) {
+      any = true;
+      ::kill(p, SIGKILL);
+    }
+    if (!any && ::rmdir(path_.c_str()) == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::fprintf(stderr, "fixture: could not remove %s\n", path_.c_str());
+}
+
+Child::Child(const Cgroup& cg, const NetNs& ns, std::function<int()> fn) {
+  // Everything the child needs is prepared before fork: the test process has threads, so the
+  // child sticks to system calls until fn runs.
+  const std::string procs = cg.path() + "/cgroup.procs";
+  const std::string nspath = ns.path();
+  int ready[2];
+  Check(pipe2(ready, O_CLOEXEC) == 0, "pipe");
+  pid_ = fork();
+  Check(pid_ >= 0, "fork");
+  if (pid_ == 0) {
+    close(ready[0]);
+    char pid[24];
+    int len = std::snprintf(pid, sizeof(pid), "%d", getpid());
+    int cgfd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+    int nsfd = open(nspath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (cgfd < 0 || write(cgfd, pid, static_cast<size_t>(len)) != len || nsfd < 0 ||
+        setns(nsfd, CLONE_NEWNET) != 0)
+      _exit(100);
+    char c = 1;
+    (void)!write(ready[1], &c, 1);
+    close(ready[1]);
+    _exit(fn());
+  }
+  close(ready[1]);
+  char c = 0;
+  ssize_t n = read(ready[0], &c, 1);
+  close(ready[0]);
+  Check(n == 1, "child could not join its cgroup and netns");
+}
+
+Child::~Child() {
+  if (pid_ > 0 && status_ < 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int Child::Wait() {
+  if (status_ < 0) {
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  return status_;
+}
+
+int SocketIn(const NetNs& ns, int domain, int type) {
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
+  Check(self >= 0 && target >= 0, "open netns");
+  Check(setns(target, CLONE_NEWNET) == 0, "setns");
+  int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+  Check(setns(self, CLONE_NEWNET) == 0, "setns back");
+  close(self);
+  close(target);
+  Check(fd >= 0, "socket");
+  return fd;
+}
+
+std::string MmchaosBin() { return MMCHAOS_BIN; }
+
+Controller::Controller(const std::string& config_path, const std::vector<std::string>& extra) {
+  int p[2];
+  Check(pipe2(p, O_CLOEXEC) == 0, "pipe");
+  std::vector<std::string> args{MmchaosBin(), "run", "-c", config_path};
+  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
+  int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  close(p[1]);
+  Check(rc == 0, "spawn mmchaos");
+  err_fd_ = p[0];
+  reader_ = std::thread([this] {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(err_fd_, buf, sizeof(buf))) > 0) {
+      std::lock_guard<std::mutex> l(mu_);
+      out_.append(buf, static_cast<size_t>(n));
+    }
+  });
+}
+
+Controller::~Controller() {
+  if (pid_ > 0 && status_ < 0) {
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (reader_.joinable()) reader_.join();
+  if (err_fd_ >= 0) close(err_fd_);
+  std::fprintf(stderr, "--- mmchaos run output ---\n%s--- end ---\n", output().c_str());
+}
+
+std::string Controller::output() {
+  std::lock_guard<std::mutex> l(mu_);
+  return out_;
+}
+
+bool Controller::WaitFor(const std::string& text, std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (output().find(text) != std::string::npos) return true;
+    int st;
+    if (status_ < 0 && waitpid(pid_, &st, WNOHANG) == pid_) {
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      return output().find(text) != std::string::npos;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return false;
+}
+
+void Controller::Signal(int sig) { ::kill(pid_, sig); }
+
+int Controller::Wait(std::chrono::milliseconds timeout) {
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (status_ < 0 && std::chrono::steady_clock::now() < until) {
+    int st;
+    if (waitpid(pid_, &st, WNOHANG) == pid_) {
+      status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return status_;
+}
+
+TempDir::TempDir() {
+  char tmpl[] = "/tmp/mmchaos-test-XXXXXX";
+  Check(mkdtemp(tmpl) != nullptr, "mkdtemp");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+  std::string p = path_ + "/" + name;
+  std::ofstream(p) << content;
+  return p;
+}
+
+}  // namespace mmchaos::testing

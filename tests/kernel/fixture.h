@@ -1,0 +1,116 @@
+// RAII fixtures for kernel integration tests: every test builds its own network namespaces, veth
+// pair, cgroups and controller process, and the destructors remove all of it even when an
+// assertion fails half way.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mmchaos::testing {
+
+// Runs a shell command; returns its exit status (stdout/stderr go to the test log).
+int Sh(const std::string& cmd);
+// Runs a command and returns its stdout; exit status into *rc when given.
+std::string Capture(const std::string& cmd, int* rc = nullptr);
+
+class NetNs {
+ public:
+  explicit NetNs(std::string name);
+  ~NetNs();
+  NetNs(const NetNs&) = delete;
+  NetNs& operator=(const NetNs&) = delete;
+  const std::string& name() const { return name_; }
+  std::string path() const { return "/run/netns/" + name_; }
+
+ private:
+  std::string name_;
+};
+
+// Two namespaces joined by a veth pair: the engine side (10.77.<n>.1) and the exchange side
+// (10.77.<n>.2). Nothing in the root namespace is touched.
+class Topology {
+ public:
+  Topology();
+  NetNs engine;
+  NetNs exchange;
+  std::string engine_ip, exchange_ip;
+};
+
+// A cgroup v2 directory under a per-test parent in the cgroup2 mount; its processes are killed
+// and the directories removed on destruction.
+class Cgroup {
+ public:
+  explicit Cgroup(const std::string& name);
+  ~Cgroup();
+  Cgroup(const Cgroup&) = delete;
+  Cgroup& operator=(const Cgroup&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A forked child placed in a cgroup and a netns before it runs fn; fn's return value is its exit
+// code. Killed and reaped on destruction.
+class Child {
+ public:
+  Child(const Cgroup& cg, const NetNs& ns, std::function<int()> fn);
+  ~Child();
+  int Wait();  // exit code, or 128+signal
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
+// A socket created inside a namespace (sockets keep their namespace for life).
+int SocketIn(const NetNs& ns, int domain, int type);
+
+// `mmchaos run` as a subprocess with stderr captured.
+class Controller {
+ public:
+  Controller(const std::string& config_path, const std::vector<std::string>& extra_args = {});
+  ~Controller();
+  // Waits until stderr contains text; false on timeout or exit.
+  bool WaitFor(const std::string& text, std::chrono::milliseconds timeout);
+  void Signal(int sig);
+  // Exit code (or 128+signal), -1 if it did not exit in time.
+  int Wait(std::chrono::milliseconds timeout);
+  std::string output();
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+  int err_fd_ = -1;
+  std::thread reader_;
+  std::mutex mu_;
+  std::string out_;
+};
+
+// Path of the built mmchaos binary.
+std::string MmchaosBin();
+
+// A scratch directory removed on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string Write(const std::string& name, const std::string& content) const;
+
+ private:
+  std::string path_;
+};
+
+// A binomial count k of n is inside the 99.9% interval of p (normal approximation, z=3.29).
+bool InBinomial999(uint64_t k, uint64_t n, double p);
+
+}  // namespace mmchaos::testing

@@ -1,0 +1,79 @@
+// What the kernel tests share beyond fixtures: a config for a test target, the controller's view
+// (status --json) and the skip rule (a kernel test may only skip where the kernel lacks support).
+#pragma once
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "fixture.h"
+
+namespace mmchaos::testing {
+
+struct ChaosKnobs {
+  double net_loss = 0;
+  bool dry_run = false;
+  bool enabled = true;
+  double on_sec = 3600;
+  double off_sec = 0;
+};
+
+inline uint16_t TestPort(int salt = 0) {
+  return static_cast<uint16_t>(20000 + (getpid() * 7 + salt) % 20000);
+}
+
+inline std::string ConfigYaml(const std::string& cgroup, const ChaosKnobs& k, uint16_t metrics_port,
+                              const std::string& log_path) {
+  return "chaos:\n"
+         "  enabled: " +
+         std::string(k.enabled ? "true" : "false") +
+         "\n"
+         "  dry_run: " +
+         std::string(k.dry_run ? "true" : "false") +
+         "\n"
+         "  net_loss: " +
+         std::to_string(k.net_loss) +
+         "\n"
+         "  burst_on_sec: " +
+         std::to_string(k.on_sec) +
+         "\n"
+         "  burst_off_sec: " +
+         std::to_string(k.off_sec) +
+         "\n"
+         "target:\n"
+         "  cgroup: " +
+         cgroup +
+         "\n"
+         "metrics:\n"
+         "  listen: \"127.0.0.1:" +
+         std::to_string(metrics_port) +
+         "\"\n"
+         "log:\n"
+         "  injections: " +
+         log_path + "\n";
+}
+
+inline nlohmann::json Status() {
+  int rc = 0;
+  std::string out = Capture(MmchaosBin() + " status --json", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  EXPECT_FALSE(j.is_discarded()) << out;
+  return j;
+}
+
+// The attached data plane of one cgroup in `status --json`, or null.
+inline nlohmann::json StatusFor(const std::string& cgroup) {
+  const nlohmann::json all = Status();
+  for (const auto& dp : all["attached"])
+    if (dp.value("cgroup", "") == cgroup) return dp;
+  return nullptr;
+}
+
+inline uint64_t StatusInjections(const nlohmann::json& dp, const char* scn, const char* mode) {
+  return dp["injections"][scn][mode].get<uint64_t>();
+}
+
+}  // namespace mmchaos::testing

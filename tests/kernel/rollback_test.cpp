@@ -1,0 +1,115 @@
+// Every rollback path stops injection within 50 ms and leaves nothing attached: SIGTERM,
+// chaos.enabled: false + SIGHUP, `mmchaos rollback` from another shell, SIGKILL.
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "harness.h"
+#include "traffic.h"
+
+namespace mmchaos::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+enum class Path { kSigterm, kSighupDisabled, kRollbackCommand, kSigkill };
+
+std::string Name(const ::testing::TestParamInfo<Path>& p) {
+  switch (p.param) {
+    case Path::kSigterm:
+      return "Sigterm";
+    case Path::kSighupDisabled:
+      return "SighupEnabledFalse";
+    case Path::kRollbackCommand:
+      return "RollbackCommand";
+    case Path::kSigkill:
+      return "Sigkill";
+  }
+  return "?";
+}
+
+class Rollback : public ::testing::TestWithParam<Path> {};
+
+TEST_P(Rollback, LossStopsWithin50msAndNothingIsLeft) {
+  Topology topo;
+  Cgroup target("target");
+  TempDir dir;
+  const uint16_t port = TestPort(), mport = TestPort(1);
+  const std::string log = dir.path() + "/injections.jsonl";
+  auto cfg = dir.Write("chaos.yaml", ConfigYaml(target.path(), {.net_loss = 1.0}, mport, log));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("attached to", 10s)) << ctl.output();
+
+  constexpr uint32_t n = 3000, gap_us = 1000;  // 3 s of probes, one per ms
+  ProbeSink sink(SocketIn(topo.exchange, AF_INET, SOCK_DGRAM), topo.exchange_ip, port, n);
+  std::string ip = topo.exchange_ip;
+  Child sender(target, topo.engine, [&] { return SendProbes(ip.c_str(), port, n, gap_us); });
+  std::this_thread::sleep_for(1s);
+
+  const uint64_t trigger = MonoNs();
+  switch (GetParam()) {
+    case Path::kSigterm:
+      ctl.Signal(SIGTERM);
+      break;
+    case Path::kSighupDisabled:
+      dir.Write("chaos.yaml",
+                ConfigYaml(target.path(), {.net_loss = 1.0, .enabled = false}, mport, log));
+      ctl.Signal(SIGHUP);
+      break;
+    case Path::kRollbackCommand: {
+      int rc = 0;
+      std::string out = Capture(MmchaosBin() + " rollback", &rc);
+      EXPECT_EQ(rc, 0) << out;
+      EXPECT_NE(out.find("rolled back"), std::string::npos) << out;
+      break;
+    }
+    case Path::kSigkill:
+      ctl.Signal(SIGKILL);
+      break;
+  }
+  EXPECT_EQ(sender.Wait(), 0);
+  sink.Drain();
+
+  const auto& rec = sink.records();
+  uint64_t t0 = 0;
+  for (uint32_t i = 0; i < n && !t0; ++i)
+    if (rec[i].received) t0 = rec[i].sent_ns - static_cast<uint64_t>(i) * gap_us * 1000;
+  ASSERT_NE(t0, 0u) << "nothing got through after rollback";
+  uint32_t lost_before = 0, lost_late = 0;
+  uint64_t last_lost = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint64_t t = t0 + static_cast<uint64_t>(i) * gap_us * 1000;
+    if (rec[i].received) continue;
+    if (t < trigger) ++lost_before;
+    if (t > trigger + 50000000ULL) ++lost_late;
+    last_lost = std::max(last_lost, t);
+  }
+  EXPECT_GT(lost_before, 900u) << "net_loss 1.0 was not injecting before the rollback";
+  EXPECT_EQ(lost_late, 0u) << "last loss " << (static_cast<int64_t>(last_lost - trigger) / 1e6)
+                           << " ms after the trigger";
+
+  if (GetParam() == Path::kSighupDisabled) {
+    EXPECT_TRUE(ctl.WaitFor("detached", 2s)) << ctl.output();
+    EXPECT_TRUE(StatusFor(target.path()).is_null()) << Status().dump();
+    ctl.Signal(SIGTERM);
+  }
+  int rc = ctl.Wait(5s);
+  if (GetParam() == Path::kSigkill)
+    EXPECT_EQ(rc, 128 + SIGKILL);
+  else
+    EXPECT_EQ(rc, 0) << ctl.output();
+  EXPECT_TRUE(Status()["attached"].empty()) << Status().dump();
+  int rrc = 0;
+  std::string again = Capture(MmchaosBin() + " rollback", &rrc);
+  EXPECT_EQ(rrc, 0) << again;
+  EXPECT_NE(again.find("nothing to roll back"), std::string::npos) << again;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, Rollback,
+                         ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
+                                           Path::kRollbackCommand, Path::kSigkill),
+                         Name);
+
+}  // namespace
+}  // namespace mmchaos::testing

@@ -1,0 +1,33 @@
+// Injection-log records as JSON lines (golden).
+#include "eventlog/eventlog.h"
+
+#include <gtest/gtest.h>
+
+namespace mmchaos {
+namespace {
+
+TEST(EventLog, RecordIsOneGoldenJsonLine) {
+  mmc_event e{};
+  e.ts_ns = 1000;
+  e.flow = 77;
+  e.duration_ns = 250000000;
+  e.intensity = MMC_P_ONE / 4;
+  e.scenario = MMC_SCN_NET_LOSS;
+  e.reason = MMC_REASON_PROBABILITY;
+  e.mode = MMC_MODE_SHADOW;
+  e.direction = MMC_DIR_INGRESS;
+  EXPECT_EQ(
+      EventJson(e, 1700000000000000000LL),
+      R"({"ts_unix_ns":1700000000000001000,"scenario":"net_loss","reason_code":"probability",)"
+      R"("mode":"shadow","direction":"ingress","intensity":0.25,"duration_ms":250.0,"flow":77})");
+}
+
+TEST(EventLog, AlwaysOnScheduleHasNoDuration) {
+  mmc_event e{};
+  e.duration_ns = ~0ULL;
+  e.reason = MMC_REASON_PROBABILITY;
+  EXPECT_NE(EventJson(e, 0).find(R"("duration_ms":null)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mmchaos

@@ -1,0 +1,97 @@
+#include "cgroup/cgroup.h"
+
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace mmchaos {
+
+Result<std::string> Cgroup2Mount() {
+  std::ifstream in("/proc/self/mountinfo");
+  if (!in) return Fail("open(/proc/self/mountinfo)", errno);
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mountpoint options [optional...] - fstype source superopts
+    auto sep = line.find(" - ");
+    if (sep == std::string::npos) continue;
+    std::istringstream rest(line.substr(sep + 3));
+    std::string fstype;
+    rest >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, sep));
+    std::string id, parent, dev, root, mountpoint;
+    head >> id >> parent >> dev >> root >> mountpoint;
+    return mountpoint;
+  }
+  return Fail("find cgroup2 in /proc/self/mountinfo", ENOENT,
+              "mount the unified hierarchy: mount -t cgroup2 none /sys/fs/cgroup");
+}
+
+Result<std::string> CgroupOfPid(pid_t pid) {
+  std::string file = "/proc/" + std::to_string(pid) + "/cgroup";
+  std::ifstream in(file);
+  if (!in) return Fail("open(" + file + ")", ESRCH, "is pid " + std::to_string(pid) + " running?");
+  auto mount = Cgroup2Mount();
+  if (!mount) return std::unexpected(mount.error());
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("0::", 0) == 0) return *mount + line.substr(3);
+  }
+  return Fail("find the v2 entry (0::) in " + file, ENOENT);
+}
+
+Result<std::string> ResolveTargetCgroup(const std::string& from_config, const std::string& flag,
+                                        pid_t pid) {
+  std::string path = from_config;
+  if (!flag.empty()) path = flag;
+  if (pid > 0) {
+    auto p = CgroupOfPid(pid);
+    if (!p) return p;
+    path = *p;
+  }
+  if (path.empty())
+    return Fail("resolve target cgroup", EINVAL,
+                "name it with target.cgroup in the config, --cgroup PATH or --pid PID");
+  auto mount = Cgroup2Mount();
+  if (!mount) return std::unexpected(mount.error());
+  std::error_code ec;
+  auto canon = std::filesystem::weakly_canonical(path, ec);
+  if (ec) return Fail("resolve " + path, ec.value());
+  auto root = std::filesystem::weakly_canonical(*mount, ec);
+  if (canon == root)
+    return Fail("target cgroup " + path, EINVAL,
+                "it is the root cgroup and holds the whole host; name the engine's own cgroup");
+  auto rel = canon.lexically_relative(root);
+  auto up = root.lexically_relative(canon);
+  if (!up.empty() && *up.begin() != "..")
+    return Fail("target cgroup " + path, EINVAL,
+                "it contains the cgroup v2 root at " + *mount +
+                    " and so the whole host; name the engine's own cgroup");
+  if (rel.empty() || *rel.begin() == "..")
+    return Fail("target cgroup " + path, EINVAL, "not inside the cgroup v2 hierarchy at " + *mount);
+  struct statfs fs {};
+  if (::statfs(canon.c_str(), &fs) != 0)
+    return Fail("statfs(" + canon.string() + ")", errno, "does the engine's cgroup exist?");
+  if (fs.f_type != CGROUP2_SUPER_MAGIC)
+    return Fail("target cgroup " + path, EINVAL, "not a cgroup v2 directory");
+  return canon.string();
+}
+
+Result<uint64_t> CgroupId(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return Fail("stat(" + path + ")", errno);
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+Result<UniqueFd> OpenCgroup(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Fail("open(" + path + ")", errno);
+  return UniqueFd(fd);
+}
+
+}  // namespace mmchaos

@@ -1,0 +1,80 @@
+// mmchaos: kernel-level chaos injection for one engine's cgroup. A thin CLI over the libraries.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+
+#include "cli/status.h"
+#include "config/config.h"
+#include "controller/controller.h"
+#include "controller/kernel_config.h"
+#include "doctor/doctor.h"
+
+namespace {
+
+constexpr int kExitConfig = 2;
+
+int Validate(const std::string& path) {
+  auto cfg = mmchaos::LoadConfig(path);
+  if (!cfg) {
+    std::fprintf(stderr, "mmchaos: error: %s\n", cfg.error().message().c_str());
+    return kExitConfig;
+  }
+  for (const auto& w : cfg->warnings) std::fprintf(stderr, "mmchaos: warning: %s\n", w.c_str());
+  auto unsupported = mmchaos::UnsupportedScenarios(*cfg);
+  for (const auto& u : unsupported) std::fprintf(stderr, "mmchaos: error: %s\n", u.c_str());
+  std::cout << mmchaos::DumpConfig(*cfg);
+  return unsupported.empty() ? 0 : kExitConfig;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mmchaos: kernel-level chaos injection for a market-making engine's cgroup"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "mmchaos 0.1.0");
+
+  std::string config_path;
+  auto* validate =
+      app.add_subcommand("validate", "Parse and check a config; print the effective values");
+  validate->add_option("-c,--config", config_path, "chaos.yaml")->required();
+
+  bool json = false;
+  auto* doctor =
+      app.add_subcommand("doctor", "Probe what this kernel supports, scenario by scenario");
+  doctor->add_flag("--json", json, "JSON output");
+
+  mmchaos::RunOptions run_opts;
+  auto* run =
+      app.add_subcommand("run", "Attach to the target and drive the schedule in the foreground");
+  run->add_option("-c,--config", run_opts.config_path, "chaos.yaml")->required();
+  auto* cg = run->add_option("--cgroup", run_opts.cgroup, "target cgroup v2 directory");
+  run->add_option("--pid", run_opts.pid, "target the cgroup of this process")->excludes(cg);
+  run->add_flag("--dry-run", run_opts.force_dry_run, "shadow mode whatever the config says");
+  run->add_option("--duration", run_opts.duration_sec, "stop after SECONDS")
+      ->check(CLI::NonNegativeNumber);
+
+  auto* status = app.add_subcommand("status", "What mmchaos has attached on this host");
+  status->add_flag("--json", json, "JSON output");
+
+  auto* rollback = app.add_subcommand("rollback", "Remove everything mmchaos placed on this host");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : kExitConfig;
+  }
+
+  if (*validate) return Validate(config_path);
+  if (*doctor) {
+    auto rep = mmchaos::RunDoctor();
+    std::cout << (json ? mmchaos::DoctorJson(rep) + "\n" : mmchaos::DoctorText(rep));
+    for (const auto& p : rep.probes)
+      if (p.name == "bpf_load" && !p.ok) return 1;
+    return 0;
+  }
+  if (*run) return mmchaos::RunController(run_opts);
+  if (*status) return mmchaos::StatusCommand(json);
+  if (*rollback) return mmchaos::RollbackCommand();
+  return kExitConfig;
+}

@@ -1,0 +1,150 @@
+#include "cli/status.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/scenarios.h"
+#include "controller/registry.h"
+#include "discovery/discovery.h"
+#include "schedule.h"
+
+namespace mmchaos {
+namespace {
+
+uint64_t MonoNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
+                                     const std::map<uint64_t, ControllerRecord>& ctl) {
+  nlohmann::ordered_json j;
+  uint64_t cgid = 0;
+  j["links"] = nlohmann::json::array();
+  for (const auto& l : dp.links) {
+    cgid = l.cgroup_id;
+    j["links"].push_back({{"link_id", l.link_id}, {"prog", l.prog_name}, {"prog_id", l.prog_id}});
+  }
+  j["cgroup_id"] = cgid;
+  if (auto it = ctl.find(cgid); it != ctl.end()) {
+    j["cgroup"] = it->second.cgroup;
+    j["pid"] = it->second.pid;
+    j["config"] = it->second.config;
+  }
+  if (dp.config) {
+    const mmc_config& c = *dp.config;
+    mmc_phase ph = mmc_schedule_phase(c.epoch_ns, c.on_ns, c.off_ns, MonoNs());
+    j["armed"] = c.armed != 0;
+    j["mode"] = c.dry_run ? "shadow" : "live";
+    j["burst"] = {
+        {"phase", ph.on ? "on" : "off"},
+        {"index", ph.burst},
+        {"epoch_mono_ns", c.epoch_ns},
+        {"on_sec", static_cast<double>(c.on_ns) / 1e9},
+        {"off_sec", static_cast<double>(c.off_ns) / 1e9},
+        {"remaining_sec", ph.remaining_ns == ~0ULL ? nlohmann::json(nullptr)
+                                                   : nlohmann::json(ph.remaining_ns / 1e9)}};
+  }
+  if (dp.counters) {
+    const Counters& k = *dp.counters;
+    nlohmann::ordered_json inj;
+    for (const auto& s : kScenarios)
+      inj[std::string(s.label)] = {{"live", Injections(k, s.id, MMC_MODE_LIVE)},
+                                   {"shadow", Injections(k, s.id, MMC_MODE_SHADOW)}};
+    j["injections"] = inj;
+    j["packets"] = {{"egress", k[MMC_STAT_PKTS_EGRESS]}, {"ingress", k[MMC_STAT_PKTS_INGRESS]}};
+  }
+  return j;
+}
+
+}  // namespace
+
+int StatusCommand(bool json) {
+  auto found = FindAttached();
+  if (!found) {
+    std::fprintf(stderr, "mmchaos: error: %s\n", found.error().message().c_str());
+    return 1;
+  }
+  std::map<uint64_t, ControllerRecord> ctl;
+  for (const auto& r : LiveControllers()) ctl[r.cgroup_id] = r;
+
+  nlohmann::ordered_json all = nlohmann::json::array();
+  for (const auto& dp : *found) {
+    bool live = false;
+    for (const auto& l : dp.links) live |= l.cgroup_id != 0;
+    if (live) all.push_back(DataPlaneJson(dp, ctl));  // detached ones are on their way out
+  }
+  if (json) {
+    std::cout << nlohmann::ordered_json{{"attached", all}}.dump(2) << "\n";
+    return 0;
+  }
+  if (all.empty()) {
+    std::cout << "nothing attached\n";
+    return 0;
+  }
+  for (const auto& j : all) {
+    std::cout << "cgroup " << j.value("cgroup", std::string("?")) << " (id "
+              << j["cgroup_id"].get<uint64_t>() << ")";
+    if (j.contains("pid")) std::cout << ", controller pid " << j["pid"].get<int>();
+    std::cout << "\n  links:";
+    for (const auto& l : j["links"])
+      std::cout << " " << l["prog"].get<std::string>() << "#" << l["link_id"].get<uint32_t>();
+    std::cout << "\n";
+    if (j.contains("mode")) {
+      const auto& b = j["burst"];
+      std::cout << "  mode " << j["mode"].get<std::string>()
+                << (j["armed"].get<bool>() ? "" : " (disarmed)") << ", burst "
+                << b["index"].get<uint64_t>() << " " << b["phase"].get<std::string>() << " (on "
+                << b["on_sec"].get<double>() << "s / off " << b["off_sec"].get<double>() << "s)\n";
+    }
+    if (j.contains("packets"))
+      std::cout << "  packets egress " << j["packets"]["egress"].get<uint64_t>() << ", ingress "
+                << j["packets"]["ingress"].get<uint64_t>() << "\n";
+    if (j.contains("injections")) {
+      for (const auto& [name, v] : j["injections"].items()) {
+        uint64_t l = v["live"], s = v["shadow"];
+        if (l || s) std::cout << "  " << name << ": live " << l << ", shadow " << s << "\n";
+      }
+    }
+  }
+  return 0;
+}
+
+int RollbackCommand() {
+  auto before = LiveControllers();
+  auto detached = DetachAll();
+  if (!detached) {
+    std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
+    return 1;
+  }
+  // Running controllers notice their links are gone within a tick and exit; wait for them so
+  // that `status` right after shows nothing.
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  while (!LiveControllers().empty() && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  int stale = RemoveStaleRecords();
+  if (*detached == 0 && before.empty()) {
+    std::cout << "nothing to roll back\n";
+  } else {
+    std::cout << "rolled back: " << *detached << " link(s) detached, " << before.size()
+              << " controller(s) stopped";
+    if (stale) std::cout << ", " << stale << " stale record(s) removed";
+    std::cout << "\n";
+  }
+  auto left = LiveControllers();
+  if (!left.empty()) {
+    std::fprintf(stderr, "mmchaos: controller pid %d still running after its links were detached\n",
+                 left.front().pid);
+  }
+  return 0;
+}
+
+}  // namespace mmchaos

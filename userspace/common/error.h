@@ -1,0 +1,40 @@
+// Errors that say which call failed, with what errno, and what the operator should do.
+#pragma once
+
+#include <cerrno>
+#include <cstring>
+#include <expected>
+#include <string>
+#include <utility>
+
+namespace mmchaos {
+
+struct Error {
+  std::string call;  // the failing call or step, e.g. "bpf_link_create(cgroup_skb/egress)"
+  int err = 0;       // errno (positive), 0 when not a system error
+  std::string hint;  // what to do about it
+
+  std::string message() const {
+    std::string m = call;
+    if (err != 0) m += ": " + std::string(std::strerror(err));
+    if (!hint.empty()) m += " (" + hint + ")";
+    return m;
+  }
+};
+
+template <typename T>
+using Result = std::expected<T, Error>;
+
+inline std::unexpected<Error> Fail(std::string call, int err = 0, std::string hint = {}) {
+  return std::unexpected(Error{std::move(call), err < 0 ? -err : err, std::move(hint)});
+}
+
+// The usual hint for EPERM/EACCES from bpf(2), netlink and cgroupfs.
+inline std::string PrivilegeHint(int err) {
+  err = err < 0 ? -err : err;
+  if (err == EPERM || err == EACCES)
+    return "needs CAP_BPF, CAP_NET_ADMIN and CAP_SYS_ADMIN: run as root";
+  return {};
+}
+
+}  // namespace mmchaos

@@ -1,0 +1,781 @@
+// chaos.yaml parsing, validation, clamping and the effective-config dump.
+//
+// Strictness: unknown keys, duplicate keys, wrong types and malformed YAML are errors that carry
+// "source:line:col". Numbers and booleans must be plain (unquoted) scalars; a section, the
+// exchanges map, an exchange's body or a list may be left empty (null) to mean "nothing/default";
+// any other key left empty is an error. Out-of-range numbers are clamped with a warning.
+#include "config/config.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <initializer_list>
+#include <limits>
+#include <sstream>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace mmchaos {
+namespace {
+
+// Thrown inside the parser and turned into an Error at the API boundary.
+struct ConfigError {
+  YAML::Mark mark;
+  std::string what;
+};
+
+[[noreturn]] void Throw(const YAML::Mark& mark, std::string what) {
+  throw ConfigError{mark, std::move(what)};
+}
+
+std::string Where(const std::string& source, const YAML::Mark& mark, bool with_col) {
+  if (mark.line < 0) return source;
+  std::string s = source + ":" + std::to_string(mark.line + 1);
+  if (with_col) s += ":" + std::to_string(mark.column + 1);
+  return s;
+}
+
+// Shortest text that parses back to exactly `v`.
+std::string FormatDouble(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  if (ec != std::errc()) return std::to_string(v);
+  return std::string(buf, end);
+}
+
+std::string Join(std::initializer_list<std::string_view> items) {
+  std::string s;
+  for (std::string_view item : items) {
+    if (!s.empty()) s += ", ";
+    s += item;
+  }
+  return s;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+const char* TypeName(const YAML::Node& n) {
+  switch (n.Type()) {
+    case YAML::NodeType::Null:
+      return "nothing (null)";
+    case YAML::NodeType::Scalar:
+      return "a scalar";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Map:
+      return "a map";
+    default:
+      return "an undefined node";
+  }
+}
+
+// What the value node holds, for "expected X, got Y" messages.
+std::string Got(const YAML::Node& n) {
+  if (n.IsScalar()) {
+    if (n.Tag() == "!") return "the quoted string \"" + n.Scalar() + "\"";
+    return "'" + n.Scalar() + "'";
+  }
+  return TypeName(n);
+}
+
+// A host name, an IPv4 address, or an IPv6 address (already without brackets when `bracketed`).
+bool ValidHost(const std::string& host, bool bracketed) {
+  if (bracketed) {
+    in6_addr a6;
+    return inet_pton(AF_INET6, host.c_str(), &a6) == 1;
+  }
+  if (host.empty() || host.size() > 253) return false;
+  bool numeric = std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+  });
+  if (numeric) {
+    in_addr a4;
+    return inet_pton(AF_INET, host.c_str(), &a4) == 1;
+  }
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_';
+  });
+}
+
+// Parses a decimal port; nullopt if not 1..65535.
+std::optional<uint16_t> ParsePort(std::string_view s) {
+  if (s.empty() || s.size() > 5) return std::nullopt;
+  unsigned v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 1 || v > 65535) return std::nullopt;
+  return static_cast<uint16_t>(v);
+}
+
+// Splits "host:port" / "[v6]:port" (the authority part) into host (brackets removed) and port
+// text. Returns an error message, empty on success.
+std::string SplitHostPort(std::string_view authority, std::string& host, std::string& port,
+                          bool& bracketed) {
+  bracketed = false;
+  port.clear();
+  if (!authority.empty() && authority.front() == '[') {
+    size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "unterminated '[' in IPv6 address";
+    host = std::string(authority.substr(1, close - 1));
+    bracketed = true;
+    std::string_view rest = authority.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return "expected ':port' after ']'";
+      port = std::string(rest.substr(1));
+      if (port.empty()) return "empty port after ':'";
+    }
+    if (!ValidHost(host, true)) return "'" + host + "' is not an IPv6 address";
+    return {};
+  }
+  size_t colon = authority.find(':');
+  if (colon != std::string_view::npos && authority.find(':', colon + 1) != std::string_view::npos)
+    return "an IPv6 address must be in brackets, e.g. [::1]:9464";
+  host = std::string(authority.substr(0, colon));
+  if (colon != std::string_view::npos) {
+    port = std::string(authority.substr(colon + 1));
+    if (port.empty()) return "empty port after ':'";
+  }
+  if (host.empty()) return "empty host";
+  if (!ValidHost(host, false)) return "'" + host + "' is not a valid host name or IPv4 address";
+  return {};
+}
+
+// Linux dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or whitespace.
+bool ValidIfname(const std::string& s) {
+  if (s.empty() || s.size() > 15 || s == "." || s == "..") return false;
+  return std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c));
+  });
+}
+
+// Lexical normalization: collapse "//", drop ".", resolve "..", strip trailing slashes.
+std::string NormalizePath(std::string_view path) {
+  bool absolute = !path.empty() && path.front() == '/';
+  std::vector<std::string_view> parts;
+  size_t i = 0;
+  while (i <= path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string_view::npos) j = path.size();
+    std::string_view part = path.substr(i, j - i);
+    if (part.empty() || part == ".") {
+    } else if (part == "..") {
+      if (!parts.empty() && parts.back() != "..") {
+        parts.pop_back();
+      } else if (!absolute) {
+        parts.push_back(part);
+      }
+    } else {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out = absolute ? "/" : "";
+  for (size_t k = 0; k < parts.size(); ++k) {
+    if (k > 0) out += '/';
+    out += parts[k];
+  }
+  if (out.empty()) out = ".";
+  return out;
+}
+
+// /proc/self/mountinfo escapes ' ', '\t', '\n' and '\\' as \ooo.
+std::string UnescapeMountinfo(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isdigit(static_cast<unsigned char>(s[i + 2])) &&
+        std::isdigit(static_cast<unsigned char>(s[i + 3]))) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Cgroup2MountPoints() {
+  std::vector<std::string> points;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    // id parent major:minor root mount-point options [optional...] - fstype source super-options
+    std::istringstream fields(line);
+    std::vector<std::string> f;
+    std::string field;
+    while (fields >> field) f.push_back(field);
+    auto dash = std::find(f.begin(), f.end(), "-");
+    if (f.size() < 5 || dash == f.end() || dash + 1 == f.end()) continue;
+    if (*(dash + 1) == "cgroup2") points.push_back(UnescapeMountinfo(f[4]));
+  }
+  return points;
+}
+
+bool SameInode(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  if (stat(a.c_str(), &sa) != 0 || stat(b.c_str(), &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// True if `path` names a cgroup v2 hierarchy root (or "/").
+bool IsRootCgroup(const std::string& path) {
+  std::string norm = NormalizePath(path);
+  std::vector<std::string> roots = {"/", "/sys/fs/cgroup", "/sys/fs/cgroup/unified"};
+  for (std::string& m : Cgroup2MountPoints()) roots.push_back(NormalizePath(m));
+  for (const std::string& r : roots) {
+    if (norm == r) return true;
+  }
+  // Symlinks, bind mounts and relative paths: compare the directories themselves.
+  for (const std::string& r : roots) {
+    if (r != "/" && SameInode(path, r)) return true;
+  }
+  return SameInode(path, "/");
+}
+
+class Parser {
+ public:
+  explicit Parser(std::string source) : source_(std::move(source)) {}
+
+  Config Parse(const YAML::Node& root) {
+    Config cfg;
+    cfg.source = source_;
+    ForEachKey(root, "", {"chaos", "target", "metrics", "log"},
+               [&](const std::string& key, const YAML::Node&, const YAML::Node& v) {
+                 if (key == "chaos") ParseChaos(v, cfg.chaos);
+                 if (key == "target") ParseTarget(v, cfg.target);
+                 if (key == "metrics") ParseMetrics(v, cfg.metrics);
+                 if (key == "log") ParseLog(v, cfg.log);
+               });
+    cfg.warnings = std::move(warnings_);
+    return cfg;
+  }
+
+ private:
+  using KeyFn = std::function<void(const std::string&, const YAML::Node&, const YAML::Node&)>;
+
+  // Iterates a map (null = empty), rejecting non-string, duplicate and (if `known` is non-empty)
+  // unknown keys. `where` is the dotted path of the map, "" for the top level.
+  static void ForEachKey(const YAML::Node& map, const std::string& where,
+                         std::initializer_list<std::string_view> known, const KeyFn& fn) {
+    if (map.IsNull()) return;
+    std::string in = where.empty() ? "at top level" : "in " + where;
+    if (!map.IsMap()) {
+      Throw(map.Mark(), (where.empty() ? std::string("the document") : where) +
+                            ": expected a map, got " + TypeName(map));
+    }
+    std::vector<std::pair<std::string, YAML::Mark>> seen;
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const YAML::Node& k = it->first;
+      if (!k.IsScalar()) Throw(k.Mark(), "expected a string key " + in + ", got " + TypeName(k));
+      const std::string& key = k.Scalar();
+      for (const auto& [name, mark] : seen) {
+        if (name == key) {
+          Throw(k.Mark(), "duplicate key '" + key + "' " + in + " (first at line " +
+                              std::to_string(mark.line + 1) + ")");
+        }
+      }
+      seen.emplace_back(key, k.Mark());
+      if (known.size() > 0 && std::find(known.begin(), known.end(), key) == known.end()) {
+        Throw(k.Mark(), "unknown key '" + key + "' " + in + " (known: " + Join(known) + ")");
+      }
+      fn(key, k, it->second);
+    }
+  }
+
+  // Marks for a value: yaml-cpp places an empty (null) value at the next token, so use the key.
+  static YAML::Mark ValueMark(const YAML::Node& k, const YAML::Node& v) {
+    return v.IsNull() ? k.Mark() : v.Mark();
+  }
+
+  static std::string Dotted(const std::string& where, const std::string& key) {
+    return where.empty() ? key : where + "." + key;
+  }
+
+  void Warn(const YAML::Mark& mark, const std::string& what) {
+    warnings_.push_back(Where(source_, mark, false) + ": " + what);
+  }
+
+  // A plain (unquoted) scalar, or an error naming `name` and `expected`.
+  static const std::string& PlainScalar(const YAML::Node& k, const YAML::Node& v,
+                                        const std::string& name, const std::string& expected) {
+    if (!v.IsScalar() || v.Tag() == "!") {
+      Throw(ValueMark(k, v), name + ": expected " + expected + ", got " + Got(v));
+    }
+    return v.Scalar();
+  }
+
+  static bool Bool(const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+    const std::string& s = PlainScalar(k, v, name, "true or false");
+    if (s == "true" || s == "True" || s == "TRUE") return true;
+    if (s == "false" || s == "False" || s == "FALSE") return false;
+    Throw(ValueMark(k, v), name + ": expected true or false, got " + Got(v));
+  }
+
+  static std::string String(const YAML::Node& k, const YAML::Node& v, const std::string& name) {
+    if (!v.IsScalar()) Throw(ValueMark(k, v), name + ": expected a string, got " + TypeName(v));
+    return v.Scalar();
+  }
+
+  // "+5" -> "5"; "+-5" stays invalid.
+  static std::string_view StripPlus(std::string_view s) {
+    if (s.size() > 1 && s.front() == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
+    return s;
+  }
+
+  double Number(const YAML::Node& k, const YAML::Node& v, const std::string& name, double lo,
+                double hi) {
+    const std::string& text = PlainScalar(k, v, name, "a number");
+    std::string_view s = StripPlus(text);
+    // Decimal notation only: from_chars would also take "inf" and "nan".
+    std::string_view digits = !s.empty() && s.front() == '-' ? s.substr(1) : s;
+    double d = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
+    if (digits.empty() ||
+        !(std::isdigit(static_cast<unsigned char>(digits.front())) || digits.front() == '.') ||
+        p != s.data() + s.size() || (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+      Throw(v.Mark(), name + ": expected a number, got " + Got(v));
+    }
+    if (ec == std::errc::result_out_of_range) {
+      d = std::strtod(std::string(s).c_str(), nullptr);  // +-HUGE_VAL, or ~0 on underflow
+    }
+    if (std::isnan(d)) Throw(v.Mark(), name + ": expected a number, got " + Got(v));
+    double c = std::clamp(d, lo, hi) + 0.0;  // + 0.0: -0 becomes 0
+    if (c != d) {
+      Warn(v.Mark(), name + " clamped from " + text + " to " + FormatDouble(c) + " (range " +
+                         FormatDouble(lo) + ".." + FormatDouble(hi) + ")");
+    }
+    return c;
+  }
+
+  int Integer(const YAML::Node& k, const YAML::Node& v, const std::string& name, int lo, int hi) {
+    const std::string& text = PlainScalar(k, v, name, "an integer");
+    std::string_view s = StripPlus(text);
+    int64_t n = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || p != s.data() + s.size() ||
+        (ec != std::errc() && ec != std::errc::result_out_of_range)) {
+      Throw(v.Mark(), name + ": expected an integer, got " + Got(v));
+    }
+    if (ec == std::errc::result_out_of_range) {
+      n = s.front() == '-' ? std::numeric_limits<int64_t>::min()
+                           : std::numeric_limits<int64_t>::max();
+    }
+    int64_t c = std::clamp<int64_t>(n, lo, hi);
+    if (c != n) {
+      Warn(v.Mark(), name + " clamped from " + text + " to " + std::to_string(c) + " (range " +
+                         std::to_string(lo) + ".." + std::to_string(hi) + ")");
+    }
+    return static_cast<int>(c);
+  }
+
+  // A list (null = empty); calls fn for each item.
+  static void ForEachItem(const YAML::Node& k, const YAML::Node& v, const std::string& name,
+                          const std::string& of, const std::function<void(const YAML::Node&)>& fn) {
+    if (v.IsNull()) return;
+    if (!v.IsSequence()) {
+      Throw(ValueMark(k, v), name + ": expected a list of " + of + ", got " + Got(v));
+    }
+    for (const YAML::Node& item : v) fn(item);
+  }
+
+  static std::string ItemString(const YAML::Node& item, const std::string& name,
+                                const std::string& of) {
+    if (!item.IsScalar()) {
+      Throw(item.Mark(),
+            name + ": expected a list of " + of + ", got an item that is " + TypeName(item));
+    }
+    return item.Scalar();
+  }
+
+  void ParseChaos(const YAML::Node& map, ChaosSection& c) {
+    const std::string w = "chaos";
+    ForEachKey(map, w,
+               {"enabled", "dry_run", "net_loss", "exch_429", "exch_5xx", "lat_spike_ms",
+                "ws_lag_ms", "ws_disconnect", "dns_flap", "clock_skew_ms", "mem_pressure",
+                "rate_limit_storm", "reconcile_mismatch", "burst_on_sec", "burst_off_sec"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 auto prob = [&] { return Number(k, v, name, 0.0, 1.0); };
+                 if (key == "enabled") c.enabled = Bool(k, v, name);
+                 if (key == "dry_run") c.dry_run = Bool(k, v, name);
+                 if (key == "net_loss") c.net_loss = prob();
+                 if (key == "exch_429") c.exch_429 = prob();
+                 if (key == "exch_5xx") c.exch_5xx = prob();
+                 if (key == "lat_spike_ms") c.lat_spike_ms = Integer(k, v, name, 0, 10000);
+                 if (key == "ws_lag_ms") c.ws_lag_ms = Integer(k, v, name, 0, 10000);
+                 if (key == "ws_disconnect") c.ws_disconnect = prob();
+                 if (key == "dns_flap") c.dns_flap = prob();
+                 if (key == "clock_skew_ms")
+                   c.clock_skew_ms = Integer(k, v, name, -3600000, 3600000);
+                 if (key == "mem_pressure") c.mem_pressure = ParseMemPressure(k, v, name);
+                 if (key == "rate_limit_storm") c.rate_limit_storm = prob();
+                 if (key == "reconcile_mismatch") c.reconcile_mismatch = prob();
+                 if (key == "burst_on_sec") c.burst_on_sec = Number(k, v, name, 0.1, 3600);
+                 if (key == "burst_off_sec") c.burst_off_sec = Number(k, v, name, 0, 86400);
+               });
+  }
+
+  static MemPressure ParseMemPressure(const YAML::Node& k, const YAML::Node& v,
+                                      const std::string& name) {
+    const char* expected = "one of none, low, medium, high";
+    if (!v.IsScalar())
+      Throw(ValueMark(k, v), name + ": expected " + std::string(expected) + ", got " + Got(v));
+    for (MemPressure m :
+         {MemPressure::kNone, MemPressure::kLow, MemPressure::kMedium, MemPressure::kHigh}) {
+      if (v.Scalar() == MemPressureName(m)) return m;
+    }
+    Throw(v.Mark(), name + ": expected " + std::string(expected) + ", got " + Got(v));
+  }
+
+  void ParseTarget(const YAML::Node& map, Target& t) {
+    const std::string w = "target";
+    ForEachKey(
+        map, w, {"cgroup", "netns", "interfaces", "exchanges", "dns_ports", "rollout_percent"},
+        [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+          const std::string name = Dotted(w, key);
+          if (key == "cgroup") {
+            t.cgroup = String(k, v, name);
+            if (!t.cgroup.empty() && IsRootCgroup(t.cgroup)) {
+              Throw(v.Mark(), name + " " + t.cgroup +
+                                  " is the root cgroup: it holds the whole host; name the "
+                                  "engine's own cgroup (e.g. "
+                                  "/sys/fs/cgroup/system.slice/engine.service)");
+            }
+          }
+          if (key == "netns") t.netns = String(k, v, name);
+          if (key == "interfaces") {
+            t.interfaces.clear();
+            ForEachItem(k, v, name, "interface names", [&](const YAML::Node& item) {
+              std::string ifname = ItemString(item, name, "interface names");
+              if (!ValidIfname(ifname)) {
+                Throw(item.Mark(), name + ": '" + ifname +
+                                       "' is not a valid interface name (1..15 characters, no "
+                                       "'/', ':' or whitespace)");
+              }
+              t.interfaces.push_back(ifname);
+            });
+          }
+          if (key == "exchanges") ParseExchanges(v, name, t.exchanges);
+          if (key == "dns_ports") {
+            t.dns_ports.clear();
+            ForEachItem(k, v, name, "ports", [&](const YAML::Node& item) {
+              std::optional<uint16_t> port;
+              if (item.IsScalar() && item.Tag() != "!") port = ParsePort(item.Scalar());
+              if (!port) {
+                Throw(item.Mark(),
+                      name + ": expected a list of ports (1..65535), got " + Got(item));
+              }
+              t.dns_ports.push_back(*port);
+            });
+          }
+          if (key == "rollout_percent") t.rollout_percent = Number(k, v, name, 0, 100);
+        });
+  }
+
+  void ParseExchanges(const YAML::Node& map, const std::string& w, std::vector<Exchange>& out) {
+    out.clear();
+    ForEachKey(
+        map, w, {}, [&](const std::string& exname, const YAML::Node& k, const YAML::Node& v) {
+          if (exname.empty()) Throw(k.Mark(), w + ": an exchange needs a non-empty name");
+          Exchange ex;
+          ex.name = exname;
+          const std::string ew = Dotted(w, exname);
+          ForEachKey(v, ew, {"rest", "ws", "order_requests"},
+                     [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
+                       const std::string name = Dotted(ew, key);
+                       if (key == "rest") ex.rest = Urls(kk, vv, name, "http", "https");
+                       if (key == "ws") ex.ws = Urls(kk, vv, name, "ws", "wss");
+                       if (key == "order_requests") {
+                         ForEachItem(kk, vv, name, "\"METHOD /path\" strings",
+                                     [&](const YAML::Node& item) {
+                                       ex.order_requests.push_back(OrderRequest(item, name));
+                                     });
+                       }
+                     });
+          if (!ex.order_requests.empty() &&
+              std::none_of(ex.rest.begin(), ex.rest.end(),
+                           [](const Endpoint& e) { return !e.tls; })) {
+            Warn(k.Mark(), ew + ".order_requests only match plaintext (http) REST flows, and this "
+                                "exchange has no http:// rest URL");
+          }
+          out.push_back(std::move(ex));
+        });
+  }
+
+  static std::vector<Endpoint> Urls(const YAML::Node& k, const YAML::Node& v,
+                                    const std::string& name, const std::string& plain,
+                                    const std::string& tls) {
+    std::vector<Endpoint> eps;
+    ForEachItem(k, v, name, "URLs", [&](const YAML::Node& item) {
+      std::string url = ItemString(item, name, "URLs");
+      std::string err;
+      Endpoint ep = ParseUrl(url, plain, tls, err);
+      if (!err.empty()) Throw(item.Mark(), name + ": bad URL '" + url + "': " + err);
+      eps.push_back(std::move(ep));
+    });
+    return eps;
+  }
+
+  static Endpoint ParseUrl(const std::string& url, const std::string& plain, const std::string& tls,
+                           std::string& err) {
+    Endpoint ep;
+    ep.url = url;
+    size_t sep = url.find("://");
+    if (sep == std::string::npos) {
+      err = "expected " + plain + "://HOST[:PORT][/PATH] or " + tls + "://...";
+      return ep;
+    }
+    std::string scheme = url.substr(0, sep);
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (scheme != plain && scheme != tls) {
+      err = "scheme '" + scheme + "' is not " + plain + " or " + tls;
+      return ep;
+    }
+    ep.scheme = scheme;
+    ep.tls = scheme == tls;
+    std::string_view rest = std::string_view(url).substr(sep + 3);
+    size_t end = rest.find_first_of("/?#");
+    std::string_view authority = rest.substr(0, end);
+    if (authority.find('@') != std::string_view::npos) {
+      err = "user information (user@host) is not supported";
+      return ep;
+    }
+    if (std::any_of(url.begin(), url.end(),
+                    [](char c) { return std::isspace(static_cast<unsigned char>(c)); })) {
+      err = "whitespace in URL";
+      return ep;
+    }
+    std::string port;
+    bool bracketed = false;
+    err = SplitHostPort(authority, ep.host, port, bracketed);
+    if (!err.empty()) return ep;
+    if (port.empty()) {
+      ep.port = ep.tls ? 443 : 80;
+    } else if (auto p = ParsePort(port)) {
+      ep.port = *p;
+    } else {
+      err = "port '" + port + "' is not in 1..65535";
+    }
+    return ep;
+  }
+
+  static std::string OrderRequest(const YAML::Node& item, const std::string& name) {
+    std::string s = ItemString(item, name, "\"METHOD /path\" strings");
+    size_t space = s.find(' ');
+    bool ok =
+        space != std::string::npos && space > 0 && space + 1 < s.size() && s[space + 1] == '/';
+    if (ok) {
+      ok = std::all_of(s.begin(), s.begin() + static_cast<ptrdiff_t>(space),
+                       [](char c) { return c >= 'A' && c <= 'Z'; }) &&
+           std::none_of(s.begin() + static_cast<ptrdiff_t>(space) + 1, s.end(),
+                        [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+    }
+    if (!ok) {
+      Throw(item.Mark(), name + ": '" + s +
+                             "' is not \"METHOD /path\" (an uppercase method, one space, a path "
+                             "starting with '/')");
+    }
+    return s;
+  }
+
+  static void ParseMetrics(const YAML::Node& map, MetricsSection& m) {
+    const std::string w = "metrics";
+    ForEachKey(map, w, {"listen"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "listen") {
+                   std::string listen = String(k, v, name);
+                   std::string host, port;
+                   bool bracketed = false;
+                   std::string err = SplitHostPort(Trim(listen), host, port, bracketed);
+                   if (err.empty() && port.empty()) err = "missing ':port'";
+                   if (err.empty() && !ParsePort(port))
+                     err = "port '" + port + "' is not in 1..65535";
+                   if (!err.empty()) {
+                     Throw(ValueMark(k, v), name + ": '" + listen +
+                                                "' is not HOST:PORT (e.g. 127.0.0.1:9464 or "
+                                                "[::1]:9464): " +
+                                                err);
+                   }
+                   m.listen = listen;
+                 }
+               });
+  }
+
+  void ParseLog(const YAML::Node& map, LogSection& l) {
+    const std::string w = "log";
+    ForEachKey(map, w, {"injections", "max_events_per_sec"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "injections") {
+                   l.injections = String(k, v, name);
+                   if (l.injections.empty()) {
+                     Throw(ValueMark(k, v), name + ": expected a file path or \"-\" (stderr)");
+                   }
+                 }
+                 if (key == "max_events_per_sec") {
+                   l.max_events_per_sec = Integer(k, v, name, 1, 100000);
+                 }
+               });
+  }
+
+  std::string source_;
+  std::vector<std::string> warnings_;
+};
+
+}  // namespace
+
+const char* MemPressureName(MemPressure m) {
+  switch (m) {
+    case MemPressure::kNone:
+      return "none";
+    case MemPressure::kLow:
+      return "low";
+    case MemPressure::kMedium:
+      return "medium";
+    case MemPressure::kHigh:
+      return "high";
+  }
+  return "none";
+}
+
+Result<Config> ParseConfig(const std::string& text, const std::string& source) {
+  try {
+    std::vector<YAML::Node> docs = YAML::LoadAll(text);
+    if (docs.size() > 1) {
+      return Fail(Where(source, docs[1].Mark(), true) + ": " + std::to_string(docs.size()) +
+                  " YAML documents (separated by '---'); a config is a single document");
+    }
+    YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+    return Parser(source).Parse(root);
+  } catch (const ConfigError& e) {
+    return Fail(Where(source, e.mark, true) + ": " + e.what);
+  } catch (const YAML::ParserException& e) {
+    return Fail(Where(source, e.mark, true) + ": malformed YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    return Fail(Where(source, e.mark, true) + ": " + e.msg);
+  }
+}
+
+Result<Config> LoadConfig(const std::string& path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    return Fail("open(" + path + ")", err,
+                err == ENOENT ? "pass the config with -c FILE; the repo's chaos.yaml is a template"
+                              : std::string());
+  }
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    return Fail("read(" + path + ")", EISDIR, "pass a YAML file, not a directory");
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int err = errno;
+      close(fd);
+      return Fail("read(" + path + ")", err);
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return ParseConfig(text, path);
+}
+
+std::string DumpConfig(const Config& cfg) {
+  YAML::Emitter e;
+  auto num = [](double v) { return FormatDouble(v); };
+  auto quoted = [&](const std::string& s) { e << YAML::DoubleQuoted << s; };
+  auto urls = [&](const std::vector<Endpoint>& eps) {
+    e << YAML::Flow << YAML::BeginSeq;
+    for (const Endpoint& ep : eps) quoted(ep.url);
+    e << YAML::EndSeq;
+  };
+
+  const ChaosSection& c = cfg.chaos;
+  e << YAML::BeginMap;
+  e << YAML::Key << "chaos" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "enabled" << YAML::Value << (c.enabled ? "true" : "false");
+  e << YAML::Key << "dry_run" << YAML::Value << (c.dry_run ? "true" : "false");
+  e << YAML::Key << "net_loss" << YAML::Value << num(c.net_loss);
+  e << YAML::Key << "exch_429" << YAML::Value << num(c.exch_429);
+  e << YAML::Key << "exch_5xx" << YAML::Value << num(c.exch_5xx);
+  e << YAML::Key << "lat_spike_ms" << YAML::Value << std::to_string(c.lat_spike_ms);
+  e << YAML::Key << "ws_lag_ms" << YAML::Value << std::to_string(c.ws_lag_ms);
+  e << YAML::Key << "ws_disconnect" << YAML::Value << num(c.ws_disconnect);
+  e << YAML::Key << "dns_flap" << YAML::Value << num(c.dns_flap);
+  e << YAML::Key << "clock_skew_ms" << YAML::Value << std::to_string(c.clock_skew_ms);
+  e << YAML::Key << "mem_pressure" << YAML::Value << MemPressureName(c.mem_pressure);
+  e << YAML::Key << "rate_limit_storm" << YAML::Value << num(c.rate_limit_storm);
+  e << YAML::Key << "reconcile_mismatch" << YAML::Value << num(c.reconcile_mismatch);
+  e << YAML::Key << "burst_on_sec" << YAML::Value << num(c.burst_on_sec);
+  e << YAML::Key << "burst_off_sec" << YAML::Value << num(c.burst_off_sec);
+  e << YAML::EndMap;
+
+  const Target& t = cfg.target;
+  e << YAML::Key << "target" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "cgroup" << YAML::Value;
+  quoted(t.cgroup);
+  e << YAML::Key << "netns" << YAML::Value;
+  quoted(t.netns);
+  e << YAML::Key << "interfaces" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& i : t.interfaces) quoted(i);
+  e << YAML::EndSeq;
+  e << YAML::Key << "exchanges" << YAML::Value;
+  if (t.exchanges.empty()) e << YAML::Flow;
+  e << YAML::BeginMap;
+  for (const Exchange& ex : t.exchanges) {
+    e << YAML::Key << YAML::DoubleQuoted << ex.name << YAML::Value << YAML::BeginMap;
+    e << YAML::Key << "rest" << YAML::Value;
+    urls(ex.rest);
+    e << YAML::Key << "ws" << YAML::Value;
+    urls(ex.ws);
+    e << YAML::Key << "order_requests" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& r : ex.order_requests) quoted(r);
+    e << YAML::EndSeq;
+    e << YAML::EndMap;
+  }
+  e << YAML::EndMap;
+  e << YAML::Key << "dns_ports" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (uint16_t p : t.dns_ports) e << std::to_string(p);
+  e << YAML::EndSeq;
+  e << YAML::Key << "rollout_percent" << YAML::Value << num(t.rollout_percent);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "listen" << YAML::Value;
+  quoted(cfg.metrics.listen);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "log" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "injections" << YAML::Value;
+  quoted(cfg.log.injections);
+  e << YAML::Key << "max_events_per_sec" << YAML::Value
+    << std::to_string(cfg.log.max_events_per_sec);
+  e << YAML::EndMap;
+  e << YAML::EndMap;
+  return std::string(e.c_str()) + "\n";
+}
+
+}  // namespace mmchaos

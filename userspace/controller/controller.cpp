@@ -1,0 +1,200 @@
+#include "controller/controller.h"
+
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include "cgroup/cgroup.h"
+#include "common/fd.h"
+#include "config/config.h"
+#include "controller/kernel_config.h"
+#include "controller/registry.h"
+#include "eventlog/eventlog.h"
+#include "loader/dataplane.h"
+#include "metrics/exporter.h"
+#include "schedule.h"
+
+namespace mmchaos {
+namespace {
+
+constexpr int kExitOk = 0, kExitRuntime = 1, kExitConfig = 2;
+// How often the loop wakes without events: to notice an external rollback and report phases.
+constexpr int kTickMs = 100;
+
+uint64_t MonoNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void Log(const std::string& msg) { std::fprintf(stderr, "mmchaos: %s\n", msg.c_str()); }
+
+int Report(const Error& e, int code) {
+  Log("error: " + e.message());
+  return code;
+}
+
+// Loads and checks a config file; on failure logs why. force_dry_run pins shadow mode.
+std::optional<Config> ReadConfig(const RunOptions& opts) {
+  auto cfg = LoadConfig(opts.config_path);
+  if (!cfg) {
+    Log("error: " + cfg.error().message());
+    return std::nullopt;
+  }
+  for (const auto& w : cfg->warnings) Log("warning: " + w);
+  auto unsupported = UnsupportedScenarios(*cfg);
+  for (const auto& u : unsupported) Log("error: " + u);
+  if (!unsupported.empty()) return std::nullopt;
+  if (opts.force_dry_run) cfg->chaos.dry_run = true;
+  return std::move(*cfg);
+}
+
+bool SameSchedule(const Config& a, const Config& b) {
+  return a.chaos.burst_on_sec == b.chaos.burst_on_sec &&
+         a.chaos.burst_off_sec == b.chaos.burst_off_sec;
+}
+
+}  // namespace
+
+int RunController(const RunOptions& opts) {
+  auto cfg = ReadConfig(opts);
+  if (!cfg) return kExitConfig;
+
+  auto cgroup = ResolveTargetCgroup(cfg->target.cgroup, opts.cgroup, opts.pid);
+  if (!cgroup) return Report(cgroup.error(), kExitConfig);
+  auto cgid = CgroupId(*cgroup);
+  if (!cgid) return Report(cgid.error(), kExitRuntime);
+  auto cgfd = OpenCgroup(*cgroup);
+  if (!cgfd) return Report(cgfd.error(), kExitRuntime);
+
+  auto lock = ControllerLock::Acquire(
+      {getpid(), *cgid, *cgroup, opts.config_path, static_cast<int64_t>(::time(nullptr))});
+  if (!lock) return Report(lock.error(), kExitRuntime);
+
+  // Signals are read from a signalfd in the loop, so none is lost between checks; threads
+  // started later (the metrics server) inherit the blocked mask.
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0)
+    return Report({"sigprocmask", errno, ""}, kExitRuntime);
+  UniqueFd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!sigfd) return Report({"signalfd", errno, ""}, kExitRuntime);
+
+  auto dp = DataPlane::Load();
+  if (!dp) return Report(dp.error(), kExitRuntime);
+  DataPlane& plane = **dp;
+
+  uint32_t seed = std::random_device{}();
+  uint64_t epoch = MonoNs();
+  mmc_config kcfg = ToKernelConfig(*cfg, epoch, seed);
+  if (auto w = plane.WriteConfig(kcfg); !w) return Report(w.error(), kExitRuntime);
+
+  auto log = EventLog::Open(plane.events_fd(), cfg->log.injections);
+  if (!log) return Report(log.error(), kExitRuntime);
+
+  auto apply_enabled = [&](const Config& c) -> Result<void> {
+    if (!c.chaos.enabled) {
+      if (plane.attached()) Log("chaos.enabled is false: detached");
+      plane.Detach();
+      return {};
+    }
+    if (plane.attached()) return {};
+    auto a = plane.Attach(cgfd->get());
+    if (a) {
+      Log("attached to " + *cgroup + " (cgroup_skb egress+ingress), mode " +
+          (c.chaos.dry_run ? "shadow" : "live"));
+    }
+    return a;
+  };
+  if (auto a = apply_enabled(*cfg); !a) return Report(a.error(), kExitRuntime);
+  if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
+
+  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane, &kcfg]() {
+    DataPlaneSnapshot s;
+    if (auto c = plane.ReadCounters()) s.counters = *c;
+    s.config = kcfg;
+    s.attached = plane.attached();
+    s.now_ns = MonoNs();
+    return s;
+  });
+  if (!metrics) return Report(metrics.error(), kExitRuntime);
+
+  UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
+  if (!ep) return Report({"epoll_create1", errno, ""}, kExitRuntime);
+  for (int fd : {sigfd.get(), (*log)->epoll_fd()}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+      return Report({"epoll_ctl", errno, ""}, kExitRuntime);
+  }
+
+  const uint64_t deadline =
+      opts.duration_sec > 0 ? epoch + static_cast<uint64_t>(opts.duration_sec * 1e9) : 0;
+  int64_t last_burst = -1;
+  int rc = kExitOk;
+  for (;;) {
+    epoll_event evs[4];
+    int n = epoll_wait(ep.get(), evs, 4, kTickMs);
+    if (n < 0 && errno != EINTR) {
+      rc = Report({"epoll_wait", errno, ""}, kExitRuntime);
+      break;
+    }
+    bool stop = false;
+    for (int i = 0; i < n; ++i) {
+      if (evs[i].data.fd != sigfd.get()) {
+        (*log)->Consume();
+        continue;
+      }
+      signalfd_siginfo si{};
+      while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
+        if (si.ssi_signo == SIGHUP) {
+          auto next = ReadConfig(opts);
+          if (!next) {
+            Log("SIGHUP: new config rejected, keeping the running one");
+            continue;
+          }
+          uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : MonoNs();
+          mmc_config next_k = ToKernelConfig(*next, new_epoch, seed);
+          if (auto w = plane.WriteConfig(next_k); !w) {
+            Log("SIGHUP: " + w.error().message());
+            continue;
+          }
+          kcfg = next_k;
+          if (auto a = apply_enabled(*next); !a) Log("SIGHUP: " + a.error().message());
+          if (next->target.cgroup != cfg->target.cgroup)
+            Log("SIGHUP: target changes need a restart; still on " + *cgroup);
+          *cfg = std::move(*next);
+          Log("SIGHUP: config re-read");
+        } else {
+          stop = true;
+        }
+      }
+    }
+    if (stop) break;
+    if (plane.attached() && !plane.LinksAlive()) {
+      Log("links detached from outside (mmchaos rollback): exiting");
+      break;
+    }
+    uint64_t now = MonoNs();
+    if (deadline && now >= deadline) break;
+    mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
+    int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
+    if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)
+      Log("burst " + std::to_string(burst) + " on");
+    last_burst = burst;
+  }
+  // Rollback first: links go before anything else is torn down.
+  plane.Detach();
+  (*log)->Consume();
+  Log("detached; injection log: " + cfg->log.injections);
+  return rc;
+}
+
+}  // namespace mmchaos

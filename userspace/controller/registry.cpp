@@ -1,0 +1,107 @@
+#include "controller/registry.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace mmchaos {
+namespace {
+
+std::string LockPath(uint64_t cgroup_id) {
+  return std::string(kRunDir) + "/cgroup-" + std::to_string(cgroup_id) + ".lock";
+}
+
+bool ParseRecord(const std::string& text, ControllerRecord* rec) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  rec->pid = j.value("pid", 0);
+  rec->cgroup_id = j.value("cgroup_id", uint64_t{0});
+  rec->cgroup = j.value("cgroup", "");
+  rec->config = j.value("config", "");
+  rec->started_unix = j.value("started_unix", int64_t{0});
+  return true;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(out.size()))) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+// Visits each lock file; held = a live controller holds it.
+template <typename Fn>
+void ForEachRecord(Fn&& fn) {
+  std::error_code ec;
+  for (const auto& ent : std::filesystem::directory_iterator(kRunDir, ec)) {
+    const std::string path = ent.path().string();
+    if (ent.path().extension() != ".lock") continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) continue;
+    bool held = ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ControllerRecord rec;
+    if (!ParseRecord(ReadAll(fd.get()), &rec)) rec = {};
+    fn(path, held, rec);
+  }
+}
+
+}  // namespace
+
+Result<ControllerLock> ControllerLock::Acquire(const ControllerRecord& rec) {
+  std::error_code ec;
+  std::filesystem::create_directories(kRunDir, ec);
+  if (ec) return Fail(std::string("mkdir ") + kRunDir, ec.value(), PrivilegeHint(ec.value()));
+  ControllerLock lock;
+  lock.path_ = LockPath(rec.cgroup_id);
+  lock.fd_.reset(::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lock.fd_) return Fail("open(" + lock.path_ + ")", errno, PrivilegeHint(errno));
+  if (::flock(lock.fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    ControllerRecord other;
+    ParseRecord(ReadAll(lock.fd_.get()), &other);
+    lock.path_.clear();  // not ours: never unlink it
+    return Fail("lock target cgroup " + rec.cgroup, err,
+                "another mmchaos run (pid " + std::to_string(other.pid) +
+                    ") already targets it; stop it or run `mmchaos rollback`");
+  }
+  nlohmann::json j{{"pid", rec.pid},
+                   {"cgroup_id", rec.cgroup_id},
+                   {"cgroup", rec.cgroup},
+                   {"config", rec.config},
+                   {"started_unix", rec.started_unix}};
+  std::string text = j.dump() + "\n";
+  if (::ftruncate(lock.fd_.get(), 0) != 0 ||
+      ::pwrite(lock.fd_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+    return Fail("write(" + lock.path_ + ")", errno);
+  return lock;
+}
+
+ControllerLock::~ControllerLock() {
+  // Unlink while still holding the lock, so no other process sees a file it could take.
+  if (fd_ && !path_.empty()) ::unlink(path_.c_str());
+}
+
+std::vector<ControllerRecord> LiveControllers() {
+  std::vector<ControllerRecord> out;
+  ForEachRecord([&](const std::string&, bool held, const ControllerRecord& rec) {
+    if (held) out.push_back(rec);
+  });
+  return out;
+}
+
+int RemoveStaleRecords() {
+  int removed = 0;
+  ForEachRecord([&](const std::string& path, bool held, const ControllerRecord&) {
+    if (!held && ::unlink(path.c_str()) == 0) ++removed;
+  });
+  return removed;
+}
+
+}  // namespace mmchaos

@@ -1,0 +1,46 @@
+// One lock file per targeted cgroup under /run/mmchaos: it refuses a second controller on the
+// same target (flock, released by the kernel however the holder dies) and tells `status` and
+// `rollback` which process runs it. A file whose lock nobody holds is stale and ignored.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/fd.h"
+
+namespace mmchaos {
+
+inline constexpr const char kRunDir[] = "/run/mmchaos";
+
+struct ControllerRecord {
+  pid_t pid = 0;
+  uint64_t cgroup_id = 0;
+  std::string cgroup;
+  std::string config;
+  int64_t started_unix = 0;
+};
+
+class ControllerLock {
+ public:
+  // Takes the target's lock or says which controller holds it.
+  static Result<ControllerLock> Acquire(const ControllerRecord& rec);
+  ControllerLock(ControllerLock&&) = default;
+  ControllerLock& operator=(ControllerLock&&) = default;
+  ~ControllerLock();
+
+ private:
+  ControllerLock() = default;
+  std::string path_;
+  UniqueFd fd_;
+};
+
+// Controllers alive now (their lock is held); stale files are skipped.
+std::vector<ControllerRecord> LiveControllers();
+// Removes lock files no live controller holds; returns how many.
+int RemoveStaleRecords();
+
+}  // namespace mmchaos

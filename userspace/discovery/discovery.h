@@ -1,0 +1,40 @@
+// Finding what mmchaos has attached on this host from any process, with no state of our own:
+// the kernel's link, program and map ids are walked and mmchaos' programs recognised by their
+// mmc_ name prefix. Nothing is pinned, so after a crash there is nothing stale to find.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "loader/counters.h"
+
+namespace mmchaos {
+
+struct AttachedLink {
+  uint32_t link_id = 0;
+  uint32_t prog_id = 0;
+  std::string prog_name;
+  uint64_t cgroup_id = 0;  // 0 once detached
+  uint32_t attach_type = 0;
+};
+
+// One loaded mmchaos data plane (one controller), keyed by its config map.
+struct AttachedDataPlane {
+  uint32_t config_map_id = 0;
+  uint32_t counters_map_id = 0;
+  std::vector<AttachedLink> links;
+  std::optional<mmc_config> config;
+  std::optional<Counters> counters;
+};
+
+// Every cgroup link whose program is one of ours, grouped by data plane.
+Result<std::vector<AttachedDataPlane>> FindAttached();
+
+// Detaches every link of ours (BPF_LINK_DETACH works on links another process owns: the
+// controller's fds stay open but the hook is gone at once). Returns how many were detached.
+Result<int> DetachAll();
+
+}  // namespace mmchaos

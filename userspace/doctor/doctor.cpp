@@ -1,0 +1,124 @@
+#include "doctor/doctor.h"
+
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "cgroup/cgroup.h"
+#include "common/scenarios.h"
+#include "loader/dataplane.h"
+
+namespace mmchaos {
+namespace {
+
+std::string ReadFirstLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Creates a scratch cgroup, attaches the data plane's links to it and detaches them again.
+ProbeResult ProbeCgroupAttach(DataPlane* plane, const std::string& mount) {
+  ProbeResult r{"cgroup_skb_attach", false, ""};
+  std::string dir = mount + "/mmchaos-doctor-" + std::to_string(getpid());
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    r.detail = "mkdir " + dir + ": " + std::strerror(errno);
+    return r;
+  }
+  {
+    auto fd = OpenCgroup(dir);
+    if (!fd) {
+      r.detail = fd.error().message();
+    } else if (auto a = plane->Attach(fd->get()); !a) {
+      r.detail = a.error().message();
+    } else {
+      r.ok = plane->LinksAlive();
+      r.detail = r.ok ? "egress+ingress bpf_links attached to a scratch cgroup and detached"
+                      : "links attached but not reported alive";
+      plane->Detach();
+    }
+  }
+  ::rmdir(dir.c_str());
+  return r;
+}
+
+}  // namespace
+
+DoctorReport RunDoctor() {
+  DoctorReport rep;
+  utsname u{};
+  if (uname(&u) == 0) rep.kernel = std::string(u.release);
+
+  bool btf = std::filesystem::exists("/sys/kernel/btf/vmlinux");
+  rep.probes.push_back({"btf", btf,
+                        btf ? "/sys/kernel/btf/vmlinux present (CO-RE relocations work)"
+                            : "no kernel BTF: CONFIG_DEBUG_INFO_BTF is needed"});
+
+  auto mount = Cgroup2Mount();
+  rep.probes.push_back(
+      {"cgroup2", mount.has_value(), mount ? "mounted at " + *mount : mount.error().message()});
+
+  std::string lockdown = ReadFirstLine("/sys/kernel/security/lockdown");
+  rep.probes.push_back(
+      {"lockdown", true, lockdown.empty() ? "unknown (securityfs not mounted)" : lockdown});
+
+  bool attach_ok = false;
+  auto dp = DataPlane::Load();
+  rep.probes.push_back(
+      {"bpf_load", dp.has_value(),
+       dp ? "data plane loaded (verifier accepted every program)" : dp.error().message()});
+  if (dp && mount) {
+    auto r = ProbeCgroupAttach(dp->get(), *mount);
+    attach_ok = r.ok;
+    rep.probes.push_back(r);
+  }
+
+  for (const auto& s : kScenarios) {
+    ScenarioSupport sup{s.id, false, "", ""};
+    if (!s.implemented) {
+      sup.reason = "not implemented in this version of mmchaos";
+    } else if (s.id == MMC_SCN_NET_LOSS) {
+      sup.mechanism = "cgroup_skb egress/ingress on the target cgroup (silent drop)";
+      sup.supported = attach_ok;
+      if (!attach_ok) sup.reason = "cgroup BPF attach failed: see the probes above";
+    }
+    rep.scenarios.push_back(sup);
+  }
+  return rep;
+}
+
+std::string DoctorText(const DoctorReport& r) {
+  std::ostringstream o;
+  o << "kernel " << r.kernel << "\n\nprobes:\n";
+  for (const auto& p : r.probes)
+    o << "  " << (p.ok ? "ok  " : "FAIL") << "  " << p.name << ": " << p.detail << "\n";
+  o << "\nscenarios:\n";
+  for (const auto& s : r.scenarios) {
+    o << "  " << (s.supported ? "yes " : "no  ") << "  " << ScenarioLabel(s.id) << ": "
+      << (s.supported ? s.mechanism : s.reason) << "\n";
+  }
+  return o.str();
+}
+
+std::string DoctorJson(const DoctorReport& r) {
+  nlohmann::ordered_json j;
+  j["kernel"] = r.kernel;
+  j["probes"] = nlohmann::json::array();
+  for (const auto& p : r.probes)
+    j["probes"].push_back({{"name", p.name}, {"ok", p.ok}, {"detail", p.detail}});
+  j["scenarios"] = nlohmann::json::array();
+  for (const auto& s : r.scenarios)
+    j["scenarios"].push_back({{"scenario", std::string(ScenarioLabel(s.id))},
+                              {"supported", s.supported},
+                              {"mechanism", s.mechanism},
+                              {"reason", s.reason}});
+  return j.dump(2);
+}
+
+}  // namespace mmchaos

@@ -1,0 +1,23 @@
+// Reading the data plane's per-CPU counters and config, by fd (the controller) or by map id
+// (status and rollback from another shell).
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "common/error.h"
+#include "mmchaos.h"
+
+namespace mmchaos {
+
+using Counters = std::array<uint64_t, MMC_COUNTER_SLOTS>;
+
+// Sums every slot of the mmc_counters per-CPU array over all possible CPUs.
+Result<Counters> ReadCounters(int map_fd);
+Result<mmc_config> ReadKernelConfig(int map_fd);
+
+inline uint64_t Injections(const Counters& c, mmc_scenario s, mmc_mode m) {
+  return c[mmc_injection_slot(s, m)];
+}
+
+}  // namespace mmchaos

@@ -1,0 +1,55 @@
+// The loaded BPF data plane: the skeleton's object and the links that attach it to the engine's
+// cgroup. Links are never pinned, so the kernel detaches them the instant this process exits,
+// however it exits. Destroying the links (Detach) is the whole of rollback for these hooks.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/error.h"
+#include "loader/counters.h"
+#include "mmchaos.h"
+
+struct mmchaos_bpf;  // the generated skeleton
+struct bpf_link;
+
+namespace mmchaos {
+
+class DataPlane {
+ public:
+  // Opens and loads the CO-RE object (verifier runs here); attaches nothing.
+  static Result<std::unique_ptr<DataPlane>> Load();
+  ~DataPlane();
+  DataPlane(const DataPlane&) = delete;
+  DataPlane& operator=(const DataPlane&) = delete;
+
+  // Attaches the cgroup_skb egress and ingress programs to the cgroup through bpf_links.
+  Result<void> Attach(int cgroup_fd);
+  // Detaches at once (idempotent).
+  void Detach();
+  bool attached() const { return !links_.empty(); }
+  // False once `mmchaos rollback` detached our links from another process.
+  bool LinksAlive() const;
+
+  Result<void> WriteConfig(const mmc_config& cfg);
+  Result<Counters> ReadCounters() const;
+
+  int events_fd() const;
+  int counters_fd() const;
+  int config_fd() const;
+
+ private:
+  struct SkelDeleter {
+    void operator()(::mmchaos_bpf* s) const;
+  };
+  struct LinkDeleter {
+    void operator()(bpf_link* l) const;
+  };
+  DataPlane() = default;
+
+  // Declared before the links: members are destroyed in reverse, links (detach) first.
+  std::unique_ptr<::mmchaos_bpf, SkelDeleter> skel_;
+  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+};
+
+}  // namespace mmchaos

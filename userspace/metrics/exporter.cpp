@@ -1,0 +1,110 @@
+#include "metrics/exporter.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/exposer.h>
+#include <prometheus/metric_family.h>
+
+#include "common/scenarios.h"
+#include "schedule.h"
+
+namespace mmchaos {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+class DataPlaneCollector : public prometheus::Collectable {
+ public:
+  explicit DataPlaneCollector(std::function<DataPlaneSnapshot()> snapshot)
+      : snapshot_(std::move(snapshot)) {}
+
+  std::vector<MetricFamily> Collect() const override {
+    DataPlaneSnapshot s = snapshot_();
+    std::vector<MetricFamily> out;
+
+    MetricFamily inj{"mm_chaos_injections_total",
+                     "Fault decisions taken by the data plane, by scenario; mode=shadow were "
+                     "decided and counted but not injected",
+                     MetricType::Counter,
+                     {}};
+    for (const auto& scn : kScenarios) {
+      for (uint32_t mode = 0; mode < MMC_MODE_MAX; ++mode) {
+        ClientMetric m;
+        m.label = {{"mode", std::string(ModeLabel(mode))}, {"scenario", std::string(scn.label)}};
+        if (s.counters)
+          m.counter.value =
+              static_cast<double>(Injections(*s.counters, scn.id, static_cast<mmc_mode>(mode)));
+        inj.metric.push_back(std::move(m));
+      }
+    }
+    out.push_back(std::move(inj));
+
+    MetricFamily pkts{"mm_chaos_packets_total",
+                      "Packets of the target cgroup seen by the data plane",
+                      MetricType::Counter,
+                      {}};
+    for (auto [dir, slot] :
+         {std::pair{"egress", MMC_STAT_PKTS_EGRESS}, std::pair{"ingress", MMC_STAT_PKTS_INGRESS}}) {
+      ClientMetric m;
+      m.label = {{"direction", dir}};
+      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
+      pkts.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(pkts));
+
+    MetricFamily logd{"mm_chaos_log_events_dropped_total",
+                      "Injection-log events not written: reason=rate_limit (over "
+                      "log.max_events_per_sec) or ring_full",
+                      MetricType::Counter,
+                      {}};
+    for (auto [why, slot] : {std::pair{"rate_limit", MMC_STAT_EVENTS_SUPPRESSED},
+                             std::pair{"ring_full", MMC_STAT_EVENTS_LOST}}) {
+      ClientMetric m;
+      m.label = {{"reason", why}};
+      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
+      logd.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(logd));
+
+    mmc_phase phase =
+        mmc_schedule_phase(s.config.epoch_ns, s.config.on_ns, s.config.off_ns, s.now_ns);
+    bool on = s.attached && s.config.armed && phase.on;
+    out.push_back(Gauge("mm_chaos_burst_phase",
+                        "1 while a burst is on (faults may be injected), 0 while off or detached",
+                        on ? 1 : 0));
+    out.push_back(Gauge("mm_chaos_burst_index", "Index of the current burst cycle (from 0)",
+                        static_cast<double>(phase.burst)));
+    out.push_back(Gauge("mm_chaos_attached", "1 while the data plane is attached to the target",
+                        s.attached ? 1 : 0));
+    out.push_back(Gauge("mm_chaos_dry_run", "1 in shadow mode (decide and count, never inject)",
+                        s.config.dry_run ? 1 : 0));
+    return out;
+  }
+
+ private:
+  static MetricFamily Gauge(std::string name, std::string help, double v) {
+    ClientMetric m;
+    m.gauge.value = v;
+    return MetricFamily{std::move(name), std::move(help), MetricType::Gauge, {m}};
+  }
+
+  std::function<DataPlaneSnapshot()> snapshot_;
+};
+
+Result<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
+    const std::string& listen, std::function<DataPlaneSnapshot()> snapshot) {
+  std::unique_ptr<MetricsExporter> e(new MetricsExporter());
+  e->collector_ = std::make_shared<DataPlaneCollector>(std::move(snapshot));
+  try {
+    e->exposer_ = std::make_unique<prometheus::Exposer>(listen);
+  } catch (const std::exception& ex) {
+    return Fail("prometheus::Exposer(" + listen + "): " + ex.what(), EADDRINUSE,
+                "is metrics.listen in use by another process? pick a free host:port");
+  }
+  e->exposer_->RegisterCollectable(e->collector_);
+  return e;
+}
+
+MetricsExporter::~MetricsExporter() = default;
+
+}  // namespace mmchaos

@@ -1,0 +1,41 @@
+// Prometheus exposition of the data plane's counters. Values are read from the BPF maps at
+// scrape time, so a scrape shows exactly what the kernel counted (no second bookkeeping).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/error.h"
+#include "loader/counters.h"
+#include "mmchaos.h"
+
+namespace prometheus {
+class Exposer;
+}
+
+namespace mmchaos {
+
+// What a scrape needs, taken fresh on each scrape.
+struct DataPlaneSnapshot {
+  std::optional<Counters> counters;  // nullopt: the maps could not be read
+  mmc_config config{};
+  bool attached = false;
+  uint64_t now_ns = 0;  // CLOCK_MONOTONIC, for the burst phase
+};
+
+class MetricsExporter {
+ public:
+  // Binds listen ("host:port") and serves /metrics until destroyed.
+  static Result<std::unique_ptr<MetricsExporter>> Start(
+      const std::string& listen, std::function<DataPlaneSnapshot()> snapshot);
+  ~MetricsExporter();
+
+ private:
+  MetricsExporter() = default;
+  std::shared_ptr<class DataPlaneCollector> collector_;
+  std::unique_ptr<prometheus::Exposer> exposer_;
+};
+
+}  // namespace mmchaos
