@@ -115,10 +115,11 @@ int RunController(const RunOptions& opts) {
   if (auto a = apply_enabled(*cfg); !a) return Report(a.error(), kExitRuntime);
   if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
-  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane, &kcfg]() {
+  // Runs on the exposer's thread: it reads only the kernel's maps and an atomic flag.
+  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
-    s.config = kcfg;
+    if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
     s.attached = plane.attached();
     s.now_ns = MonoNs();
     return s;

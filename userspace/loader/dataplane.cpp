@@ -38,7 +38,7 @@ Result<std::unique_ptr<DataPlane>> DataPlane::Load() {
 DataPlane::~DataPlane() = default;
 
 Result<void> DataPlane::Attach(int cgroup_fd) {
-  if (attached()) return {};
+  if (!links_.empty()) return {};
   for (bpf_program* prog : {skel_->progs.mmc_egress, skel_->progs.mmc_ingress}) {
     bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
     if (!link) {
@@ -49,10 +49,14 @@ Result<void> DataPlane::Attach(int cgroup_fd) {
     }
     links_.emplace_back(link);
   }
+  attached_ = true;
   return {};
 }
 
-void DataPlane::Detach() { links_.clear(); }
+void DataPlane::Detach() {
+  attached_ = false;
+  links_.clear();
+}
 
 bool DataPlane::LinksAlive() const {
   for (const auto& l : links_) {

@@ -3,6 +3,7 @@
 // however it exits. Destroying the links (Detach) is the whole of rollback for these hooks.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -27,7 +28,8 @@ class DataPlane {
   Result<void> Attach(int cgroup_fd);
   // Detaches at once (idempotent).
   void Detach();
-  bool attached() const { return !links_.empty(); }
+  // Safe from any thread (the metrics exporter asks).
+  bool attached() const { return attached_.load(std::memory_order_relaxed); }
   // False once `mmchaos rollback` detached our links from another process.
   bool LinksAlive() const;
 
@@ -50,6 +52,7 @@ class DataPlane {
   // Declared before the links: members are destroyed in reverse, links (detach) first.
   std::unique_ptr<::mmchaos_bpf, SkelDeleter> skel_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::atomic<bool> attached_{false};
 };
 
 }  // namespace mmchaos
