@@ -116,6 +116,65 @@ TEST(Controller, SighupAppliesANewProbabilityWithoutReattaching) {
   EXPECT_EQ(after["links"], before["links"]) << "SIGHUP must not re-attach";
 }
 
+TEST(Controller, PidTargetsThatProcessCgroupOverTheConfig) {
+  Cgroup target("target"), other("other");
+  Topology topo;
+  TempDir dir;
+  Child engine(target, topo.engine, [] {
+    pause();
+    return 0;
+  });
+  auto cfg = dir.Write("chaos.yaml", ConfigYaml(other.path(), {.net_loss = 0.1}, TestPort(1),
+                                                dir.path() + "/inj.jsonl"));
+  Controller ctl(cfg, {"--pid", std::to_string(engine.pid())});
+  ASSERT_TRUE(ctl.WaitFor("attached to", 10s)) << ctl.output();
+  EXPECT_FALSE(StatusFor(target.path()).is_null());
+  EXPECT_TRUE(StatusFor(other.path()).is_null());
+}
+
+TEST(Controller, DurationEndsTheRunAndDetaches) {
+  Cgroup target("target");
+  TempDir dir;
+  auto cfg = dir.Write("chaos.yaml", ConfigYaml(target.path(), {.net_loss = 0.1}, TestPort(1),
+                                                dir.path() + "/inj.jsonl"));
+  auto start = std::chrono::steady_clock::now();
+  Controller ctl(cfg, {"--duration", "1"});
+  EXPECT_EQ(ctl.Wait(5s), 0) << ctl.output();
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_GE(took, 1s);
+  EXPECT_LT(took, 3s);
+  EXPECT_TRUE(StatusFor(target.path()).is_null());
+}
+
+TEST(Controller, InjectionLogIsRateLimitedInTheKernel) {
+  Topology topo;
+  Cgroup target("target");
+  TempDir dir;
+  uint16_t mport = TestPort(1), port = TestPort();
+  const std::string log = dir.path() + "/inj.jsonl";
+  auto cfg =
+      dir.Write("chaos.yaml",
+                ConfigYaml(target.path(), {.net_loss = 1.0, .max_events_per_sec = 5}, mport, log));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("attached to", 10s)) << ctl.output();
+  std::string ip = topo.exchange_ip;
+  auto t0 = MonoNs();
+  Child sender(target, topo.engine, [&] { return SendProbes(ip.c_str(), port, 5000, 100); });
+  ASSERT_EQ(sender.Wait(), 0);
+  double seconds = static_cast<double>(MonoNs() - t0) / 1e9;
+  std::string body = Capture("curl -sf http://127.0.0.1:" + std::to_string(mport) + "/metrics");
+  ctl.Signal(SIGTERM);
+  ASSERT_EQ(ctl.Wait(5s), 0);
+  int lines = std::stoi(Capture("wc -l < " + log));
+  // 5 events per CPU per one-second window; the send spans at most ceil(seconds) + 1 windows.
+  int cpus = static_cast<int>(std::thread::hardware_concurrency());
+  int bound = 5 * cpus * (static_cast<int>(seconds) + 2);
+  EXPECT_GT(lines, 0);
+  EXPECT_LE(lines, bound) << "over " << seconds << " s on " << cpus << " CPUs";
+  double suppressed = Scraped(body, "mm_chaos_log_events_dropped_total", R"(reason="rate_limit")");
+  EXPECT_GE(suppressed, 5000.0 - bound) << body;
+}
+
 TEST(Controller, DoctorProbesCgroupBpfForReal) {
   int rc = 0;
   std::string out = Capture(MmchaosBin() + " doctor --json", &rc);

@@ -213,7 +213,7 @@ bool Controller::WaitFor(const std::string& text, std::chrono::milliseconds time
     int st;
     if (status_ < 0 && waitpid(pid_, &st, WNOHANG) == pid_) {
       status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (reader_.joinable()) reader_.join();  // EOF: all it wrote is in out_
       return output().find(text) != std::string::npos;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -229,6 +229,7 @@ int Controller::Wait(std::chrono::milliseconds timeout) {
     int st;
     if (waitpid(pid_, &st, WNOHANG) == pid_) {
       status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      if (reader_.joinable()) reader_.join();  // EOF: all it wrote is in out_
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(2));

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <string>
 
 #include "fixture.h"
@@ -18,6 +19,7 @@ struct ChaosKnobs {
   bool enabled = true;
   double on_sec = 3600;
   double off_sec = 0;
+  int max_events_per_sec = 100;
 };
 
 inline uint16_t TestPort(int salt = 0) {
@@ -26,33 +28,21 @@ inline uint16_t TestPort(int salt = 0) {
 
 inline std::string ConfigYaml(const std::string& cgroup, const ChaosKnobs& k, uint16_t metrics_port,
                               const std::string& log_path) {
-  return "chaos:\n"
-         "  enabled: " +
-         std::string(k.enabled ? "true" : "false") +
-         "\n"
-         "  dry_run: " +
-         std::string(k.dry_run ? "true" : "false") +
-         "\n"
-         "  net_loss: " +
-         std::to_string(k.net_loss) +
-         "\n"
-         "  burst_on_sec: " +
-         std::to_string(k.on_sec) +
-         "\n"
-         "  burst_off_sec: " +
-         std::to_string(k.off_sec) +
-         "\n"
-         "target:\n"
-         "  cgroup: " +
-         cgroup +
-         "\n"
-         "metrics:\n"
-         "  listen: \"127.0.0.1:" +
-         std::to_string(metrics_port) +
-         "\"\n"
-         "log:\n"
-         "  injections: " +
-         log_path + "\n";
+  std::ostringstream y;
+  y << "chaos:\n"
+    << "  enabled: " << (k.enabled ? "true" : "false") << "\n"
+    << "  dry_run: " << (k.dry_run ? "true" : "false") << "\n"
+    << "  net_loss: " << k.net_loss << "\n"
+    << "  burst_on_sec: " << k.on_sec << "\n"
+    << "  burst_off_sec: " << k.off_sec << "\n"
+    << "target:\n"
+    << "  cgroup: " << cgroup << "\n"
+    << "metrics:\n"
+    << "  listen: \"127.0.0.1:" << metrics_port << "\"\n"
+    << "log:\n"
+    << "  injections: " << log_path << "\n"
+    << "  max_events_per_sec: " << k.max_events_per_sec << "\n";
+  return y.str();
 }
 
 inline nlohmann::json Status() {
