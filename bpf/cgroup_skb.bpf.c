@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* cgroup_skb hooks on the engine's cgroup: every packet its sockets send or receive, and
- * nobody else's. They implement net_loss: a silent drop with the scenario's probability while a
- * burst is on. */
+ * nobody else's.
+ * - net_loss: a silent drop with the scenario's probability while a burst is on (both ways).
+ * - lat_spike: outbound packets of the engine's REST flows are steered to the REST netem class
+ *   (mark + priority; the interface's filter and the ifb's HTB do the rest).
+ * - The engine's endpoint sockets are tagged so the tc ingress hook can tell them apart. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "fault.bpf.h"
+#include "parse.bpf.h"
 
 #define LOOPBACK_IFINDEX 1
 
@@ -16,26 +20,71 @@
 #define CG_DROP_SILENT_EGRESS 2
 #define CG_DROP 0
 
-static __always_inline int mmc_net_loss(struct __sk_buff *skb, __u32 dir)
+/* Tags the socket and steers its REST packets into netem while lat_spike decides so. */
+static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
+						  const struct mmc_config *cfg, __u64 flow)
 {
-	const struct mmc_config *cfg = mmc_config();
+	struct mmc_endpoint_val *ep;
+	struct mmc_tcp_tuple t = {};
+	struct mmc_sk_tag *tag;
+	struct bpf_sock *sk;
+	__u32 ifindex;
 
-	mmc_count(dir == MMC_DIR_EGRESS ? MMC_STAT_PKTS_EGRESS : MMC_STAT_PKTS_INGRESS);
-	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
-		return 0;
-	return mmc_decide(cfg, MMC_SCN_NET_LOSS, dir, bpf_get_socket_cookie(skb)) == MMC_LIVE;
+	if (mmc_parse_tcp(skb, 0, skb->protocol, &t) < 0)
+		return;
+	ep = mmc_endpoint_of(&t, 0);
+	if (!ep)
+		return;
+	sk = skb->sk;
+	if (sk)
+		sk = bpf_sk_fullsock(sk);
+	if (sk) {
+		tag = bpf_sk_storage_get(&mmc_sk_tag, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (tag && tag->cls != ep->cls) {
+			tag->cookie = flow;
+			tag->cls = ep->cls;
+		}
+	}
+	if (ep->cls != MMC_FLOW_REST || !cfg->egress_mark || skb->mark)
+		return;
+	ifindex = skb->ifindex;
+	if (!bpf_map_lookup_elem(&mmc_ifaces, &ifindex))
+		return;
+	if (mmc_decide(cfg, MMC_SCN_LAT_SPIKE, MMC_DIR_EGRESS, flow) == MMC_LIVE) {
+		skb->mark = cfg->egress_mark;
+		skb->priority = cfg->egress_class;
+	}
 }
 
 SEC("cgroup_skb/egress")
 int mmc_egress(struct __sk_buff *skb)
 {
-	return mmc_net_loss(skb, MMC_DIR_EGRESS) ? CG_DROP_SILENT_EGRESS : CG_PASS;
+	const struct mmc_config *cfg = mmc_config();
+	__u64 flow;
+
+	mmc_count(MMC_STAT_PKTS_EGRESS);
+	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
+		return CG_PASS;
+	flow = bpf_get_socket_cookie(skb);
+	if (mmc_decide(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, flow) == MMC_LIVE)
+		return CG_DROP_SILENT_EGRESS;
+	if (cfg->prob[MMC_SCN_LAT_SPIKE] || cfg->prob[MMC_SCN_WS_LAG])
+		mmc_egress_endpoints(skb, cfg, flow);
+	return CG_PASS;
 }
 
 SEC("cgroup_skb/ingress")
 int mmc_ingress(struct __sk_buff *skb)
 {
-	return mmc_net_loss(skb, MMC_DIR_INGRESS) ? CG_DROP : CG_PASS;
+	const struct mmc_config *cfg = mmc_config();
+
+	mmc_count(MMC_STAT_PKTS_INGRESS);
+	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
+		return CG_PASS;
+	if (mmc_decide(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, bpf_get_socket_cookie(skb)) ==
+	    MMC_LIVE)
+		return CG_DROP;
+	return CG_PASS;
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -28,6 +28,19 @@ static __always_inline __u32 mmc_flow_hash(__u64 flow, __u32 seed)
 	return (__u32)h;
 }
 
+/* False once the controller has missed two heartbeats: a program that outlived it (a tc filter
+ * persists after a crash) then stops injecting by itself. */
+static __always_inline int mmc_controller_alive(const struct mmc_config *cfg, __u64 now)
+{
+	__u32 zero = 0;
+	__u64 *hb;
+
+	if (!cfg->heartbeat_timeout_ns)
+		return 1;
+	hb = bpf_map_lookup_elem(&mmc_hb, &zero);
+	return hb && now - *hb <= cfg->heartbeat_timeout_ns;
+}
+
 static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u32 mode,
 				    __u32 dir, __u64 flow, __u64 now, __u64 remaining_ns)
 {
@@ -76,6 +89,8 @@ static __always_inline enum mmc_verdict mmc_decide(const struct mmc_config *cfg,
 	if (threshold == 0)
 		return MMC_SKIP;
 	now = bpf_ktime_get_ns();
+	if (!mmc_controller_alive(cfg, now))
+		return MMC_SKIP;
 	phase = mmc_schedule_phase(cfg->epoch_ns, cfg->on_ns, cfg->off_ns, now);
 	if (!phase.on)
 		return MMC_SKIP;

@@ -1,12 +1,20 @@
-/* The maps every mmchaos program shares. Names start with mmc_ (15 chars max): `mmchaos status`
- * and `rollback` find them from any shell by walking the kernel's map ids. */
+/* The maps every mmchaos program shares. Defined once in maps.bpf.c (MMC_MAPS_OWNER) and
+ * declared extern elsewhere; `bpftool gen object` links the program families into one object.
+ * Names start with mmc_ (15 chars max): `mmchaos status` and `rollback` find them from any shell
+ * by walking the kernel's map ids. */
 #ifndef MMCHAOS_MAPS_BPF_H
 #define MMCHAOS_MAPS_BPF_H
 
 #include "mmchaos.h"
 
+#ifdef MMC_MAPS_OWNER
+#define MMC_MAP
+#else
+#define MMC_MAP extern
+#endif
+
 /* The controller's configuration: one entry, rewritten on SIGHUP without re-attaching. */
-struct {
+MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
@@ -14,7 +22,7 @@ struct {
 } mmc_cfg SEC(".maps");
 
 /* Per-CPU counters: no atomics or locks on the packet path. */
-struct {
+MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, MMC_COUNTER_SLOTS);
 	__type(key, __u32);
@@ -22,23 +30,55 @@ struct {
 } mmc_counters SEC(".maps");
 
 /* Injection log, drained by the controller into JSON lines. */
-struct {
+MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } mmc_events SEC(".maps");
 
-/* Per-CPU token bucket of the injection log (one token per event, refilled per second). */
+/* Per-CPU token bucket of the injection log (events per one-second window). */
 struct mmc_log_bucket {
 	__u64 window_start_ns;
 	__u64 used;
 };
 
-struct {
+MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct mmc_log_bucket);
 } mmc_logrl SEC(".maps");
+
+/* The controller's heartbeat (CLOCK_MONOTONIC ns), refreshed every target.heartbeat_ms. */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} mmc_hb SEC(".maps");
+
+/* The engine's exchange endpoints, resolved and re-resolved by the controller. */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct mmc_endpoint_key);
+	__type(value, struct mmc_endpoint_val);
+} mmc_endpoints SEC(".maps");
+
+/* ifindexes of target.interfaces (in the engine's netns): the only devices steered to netem. */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, __u32);
+} mmc_ifaces SEC(".maps");
+
+/* Tags on the engine's endpoint sockets (see struct mmc_sk_tag). */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct mmc_sk_tag);
+} mmc_sk_tag SEC(".maps");
 
 static __always_inline void mmc_count(__u32 slot)
 {

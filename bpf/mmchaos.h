@@ -36,6 +36,7 @@ enum mmc_stat {
 	MMC_STAT_PKTS_INGRESS,
 	MMC_STAT_EVENTS_SUPPRESSED, /* injection-log events over the rate limit */
 	MMC_STAT_EVENTS_LOST,       /* ring buffer full */
+	MMC_STAT_PKTS_TC_INGRESS,   /* packets seen by the tc ingress hook (all of the interface) */
 	MMC_COUNTER_SLOTS,
 };
 
@@ -60,6 +61,44 @@ struct mmc_config {
 	__u32 dry_run;  /* 1: shadow mode, decide and count, never act */
 	__u32 seed;     /* per-run salt of the rollout hash */
 	__u32 events_per_sec; /* injection-log rate limit per CPU */
+	/* netem steering: a steered packet gets mark (so the interface's u32 filter redirects it to
+	 * the ifb) and priority (so the ifb's HTB puts it in the netem class). */
+	__u32 egress_mark;   /* lat_spike: the engine's REST packets, outbound */
+	__u32 egress_class;  /* HTB class id (major:minor) of the REST netem */
+	__u32 ingress_mark;  /* ws_lag: the engine's WebSocket packets, inbound */
+	__u32 ingress_class; /* HTB class id of the WebSocket netem */
+	/* Programs that outlive the controller (tc filters persist) stop deciding once the
+	 * heartbeat in mmc_hb is older than this; 0 = no heartbeat check (cgroup-only runs). */
+	__u64 heartbeat_timeout_ns;
+};
+
+/* Flow classes of the engine's exchange endpoints (target.exchanges). */
+enum mmc_flow_class {
+	MMC_FLOW_NONE = 0,
+	MMC_FLOW_REST = 1,
+	MMC_FLOW_WS = 2,
+};
+
+/* Key of mmc_endpoints: the remote end of a flow, as the packet carries it. */
+struct mmc_endpoint_key {
+	__u8 family; /* AF_INET (2) or AF_INET6 (10) */
+	__u8 pad;
+	__u16 port;  /* network byte order */
+	__u32 addr[4]; /* IPv4 in addr[0]; network byte order */
+};
+
+struct mmc_endpoint_val {
+	__u8 cls;      /* enum mmc_flow_class */
+	__u8 exchange; /* index into target.exchanges */
+	__u16 pad;
+};
+
+/* Socket-local tag written by the cgroup egress hook on the engine's endpoint sockets, read by
+ * the tc ingress hook after a socket lookup: "this socket is the engine's". */
+struct mmc_sk_tag {
+	__u64 cookie; /* socket cookie: the flow id the rollout hash uses */
+	__u32 cls;
+	__u32 pad;
 };
 
 enum mmc_reason {

@@ -1,7 +1,6 @@
-# bpf_object(NAME SOURCE [DEPENDS headers...]): compiles SOURCE with clang -target bpf (CO-RE,
-# vmlinux.h from the build machine's BTF) and generates NAME.skel.h with bpftool. The result is an
-# INTERFACE library `NAME_skel` whose include directory holds the skeleton header; nothing
-# generated is committed.
+# BPF objects: clang -target bpf (CO-RE, vmlinux.h from the build machine's BTF), linked and
+# turned into a skeleton with bpftool. The result is an INTERFACE library `NAME_skel` whose
+# include directory holds the skeleton header; nothing generated is committed.
 find_program(BPF_CLANG NAMES clang-14 clang REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 
@@ -16,16 +15,31 @@ add_custom_command(
   VERBATIM)
 add_custom_target(vmlinux_h DEPENDS ${BPF_GEN_DIR}/vmlinux.h)
 
-function(bpf_object name source)
-  cmake_parse_arguments(ARG "" "" "DEPENDS" ${ARGN})
+# bpf_object(NAME SOURCES src... [DEPENDS headers...]): each source is compiled on its own and
+# `bpftool gen object` links them into NAME.bpf.o (shared maps are defined in one source and
+# declared extern in the others), then NAME.skel.h is generated.
+function(bpf_object name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPENDS" ${ARGN})
+  set(objs)
+  foreach(src ${ARG_SOURCES})
+    get_filename_component(stem ${src} NAME_WE)
+    set(o ${BPF_GEN_DIR}/${stem}.o)
+    add_custom_command(
+      OUTPUT ${o}
+      COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
+              -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${o}
+      DEPENDS ${src} ${ARG_DEPENDS} ${BPF_GEN_DIR}/vmlinux.h
+      COMMENT "BPF ${stem}"
+      VERBATIM)
+    list(APPEND objs ${o})
+  endforeach()
   set(obj ${BPF_GEN_DIR}/${name}.bpf.o)
   set(skel ${BPF_GEN_DIR}/${name}.skel.h)
   add_custom_command(
     OUTPUT ${obj}
-    COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
-            -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${source} -o ${obj}
-    DEPENDS ${source} ${ARG_DEPENDS} ${BPF_GEN_DIR}/vmlinux.h
-    COMMENT "BPF ${name}"
+    COMMAND ${BPFTOOL} gen object ${obj} ${objs}
+    DEPENDS ${objs}
+    COMMENT "BPF link ${name}.bpf.o"
     VERBATIM)
   add_custom_command(
     OUTPUT ${skel}

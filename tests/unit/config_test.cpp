@@ -66,14 +66,26 @@ void ExpectChaosEq(const ChaosSection& a, const ChaosSection& b) {
   EXPECT_EQ(a.burst_off_sec, b.burst_off_sec);
 }
 
+void ExpectNetemEq(const NetemSection& a, const NetemSection& b) {
+  EXPECT_EQ(a.jitter_ms, b.jitter_ms);
+  EXPECT_EQ(a.correlation_pct, b.correlation_pct);
+  EXPECT_EQ(a.distribution, b.distribution);
+  EXPECT_EQ(a.reorder_pct, b.reorder_pct);
+  EXPECT_EQ(a.reorder_correlation_pct, b.reorder_correlation_pct);
+  EXPECT_EQ(a.expected_pps, b.expected_pps);
+  EXPECT_EQ(a.limit, b.limit);
+}
+
 // Everything but source and warnings.
 void ExpectConfigEq(const Config& a, const Config& b) {
   ExpectChaosEq(a.chaos, b.chaos);
+  ExpectNetemEq(a.netem, b.netem);
   EXPECT_EQ(a.target.cgroup, b.target.cgroup);
   EXPECT_EQ(a.target.netns, b.target.netns);
   EXPECT_EQ(a.target.interfaces, b.target.interfaces);
   EXPECT_EQ(a.target.dns_ports, b.target.dns_ports);
   EXPECT_EQ(a.target.rollout_percent, b.target.rollout_percent);
+  EXPECT_EQ(a.target.heartbeat_ms, b.target.heartbeat_ms);
   EXPECT_EQ(a.metrics.listen, b.metrics.listen);
   EXPECT_EQ(a.log.injections, b.log.injections);
   EXPECT_EQ(a.log.max_events_per_sec, b.log.max_events_per_sec);
@@ -126,14 +138,28 @@ TEST(ConfigDefaults, StructDefaultsAreTheSeedsSafeValues) {
   EXPECT_EQ(c.chaos.burst_off_sec, 90.0);
   EXPECT_EQ(c.target.dns_ports, std::vector<uint16_t>{53});
   EXPECT_EQ(c.target.rollout_percent, 100.0);
+  EXPECT_EQ(c.target.heartbeat_ms, 250);
   EXPECT_EQ(c.metrics.listen, "127.0.0.1:9464");
   EXPECT_EQ(c.log.injections, "/var/log/mmchaos/injections.jsonl");
   EXPECT_EQ(c.log.max_events_per_sec, 100);
 }
 
+TEST(ConfigDefaults, NetemDefaultsAreAFixedDelay) {
+  NetemSection n;
+  EXPECT_EQ(n.jitter_ms, 0);
+  EXPECT_EQ(n.correlation_pct, 0.0);
+  EXPECT_EQ(n.distribution, NetemDistribution::kUniform);
+  EXPECT_EQ(n.reorder_pct, 0.0);
+  EXPECT_EQ(n.reorder_correlation_pct, 0.0);
+  EXPECT_EQ(n.expected_pps, 20000);
+  EXPECT_EQ(n.limit, 0);
+  ExpectNetemEq(Config{}.netem, n);
+}
+
 TEST(ConfigDefaults, EmptyDocumentGivesDefaults) {
-  for (const char* yaml : {"", "# nothing but a comment\n", "chaos:\ntarget:\nmetrics:\nlog:\n",
-                           "chaos: {}\ntarget: {}\nmetrics: {}\nlog: {}\n"}) {
+  for (const char* yaml :
+       {"", "# nothing but a comment\n", "chaos:\nnetem:\ntarget:\nmetrics:\nlog:\n",
+        "chaos: {}\nnetem: {}\ntarget: {}\nmetrics: {}\nlog: {}\n"}) {
     SCOPED_TRACE(yaml);
     Config c = MustParse(yaml);
     ExpectConfigEq(c, Config{});
@@ -161,6 +187,8 @@ TEST(ConfigRepoFile, ChaosYamlParsesWithSafeDefaults) {
   EXPECT_EQ(c.source, path);
   EXPECT_TRUE(c.warnings.empty()) << JoinLines(c.warnings);
   ExpectChaosEq(c.chaos, ChaosSection{});
+  ExpectNetemEq(c.netem, NetemSection{});
+  EXPECT_EQ(c.target.heartbeat_ms, 250);
   EXPECT_EQ(c.target.cgroup, "/sys/fs/cgroup/system.slice/engine.service");
   EXPECT_TRUE(c.target.interfaces.empty());
   ASSERT_EQ(c.target.exchanges.size(), 1u);
@@ -199,6 +227,14 @@ constexpr const char* kFull = R"(chaos:
   reconcile_mismatch: 0.02
   burst_on_sec: 1.5
   burst_off_sec: 0
+netem:
+  jitter_ms: 15
+  correlation_pct: 25
+  distribution: paretonormal
+  reorder_pct: 2.5
+  reorder_correlation_pct: 50
+  expected_pps: 5000
+  limit: 40000
 target:
   cgroup: /sys/fs/cgroup/mm.slice/engine.scope
   netns: /run/netns/engine
@@ -213,6 +249,7 @@ target:
       order_requests: ["POST /api/v3/order", "DELETE /api/v3/order"]
   dns_ports: [53, 5353]
   rollout_percent: 12.5
+  heartbeat_ms: 100
 metrics:
   listen: "[::1]:9100"
 log:
@@ -239,6 +276,15 @@ TEST(ConfigParse, EveryKey) {
   EXPECT_EQ(c.chaos.burst_on_sec, 1.5);
   EXPECT_EQ(c.chaos.burst_off_sec, 0.0);
 
+  EXPECT_EQ(c.netem.jitter_ms, 15);
+  EXPECT_EQ(c.netem.correlation_pct, 25.0);
+  EXPECT_EQ(c.netem.distribution, NetemDistribution::kParetoNormal);
+  EXPECT_EQ(c.netem.reorder_pct, 2.5);
+  EXPECT_EQ(c.netem.reorder_correlation_pct, 50.0);
+  EXPECT_EQ(c.netem.expected_pps, 5000);
+  EXPECT_EQ(c.netem.limit, 40000);
+
+  EXPECT_EQ(c.target.heartbeat_ms, 100);
   EXPECT_EQ(c.target.cgroup, "/sys/fs/cgroup/mm.slice/engine.scope");
   EXPECT_EQ(c.target.netns, "/run/netns/engine");
   EXPECT_EQ(c.target.interfaces, (std::vector<std::string>{"veth-eng0", "eth1"}));
@@ -276,6 +322,78 @@ TEST(ConfigParse, MemPressureLevels) {
   EXPECT_STREQ(MemPressureName(MemPressure::kLow), "low");
   EXPECT_STREQ(MemPressureName(MemPressure::kMedium), "medium");
   EXPECT_STREQ(MemPressureName(MemPressure::kHigh), "high");
+}
+
+TEST(ConfigParse, NetemDistributions) {
+  const std::string j = "netem: {jitter_ms: 5, distribution: ";
+  EXPECT_EQ(MustParse(j + "uniform}").netem.distribution, NetemDistribution::kUniform);
+  EXPECT_EQ(MustParse(j + "normal}").netem.distribution, NetemDistribution::kNormal);
+  EXPECT_EQ(MustParse(j + "pareto}").netem.distribution, NetemDistribution::kPareto);
+  EXPECT_EQ(MustParse(j + "paretonormal}").netem.distribution, NetemDistribution::kParetoNormal);
+  EXPECT_STREQ(NetemDistributionName(NetemDistribution::kUniform), "uniform");
+  EXPECT_STREQ(NetemDistributionName(NetemDistribution::kNormal), "normal");
+  EXPECT_STREQ(NetemDistributionName(NetemDistribution::kPareto), "pareto");
+  EXPECT_STREQ(NetemDistributionName(NetemDistribution::kParetoNormal), "paretonormal");
+}
+
+TEST(ConfigParse, NetemOptionsThatDoNothingWarn) {
+  Config c = MustParse(
+      "netem:\n  distribution: normal\n  correlation_pct: 30\n  reorder_correlation_pct: 10\n");
+  ASSERT_EQ(c.warnings.size(), 3u) << JoinLines(c.warnings);
+  EXPECT_TRUE(HasPrefix(c.warnings[0],
+                        "t.yaml:2: netem.distribution has no effect while netem.jitter_ms is 0"));
+  EXPECT_TRUE(HasPrefix(
+      c.warnings[1], "t.yaml:3: netem.correlation_pct has no effect while netem.jitter_ms is 0"));
+  EXPECT_TRUE(HasPrefix(c.warnings[2],
+                        "t.yaml:4: netem.reorder_correlation_pct has no effect "
+                        "while netem.reorder_pct is 0"));
+  // With jitter (set after them) and reordering they are meaningful.
+  c = MustParse(
+      "netem:\n  distribution: normal\n  correlation_pct: 30\n  reorder_correlation_pct: 10\n"
+      "  jitter_ms: 5\n  reorder_pct: 1\n");
+  EXPECT_TRUE(c.warnings.empty()) << JoinLines(c.warnings);
+}
+
+TEST(ConfigParse, NetemLimitTooSmallForTheDelayWarns) {
+  // 20000 pps * (100 + 10) ms = 2200 packets held.
+  Config c = MustParse("chaos:\n  lat_spike_ms: 100\nnetem:\n  jitter_ms: 10\n  limit: 2000\n");
+  ASSERT_EQ(c.warnings.size(), 1u) << JoinLines(c.warnings);
+  EXPECT_TRUE(HasPrefix(c.warnings[0],
+                        "t.yaml:5: netem.limit 2000 is below the 2200 packets netem holds at "
+                        "netem.expected_pps 20000 with a 110 ms delay"));
+  EXPECT_TRUE(Contains(c.warnings[0], "dropped silently"));
+  // The larger of the two delays counts, wherever it is in the file.
+  c = MustParse("netem: {limit: 3000}\nchaos: {lat_spike_ms: 100, ws_lag_ms: 200}\n");
+  ASSERT_EQ(c.warnings.size(), 1u) << JoinLines(c.warnings);
+  EXPECT_TRUE(HasPrefix(c.warnings[0], "t.yaml:1: netem.limit 3000 is below the 4000 packets"));
+  // Enough, computed (0), or no delay configured: no warning.
+  EXPECT_TRUE(MustParse("chaos: {lat_spike_ms: 100}\nnetem: {limit: 2000}\n").warnings.empty());
+  EXPECT_TRUE(MustParse("chaos: {lat_spike_ms: 9000}\nnetem: {limit: 0}\n").warnings.empty());
+  EXPECT_TRUE(MustParse("netem: {limit: 1}\n").warnings.empty());
+}
+
+TEST(ConfigNetemLimit, ComputedFromExpectedRateWithHeadroom) {
+  NetemSection n;                        // 20000 pps
+  EXPECT_EQ(NetemLimit(n, 100), 4000u);  // 20000 * 0.1 s * 2
+  EXPECT_EQ(NetemLimit(n, 0), 1000u);    // never below netem's default
+  EXPECT_EQ(NetemLimit(n, 10), 1000u);   // 400 -> 1000
+  EXPECT_EQ(NetemLimit(n, -5), 1000u);   // nonsense delay: the floor
+  n.jitter_ms = 20;                      // 2 * jitter for the distribution's tail
+  EXPECT_EQ(NetemLimit(n, 100), 5600u);  // 20000 * 0.14 * 2
+  n.expected_pps = 333;
+  n.jitter_ms = 0;
+  EXPECT_EQ(NetemLimit(n, 10000), 6660u);  // 333 * 10 * 2
+  n.expected_pps = 7;
+  EXPECT_EQ(NetemLimit(n, 10000), 1000u);
+  n.expected_pps = 1001;
+  EXPECT_EQ(NetemLimit(n, 1501), 3006u);  // ceil(1001 * 1.501 * 2 = 3005.002)
+  n.expected_pps = 10000000;              // the largest inputs fit in uint32_t
+  n.jitter_ms = 10000;
+  EXPECT_EQ(NetemLimit(n, 10000), 600000000u);
+  n.limit = 1234;  // an explicit limit wins
+  EXPECT_EQ(NetemLimit(n, 10000), 1234u);
+  n.limit = 1;
+  EXPECT_EQ(NetemLimit(n, 0), 1u);
 }
 
 TEST(ConfigParse, NumberSpellings) {
@@ -341,6 +459,13 @@ double Get(const Config& c, const std::string& key) {
   if (key == "chaos.burst_on_sec") return c.chaos.burst_on_sec;
   if (key == "chaos.burst_off_sec") return c.chaos.burst_off_sec;
   if (key == "target.rollout_percent") return c.target.rollout_percent;
+  if (key == "target.heartbeat_ms") return c.target.heartbeat_ms;
+  if (key == "netem.jitter_ms") return c.netem.jitter_ms;
+  if (key == "netem.correlation_pct") return c.netem.correlation_pct;
+  if (key == "netem.reorder_pct") return c.netem.reorder_pct;
+  if (key == "netem.reorder_correlation_pct") return c.netem.reorder_correlation_pct;
+  if (key == "netem.expected_pps") return c.netem.expected_pps;
+  if (key == "netem.limit") return c.netem.limit;
   if (key == "log.max_events_per_sec") return c.log.max_events_per_sec;
   ADD_FAILURE() << "unknown key " << key;
   return -1;
@@ -371,6 +496,23 @@ TEST(ConfigClamp, OutOfRangeValuesAreClampedWithAWarning) {
       {"chaos:\n  burst_off_sec: 100000\n", 86400, "chaos.burst_off_sec", "100000", "86400"},
       {"target:\n  rollout_percent: 150\n", 100, "target.rollout_percent", "150", "100"},
       {"target:\n  rollout_percent: -3\n", 0, "target.rollout_percent", "-3", "0"},
+      {"target:\n  heartbeat_ms: 10\n", 50, "target.heartbeat_ms", "10", "50"},
+      {"target:\n  heartbeat_ms: 60000\n", 10000, "target.heartbeat_ms", "60000", "10000"},
+      {"netem:\n  jitter_ms: -1\n", 0, "netem.jitter_ms", "-1", "0"},
+      {"netem:\n  jitter_ms: 10001\n", 10000, "netem.jitter_ms", "10001", "10000"},
+      {"netem:\n  correlation_pct: -0.5\n", 0, "netem.correlation_pct", "-0.5", "0"},
+      {"netem:\n  correlation_pct: 100.5\n  jitter_ms: 1\n", 100, "netem.correlation_pct", "100.5",
+       "100"},
+      {"netem:\n  reorder_pct: 101\n", 100, "netem.reorder_pct", "101", "100"},
+      {"netem:\n  reorder_pct: -2\n", 0, "netem.reorder_pct", "-2", "0"},
+      {"netem:\n  reorder_correlation_pct: -1\n", 0, "netem.reorder_correlation_pct", "-1", "0"},
+      {"netem:\n  reorder_correlation_pct: 200\n  reorder_pct: 1\n", 100,
+       "netem.reorder_correlation_pct", "200", "100"},
+      {"netem:\n  expected_pps: 0\n", 1, "netem.expected_pps", "0", "1"},
+      {"netem:\n  expected_pps: 20000000\n", 10000000, "netem.expected_pps", "20000000",
+       "10000000"},
+      {"netem:\n  limit: -1\n", 0, "netem.limit", "-1", "0"},
+      {"netem:\n  limit: 99999999999\n", 10000000, "netem.limit", "99999999999", "10000000"},
       {"log:\n  max_events_per_sec: 0\n", 1, "log.max_events_per_sec", "0", "1"},
       {"log:\n  max_events_per_sec: 1000000\n", 100000, "log.max_events_per_sec", "1000000",
        "100000"},
@@ -394,14 +536,29 @@ TEST(ConfigClamp, BoundsThemselvesAreNotClamped) {
   clock_skew_ms: -3600000
   burst_on_sec: 0.1
   burst_off_sec: 86400
+netem:
+  jitter_ms: 10000
+  correlation_pct: 100
+  reorder_pct: 100
+  reorder_correlation_pct: 0
+  expected_pps: 1
+  limit: 10000000
 target:
   rollout_percent: 0
+  heartbeat_ms: 50
 log:
   max_events_per_sec: 100000
 )");
   EXPECT_TRUE(c.warnings.empty()) << JoinLines(c.warnings);
   EXPECT_EQ(c.chaos.burst_on_sec, 0.1);
   EXPECT_EQ(c.chaos.clock_skew_ms, -3600000);
+  EXPECT_EQ(c.netem.expected_pps, 1);
+  EXPECT_EQ(c.netem.limit, 10000000);
+  EXPECT_EQ(c.target.heartbeat_ms, 50);
+  c = MustParse("netem: {jitter_ms: 0, expected_pps: 10000000}\ntarget: {heartbeat_ms: 10000}\n");
+  EXPECT_TRUE(c.warnings.empty()) << JoinLines(c.warnings);
+  EXPECT_EQ(c.netem.expected_pps, 10000000);
+  EXPECT_EQ(c.target.heartbeat_ms, 10000);
 }
 
 TEST(ConfigClamp, WarningCarriesTheValuesLineInALongerFile) {
@@ -441,6 +598,10 @@ TEST(ConfigErrors, UnknownKeysInEverySection) {
        "t.yaml:4:7: unknown key 'rests' in target.exchanges.b (known: rest, ws, order_requests)"},
       {"metrics:\n  port: 9464\n", "t.yaml:2:3: unknown key 'port' in metrics (known: listen)"},
       {"log:\n  path: x\n", "t.yaml:2:3: unknown key 'path' in log"},
+      {"netem:\n  delay_ms: 5\n",
+       "t.yaml:2:3: unknown key 'delay_ms' in netem (known: jitter_ms, correlation_pct, "
+       "distribution, reorder_pct, reorder_correlation_pct, expected_pps, limit)"},
+      {"target:\n  heartbeat: 5\n", "t.yaml:2:3: unknown key 'heartbeat' in target"},
   };
   for (const auto& tc : cases) {
     SCOPED_TRACE(tc.yaml);
@@ -517,6 +678,33 @@ TEST(ConfigErrors, WrongTypesNameKeyAndExpectedType) {
       {"log:\n  injections: \"\"\n", "t.yaml:2:15: log.injections: expected a file path"},
       {"log:\n  max_events_per_sec: 1.5\n",
        "t.yaml:2:23: log.max_events_per_sec: expected an integer"},
+      {"netem:\n  distribution: gaussian\n",
+       "t.yaml:2:17: netem.distribution: expected one of uniform, normal, pareto, paretonormal, "
+       "got "
+       "'gaussian'"},
+      {"netem:\n  distribution: Normal\n",
+       "t.yaml:2:17: netem.distribution: expected one of uniform, normal, pareto, paretonormal, "
+       "got "
+       "'Normal'"},
+      {"netem:\n  distribution: [normal]\n",
+       "t.yaml:2:17: netem.distribution: expected one of uniform, normal, pareto, paretonormal, "
+       "got "
+       "a list"},
+      {"netem:\n  distribution:\n",
+       "t.yaml:2:3: netem.distribution: expected one of uniform, normal, pareto, paretonormal, got "
+       "nothing"},
+      {"netem:\n  jitter_ms: 1.5\n",
+       "t.yaml:2:14: netem.jitter_ms: expected an integer, got '1.5'"},
+      {"netem:\n  correlation_pct: high\n",
+       "t.yaml:2:20: netem.correlation_pct: expected a number, got 'high'"},
+      {"netem:\n  reorder_pct: \"5\"\n", "t.yaml:2:16: netem.reorder_pct: expected a number"},
+      {"netem:\n  reorder_correlation_pct: {}\n",
+       "t.yaml:2:28: netem.reorder_correlation_pct: expected a number, got a map"},
+      {"netem:\n  expected_pps: 2e4\n", "t.yaml:2:17: netem.expected_pps: expected an integer"},
+      {"netem:\n  limit: lots\n", "t.yaml:2:10: netem.limit: expected an integer"},
+      {"netem: [1]\n", "t.yaml:1:8: netem: expected a map, got a list"},
+      {"target:\n  heartbeat_ms: 0.25\n",
+       "t.yaml:2:17: target.heartbeat_ms: expected an integer, got '0.25'"},
   };
   for (const auto& tc : cases) {
     SCOPED_TRACE(tc.yaml);
@@ -668,6 +856,15 @@ void ExpectRoundTrip(const Config& original) {
 
 TEST(ConfigDump, RoundTripOfEveryKey) { ExpectRoundTrip(MustParse(kFull)); }
 
+TEST(ConfigDump, RoundTripOfEveryDistribution) {
+  for (const char* d : {"uniform", "normal", "pareto", "paretonormal"}) {
+    SCOPED_TRACE(d);
+    Config c = MustParse(std::string("netem: {jitter_ms: 3, distribution: ") + d + "}\n");
+    EXPECT_TRUE(Contains(DumpConfig(c), std::string("distribution: ") + d));
+    ExpectRoundTrip(c);
+  }
+}
+
 TEST(ConfigDump, RoundTripOfDefaultsAndTheRepoFile) {
   ExpectRoundTrip(Config{});
   Result<Config> repo = LoadConfig(std::string(MMCHAOS_SOURCE_DIR) + "/chaos.yaml");
@@ -682,6 +879,11 @@ TEST(ConfigDump, RoundTripOfClampedAndAwkwardValues) {
   lat_spike_ms: 99999
   clock_skew_ms: -42
   burst_on_sec: 0.01
+netem:
+  jitter_ms: 99999
+  correlation_pct: 12.345678901234567
+  reorder_pct: 0.1
+  expected_pps: 0
 target:
   cgroup: "/sys/fs/cgroup/a b/#c: d"
   netns: "/run/netns/true"
@@ -691,10 +893,11 @@ target:
       rest: ["http://h"]
     "a: b": {}
   rollout_percent: 33.333333333333336
+  heartbeat_ms: 1
 log:
   injections: "/tmp/it's \"quoted\".jsonl"
 )");
-  EXPECT_EQ(c.warnings.size(), 2u) << JoinLines(c.warnings);
+  EXPECT_EQ(c.warnings.size(), 5u) << JoinLines(c.warnings);
   ExpectRoundTrip(c);
 }
 
@@ -716,6 +919,14 @@ TEST(ConfigDump, ShowsEverySectionAndKey) {
                           "reconcile_mismatch: 0.02",
                           "burst_on_sec: 1.5",
                           "burst_off_sec: 0",
+                          "netem:",
+                          "jitter_ms: 15",
+                          "correlation_pct: 25",
+                          "distribution: paretonormal",
+                          "reorder_pct: 2.5",
+                          "reorder_correlation_pct: 50",
+                          "expected_pps: 5000",
+                          "limit: 40000",
                           "target:",
                           "cgroup:",
                           "netns:",
@@ -728,6 +939,7 @@ TEST(ConfigDump, ShowsEverySectionAndKey) {
                           "POST /api/v3/order",
                           "dns_ports: [53, 5353]",
                           "rollout_percent: 12.5",
+                          "heartbeat_ms: 100",
                           "metrics:",
                           "listen:",
                           "[::1]:9100",

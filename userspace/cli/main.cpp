@@ -20,7 +20,7 @@ int Validate(const std::string& path) {
     return kExitConfig;
   }
   for (const auto& w : cfg->warnings) std::fprintf(stderr, "mmchaos: warning: %s\n", w.c_str());
-  auto unsupported = mmchaos::UnsupportedScenarios(*cfg);
+  auto unsupported = mmchaos::CheckScenarios(*cfg);
   for (const auto& u : unsupported) std::fprintf(stderr, "mmchaos: error: %s\n", u.c_str());
   std::cout << mmchaos::DumpConfig(*cfg);
   return unsupported.empty() ? 0 : kExitConfig;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "common/scenarios.h"
+#include "controller/netem_path.h"
 #include "controller/registry.h"
 #include "discovery/discovery.h"
 #include "schedule.h"
@@ -82,12 +83,27 @@ int StatusCommand(bool json) {
     for (const auto& l : dp.links) live |= l.cgroup_id != 0;
     if (live) all.push_back(DataPlaneJson(dp, ctl));  // detached ones are on their way out
   }
+  nlohmann::ordered_json netem = nlohmann::json::array();
+  for (const auto& st : ReadStates()) {
+    nlohmann::ordered_json ifaces = nlohmann::json::array();
+    for (const auto& i : st.steering.ifaces) ifaces.push_back(i.name);
+    netem.push_back({{"cgroup_id", st.cgroup_id},
+                     {"ifb", st.steering.ifb},
+                     {"interfaces", ifaces},
+                     {"netns", st.steering.netns_path},
+                     {"controller_alive", ControllerAlive(st.cgroup_id)}});
+  }
   if (json) {
-    std::cout << nlohmann::ordered_json{{"attached", all}}.dump(2) << "\n";
+    std::cout << nlohmann::ordered_json{{"attached", all}, {"netem", netem}}.dump(2) << "\n";
     return 0;
   }
+  for (const auto& n : netem)
+    std::cout << "netem path: ifb " << n["ifb"].get<std::string>() << " on "
+              << n["interfaces"].dump()
+              << (n["controller_alive"].get<bool>() ? "" : " (stale: run `mmchaos rollback`)")
+              << "\n";
   if (all.empty()) {
-    std::cout << "nothing attached\n";
+    if (netem.empty()) std::cout << "nothing attached\n";
     return 0;
   }
   for (const auto& j : all) {
@@ -125,13 +141,18 @@ int RollbackCommand() {
     std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
     return 1;
   }
+  // The netem path of live controllers too: their filters would otherwise steer until they
+  // notice. Removing twice is harmless; they do it again on their way out.
+  auto removed = RemoveRecordedPaths(true);
   // Running controllers notice their links are gone within a tick and exit; wait for them so
   // that `status` right after shows nothing.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (!LiveControllers().empty() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  for (auto& m : RemoveRecordedPaths(false)) removed.push_back(m);
   int stale = RemoveStaleRecords();
-  if (*detached == 0 && before.empty()) {
+  for (const auto& m : removed) std::cout << "  " << m << "\n";
+  if (*detached == 0 && before.empty() && removed.empty()) {
     std::cout << "nothing to roll back\n";
   } else {
     std::cout << "rolled back: " << *detached << " link(s) detached, " << before.size()

@@ -254,13 +254,15 @@ class Parser {
   Config Parse(const YAML::Node& root) {
     Config cfg;
     cfg.source = source_;
-    ForEachKey(root, "", {"chaos", "target", "metrics", "log"},
+    ForEachKey(root, "", {"chaos", "netem", "target", "metrics", "log"},
                [&](const std::string& key, const YAML::Node&, const YAML::Node& v) {
                  if (key == "chaos") ParseChaos(v, cfg.chaos);
+                 if (key == "netem") ParseNetem(v, cfg.netem);
                  if (key == "target") ParseTarget(v, cfg.target);
                  if (key == "metrics") ParseMetrics(v, cfg.metrics);
                  if (key == "log") ParseLog(v, cfg.log);
                });
+    CheckNetemLimit(cfg);
     cfg.warnings = std::move(warnings_);
     return cfg;
   }
@@ -442,49 +444,123 @@ class Parser {
     Throw(v.Mark(), name + ": expected " + std::string(expected) + ", got " + Got(v));
   }
 
+  void ParseNetem(const YAML::Node& map, NetemSection& n) {
+    const std::string w = "netem";
+    // Keys that only matter with jitter / with reordering, to warn when they do nothing.
+    std::vector<std::pair<std::string, YAML::Mark>> need_jitter, need_reorder;
+    ForEachKey(map, w,
+               {"jitter_ms", "correlation_pct", "distribution", "reorder_pct",
+                "reorder_correlation_pct", "expected_pps", "limit"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 auto pct = [&] { return Number(k, v, name, 0, 100); };
+                 if (key == "jitter_ms") n.jitter_ms = Integer(k, v, name, 0, 10000);
+                 if (key == "correlation_pct") {
+                   n.correlation_pct = pct();
+                   if (n.correlation_pct > 0) need_jitter.emplace_back(name, v.Mark());
+                 }
+                 if (key == "distribution") {
+                   n.distribution = ParseDistribution(k, v, name);
+                   if (n.distribution != NetemDistribution::kUniform)
+                     need_jitter.emplace_back(name, v.Mark());
+                 }
+                 if (key == "reorder_pct") n.reorder_pct = pct();
+                 if (key == "reorder_correlation_pct") {
+                   n.reorder_correlation_pct = pct();
+                   if (n.reorder_correlation_pct > 0) need_reorder.emplace_back(name, v.Mark());
+                 }
+                 if (key == "expected_pps") n.expected_pps = Integer(k, v, name, 1, 10000000);
+                 if (key == "limit") {
+                   n.limit = Integer(k, v, name, 0, 10000000);
+                   limit_mark_ = v.Mark();
+                 }
+               });
+    if (n.jitter_ms == 0) {
+      for (const auto& [name, mark] : need_jitter)
+        Warn(mark, name + " has no effect while netem.jitter_ms is 0");
+    }
+    if (n.reorder_pct == 0) {
+      for (const auto& [name, mark] : need_reorder)
+        Warn(mark, name + " has no effect while netem.reorder_pct is 0");
+    }
+  }
+
+  static NetemDistribution ParseDistribution(const YAML::Node& k, const YAML::Node& v,
+                                             const std::string& name) {
+    const char* expected = "one of uniform, normal, pareto, paretonormal";
+    if (!v.IsScalar())
+      Throw(ValueMark(k, v), name + ": expected " + std::string(expected) + ", got " + Got(v));
+    for (NetemDistribution d : {NetemDistribution::kUniform, NetemDistribution::kNormal,
+                                NetemDistribution::kPareto, NetemDistribution::kParetoNormal}) {
+      if (v.Scalar() == NetemDistributionName(d)) return d;
+    }
+    Throw(v.Mark(), name + ": expected " + std::string(expected) + ", got " + Got(v));
+  }
+
+  // An explicit netem.limit below what netem holds at expected_pps for the configured delays
+  // would drop packets silently: say so.
+  void CheckNetemLimit(const Config& cfg) {
+    const NetemSection& n = cfg.netem;
+    int delay_ms = std::max(cfg.chaos.lat_spike_ms, cfg.chaos.ws_lag_ms);
+    if (!limit_mark_ || n.limit == 0 || delay_ms == 0) return;
+    auto held = static_cast<int64_t>(
+        std::ceil(static_cast<double>(n.expected_pps) * (delay_ms + n.jitter_ms) / 1000.0));
+    if (n.limit < held) {
+      Warn(*limit_mark_, "netem.limit " + std::to_string(n.limit) + " is below the " +
+                             std::to_string(held) + " packets netem holds at netem.expected_pps " +
+                             std::to_string(n.expected_pps) + " with a " +
+                             std::to_string(delay_ms + n.jitter_ms) +
+                             " ms delay: packets over the limit are dropped silently (0 = size "
+                             "it from expected_pps)");
+    }
+  }
+
   void ParseTarget(const YAML::Node& map, Target& t) {
     const std::string w = "target";
-    ForEachKey(
-        map, w, {"cgroup", "netns", "interfaces", "exchanges", "dns_ports", "rollout_percent"},
-        [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
-          const std::string name = Dotted(w, key);
-          if (key == "cgroup") {
-            t.cgroup = String(k, v, name);
-            if (!t.cgroup.empty() && IsRootCgroup(t.cgroup)) {
-              Throw(v.Mark(), name + " " + t.cgroup +
-                                  " is the root cgroup: it holds the whole host; name the "
-                                  "engine's own cgroup (e.g. "
-                                  "/sys/fs/cgroup/system.slice/engine.service)");
-            }
-          }
-          if (key == "netns") t.netns = String(k, v, name);
-          if (key == "interfaces") {
-            t.interfaces.clear();
-            ForEachItem(k, v, name, "interface names", [&](const YAML::Node& item) {
-              std::string ifname = ItemString(item, name, "interface names");
-              if (!ValidIfname(ifname)) {
-                Throw(item.Mark(), name + ": '" + ifname +
-                                       "' is not a valid interface name (1..15 characters, no "
-                                       "'/', ':' or whitespace)");
-              }
-              t.interfaces.push_back(ifname);
-            });
-          }
-          if (key == "exchanges") ParseExchanges(v, name, t.exchanges);
-          if (key == "dns_ports") {
-            t.dns_ports.clear();
-            ForEachItem(k, v, name, "ports", [&](const YAML::Node& item) {
-              std::optional<uint16_t> port;
-              if (item.IsScalar() && item.Tag() != "!") port = ParsePort(item.Scalar());
-              if (!port) {
-                Throw(item.Mark(),
-                      name + ": expected a list of ports (1..65535), got " + Got(item));
-              }
-              t.dns_ports.push_back(*port);
-            });
-          }
-          if (key == "rollout_percent") t.rollout_percent = Number(k, v, name, 0, 100);
-        });
+    ForEachKey(map, w,
+               {"cgroup", "netns", "interfaces", "exchanges", "dns_ports", "rollout_percent",
+                "heartbeat_ms"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "cgroup") {
+                   t.cgroup = String(k, v, name);
+                   if (!t.cgroup.empty() && IsRootCgroup(t.cgroup)) {
+                     Throw(v.Mark(), name + " " + t.cgroup +
+                                         " is the root cgroup: it holds the whole host; name the "
+                                         "engine's own cgroup (e.g. "
+                                         "/sys/fs/cgroup/system.slice/engine.service)");
+                   }
+                 }
+                 if (key == "netns") t.netns = String(k, v, name);
+                 if (key == "interfaces") {
+                   t.interfaces.clear();
+                   ForEachItem(k, v, name, "interface names", [&](const YAML::Node& item) {
+                     std::string ifname = ItemString(item, name, "interface names");
+                     if (!ValidIfname(ifname)) {
+                       Throw(item.Mark(),
+                             name + ": '" + ifname +
+                                 "' is not a valid interface name (1..15 characters, no "
+                                 "'/', ':' or whitespace)");
+                     }
+                     t.interfaces.push_back(ifname);
+                   });
+                 }
+                 if (key == "exchanges") ParseExchanges(v, name, t.exchanges);
+                 if (key == "dns_ports") {
+                   t.dns_ports.clear();
+                   ForEachItem(k, v, name, "ports", [&](const YAML::Node& item) {
+                     std::optional<uint16_t> port;
+                     if (item.IsScalar() && item.Tag() != "!") port = ParsePort(item.Scalar());
+                     if (!port) {
+                       Throw(item.Mark(),
+                             name + ": expected a list of ports (1..65535), got " + Got(item));
+                     }
+                     t.dns_ports.push_back(*port);
+                   });
+                 }
+                 if (key == "rollout_percent") t.rollout_percent = Number(k, v, name, 0, 100);
+                 if (key == "heartbeat_ms") t.heartbeat_ms = Integer(k, v, name, 50, 10000);
+               });
   }
 
   void ParseExchanges(const YAML::Node& map, const std::string& w, std::vector<Exchange>& out) {
@@ -637,6 +713,7 @@ class Parser {
 
   std::string source_;
   std::vector<std::string> warnings_;
+  std::optional<YAML::Mark> limit_mark_;  // where netem.limit was set, if it was
 };
 
 }  // namespace
@@ -653,6 +730,30 @@ const char* MemPressureName(MemPressure m) {
       return "high";
   }
   return "none";
+}
+
+const char* NetemDistributionName(NetemDistribution d) {
+  switch (d) {
+    case NetemDistribution::kUniform:
+      return "uniform";
+    case NetemDistribution::kNormal:
+      return "normal";
+    case NetemDistribution::kPareto:
+      return "pareto";
+    case NetemDistribution::kParetoNormal:
+      return "paretonormal";
+  }
+  return "uniform";
+}
+
+uint32_t NetemLimit(const NetemSection& n, int delay_ms) {
+  if (n.limit > 0) return static_cast<uint32_t>(n.limit);
+  // In integers: ceil(pps * hold_ms / 1000 * 2) without floating-point noise. The largest
+  // inputs (1e7 pps, 30000 ms) give 6e11, well within int64_t.
+  int64_t hold_ms = int64_t{std::max(delay_ms, 0)} + 2 * int64_t{std::max(n.jitter_ms, 0)};
+  int64_t want = (int64_t{std::max(n.expected_pps, 1)} * hold_ms * 2 + 999) / 1000;
+  return static_cast<uint32_t>(
+      std::clamp<int64_t>(want, 1000, std::numeric_limits<uint32_t>::max()));
 }
 
 Result<Config> ParseConfig(const std::string& text, const std::string& source) {
@@ -733,6 +834,17 @@ std::string DumpConfig(const Config& cfg) {
   e << YAML::Key << "burst_off_sec" << YAML::Value << num(c.burst_off_sec);
   e << YAML::EndMap;
 
+  const NetemSection& n = cfg.netem;
+  e << YAML::Key << "netem" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "jitter_ms" << YAML::Value << std::to_string(n.jitter_ms);
+  e << YAML::Key << "correlation_pct" << YAML::Value << num(n.correlation_pct);
+  e << YAML::Key << "distribution" << YAML::Value << NetemDistributionName(n.distribution);
+  e << YAML::Key << "reorder_pct" << YAML::Value << num(n.reorder_pct);
+  e << YAML::Key << "reorder_correlation_pct" << YAML::Value << num(n.reorder_correlation_pct);
+  e << YAML::Key << "expected_pps" << YAML::Value << std::to_string(n.expected_pps);
+  e << YAML::Key << "limit" << YAML::Value << std::to_string(n.limit);
+  e << YAML::EndMap;
+
   const Target& t = cfg.target;
   e << YAML::Key << "target" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "cgroup" << YAML::Value;
@@ -761,6 +873,7 @@ std::string DumpConfig(const Config& cfg) {
   for (uint16_t p : t.dns_ports) e << std::to_string(p);
   e << YAML::EndSeq;
   e << YAML::Key << "rollout_percent" << YAML::Value << num(t.rollout_percent);
+  e << YAML::Key << "heartbeat_ms" << YAML::Value << std::to_string(t.heartbeat_ms);
   e << YAML::EndMap;
 
   e << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

@@ -1,4 +1,5 @@
-// chaos.yaml: the seed suite's `chaos:` keys, the `target:` schema, metrics and the injection log.
+// chaos.yaml: the seed suite's `chaos:` keys, netem realism, the `target:` schema, metrics and
+// the injection log.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +32,22 @@ struct ChaosSection {
   double burst_off_sec = 90;
 };
 
+// netem's jitter distribution. kUniform is netem without a distribution table (jitter spread
+// evenly over delay +- jitter); the others are the tables iproute2 ships (normal.dist, ...).
+enum class NetemDistribution { kUniform, kNormal, kPareto, kParetoNormal };
+
+// The optional `netem:` section: realism for lat_spike_ms/ws_lag_ms. The defaults give a fixed
+// extra delay (the seed's meaning).
+struct NetemSection {
+  int jitter_ms = 0;           // delay varies by +-jitter_ms (0 = fixed delay)
+  double correlation_pct = 0;  // how much each packet's jitter follows the previous one's
+  NetemDistribution distribution = NetemDistribution::kUniform;  // of the jitter
+  double reorder_pct = 0;  // share of delayed packets sent at once (netem reorder; needs gap 1)
+  double reorder_correlation_pct = 0;  // correlation of the reorder decision
+  int expected_pps = 20000;            // packet rate of one delayed flow class: sizes the queue
+  int limit = 0;                       // netem queue limit in packets; 0 = NetemLimit() computes it
+};
+
 struct Endpoint {
   std::string url;     // as written
   std::string scheme;  // http, https, ws, wss
@@ -53,6 +70,7 @@ struct Target {
   std::vector<Exchange> exchanges;
   std::vector<uint16_t> dns_ports{53};
   double rollout_percent = 100.0;
+  int heartbeat_ms = 250;  // controller -> BPF liveness period; 2 missed periods stop steering
 };
 
 struct MetricsSection {
@@ -66,6 +84,7 @@ struct LogSection {
 
 struct Config {
   ChaosSection chaos;
+  NetemSection netem;
   Target target;
   MetricsSection metrics;
   LogSection log;
@@ -83,5 +102,15 @@ Result<Config> LoadConfig(const std::string& path);
 std::string DumpConfig(const Config& cfg);
 
 const char* MemPressureName(MemPressure m);
+const char* NetemDistributionName(NetemDistribution d);  // "uniform", "normal", ...
+
+// netem's queue limit (packets) for a qdisc delaying by `delay_ms` with n's jitter. netem holds
+// every packet for its delay, so at R packets/s it holds about R * delay / 1000 of them, and once
+// `limit` are queued it drops new ones silently (a qdisc stat, no error to anyone): too small a
+// limit turns a latency scenario into packet loss. Hence, unless n.limit > 0 overrides it:
+// max(1000, ceil(expected_pps * (delay_ms + 2 * jitter_ms) / 1000 * 2)), where 2 * jitter covers
+// the long tail of normal/pareto jitter, the factor 2 is headroom for bursts above
+// expected_pps, and 1000 is netem's own default.
+uint32_t NetemLimit(const NetemSection& n, int delay_ms);
 
 }  // namespace mmchaos

@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <mutex>
 #include <random>
 
 #include "cgroup/cgroup.h"
 #include "common/fd.h"
 #include "config/config.h"
 #include "controller/kernel_config.h"
+#include "controller/netem_path.h"
 #include "controller/registry.h"
 #include "eventlog/eventlog.h"
 #include "loader/dataplane.h"
@@ -23,8 +25,10 @@ namespace mmchaos {
 namespace {
 
 constexpr int kExitOk = 0, kExitRuntime = 1, kExitConfig = 2;
-// How often the loop wakes without events: to notice an external rollback and report phases.
-constexpr int kTickMs = 100;
+// How often the loop wakes without events: to notice an external rollback, beat the heartbeat
+// and report phases.
+constexpr int kTickMs = 50;
+constexpr uint64_t kResolveEveryNs = 30ULL * 1000000000ULL;
 
 uint64_t MonoNs() {
   timespec ts{};
@@ -47,9 +51,9 @@ std::optional<Config> ReadConfig(const RunOptions& opts) {
     return std::nullopt;
   }
   for (const auto& w : cfg->warnings) Log("warning: " + w);
-  auto unsupported = UnsupportedScenarios(*cfg);
-  for (const auto& u : unsupported) Log("error: " + u);
-  if (!unsupported.empty()) return std::nullopt;
+  auto refused = CheckScenarios(*cfg);
+  for (const auto& u : refused) Log("error: " + u);
+  if (!refused.empty()) return std::nullopt;
   if (opts.force_dry_run) cfg->chaos.dry_run = true;
   return std::move(*cfg);
 }
@@ -58,6 +62,77 @@ bool SameSchedule(const Config& a, const Config& b) {
   return a.chaos.burst_on_sec == b.chaos.burst_on_sec &&
          a.chaos.burst_off_sec == b.chaos.burst_off_sec;
 }
+
+// Everything `run` has placed, and the order it is taken down in: links first (the data path
+// is clean from that instant), then the netem path.
+class Placement {
+ public:
+  Placement(DataPlane& plane, int cgroup_fd, std::string cgroup, std::string netns,
+            uint64_t cgroup_id)
+      : plane_(plane),
+        cgroup_fd_(cgroup_fd),
+        cgroup_(std::move(cgroup)),
+        netns_(std::move(netns)),
+        cgroup_id_(cgroup_id) {}
+  ~Placement() { Clear(); }
+
+  // Makes what is placed match the config.
+  Result<void> Apply(const Config& c) {
+    if (!c.chaos.enabled) {
+      if (plane_.attached()) Log("chaos.enabled is false: detached");
+      Clear();
+      return {};
+    }
+    if (!plane_.attached()) {
+      if (auto a = plane_.Attach(cgroup_fd_); !a) return a;
+      Log("attached to " + cgroup_ + " (cgroup_skb egress+ingress), mode " +
+          (c.chaos.dry_run ? "shadow" : "live"));
+    }
+    std::lock_guard<std::mutex> l(mu_);
+    if (!NeedsNetem(c)) {
+      netem_.reset();
+      return {};
+    }
+    if (netem_) return netem_->Update(c);
+    auto n = NetemPath::Start(c, netns_, cgroup_id_, plane_);
+    if (!n) return std::unexpected(n.error());
+    netem_ = std::move(*n);
+    Log("netem path up on " + std::to_string(c.target.interfaces.size()) +
+        " interface(s): lat_spike " + std::to_string(c.chaos.lat_spike_ms) + " ms, ws_lag " +
+        std::to_string(c.chaos.ws_lag_ms) + " ms");
+    return {};
+  }
+
+  void Clear() {
+    plane_.Detach();
+    std::lock_guard<std::mutex> l(mu_);
+    netem_.reset();
+  }
+
+  void Refresh(const Config& c) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (netem_) netem_->Refresh(c);
+  }
+
+  // From the metrics thread.
+  std::optional<std::array<DataPlaneSnapshot::Netem, 2>> NetemStats() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!netem_) return std::nullopt;
+    auto st = netem_->Stats();
+    if (!st) return std::nullopt;
+    std::array<DataPlaneSnapshot::Netem, 2> out{};
+    for (int i = 0; i < 2; ++i) out[i] = {(*st)[i].drops, (*st)[i].backlog_packets};
+    return out;
+  }
+
+ private:
+  DataPlane& plane_;
+  int cgroup_fd_;
+  std::string cgroup_, netns_;
+  uint64_t cgroup_id_;
+  std::mutex mu_;
+  std::unique_ptr<NetemPath> netem_;
+};
 
 }  // namespace
 
@@ -71,6 +146,8 @@ int RunController(const RunOptions& opts) {
   if (!cgid) return Report(cgid.error(), kExitRuntime);
   auto cgfd = OpenCgroup(*cgroup);
   if (!cgfd) return Report(cgfd.error(), kExitRuntime);
+  std::string netns = cfg->target.netns;
+  if (netns.empty() && opts.pid > 0) netns = "/proc/" + std::to_string(opts.pid) + "/ns/net";
 
   auto lock = ControllerLock::Acquire(
       {getpid(), *cgid, *cgroup, opts.config_path, static_cast<int64_t>(::time(nullptr))});
@@ -90,38 +167,27 @@ int RunController(const RunOptions& opts) {
   if (!dp) return Report(dp.error(), kExitRuntime);
   DataPlane& plane = **dp;
 
-  uint32_t seed = std::random_device{}();
+  const uint32_t seed = std::random_device{}();
   uint64_t epoch = MonoNs();
   mmc_config kcfg = ToKernelConfig(*cfg, epoch, seed);
+  if (auto w = plane.Heartbeat(epoch); !w) return Report(w.error(), kExitRuntime);
   if (auto w = plane.WriteConfig(kcfg); !w) return Report(w.error(), kExitRuntime);
 
   auto log = EventLog::Open(plane.events_fd(), cfg->log.injections);
   if (!log) return Report(log.error(), kExitRuntime);
 
-  auto apply_enabled = [&](const Config& c) -> Result<void> {
-    if (!c.chaos.enabled) {
-      if (plane.attached()) Log("chaos.enabled is false: detached");
-      plane.Detach();
-      return {};
-    }
-    if (plane.attached()) return {};
-    auto a = plane.Attach(cgfd->get());
-    if (a) {
-      Log("attached to " + *cgroup + " (cgroup_skb egress+ingress), mode " +
-          (c.chaos.dry_run ? "shadow" : "live"));
-    }
-    return a;
-  };
-  if (auto a = apply_enabled(*cfg); !a) return Report(a.error(), kExitRuntime);
+  Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
+  if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
   if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
-  // Runs on the exposer's thread: it reads only the kernel's maps and an atomic flag.
-  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane]() {
+  // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
+  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane, &placed]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
     if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
     s.attached = plane.attached();
     s.now_ns = MonoNs();
+    s.netem = placed.NetemStats();
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);
@@ -138,6 +204,7 @@ int RunController(const RunOptions& opts) {
 
   const uint64_t deadline =
       opts.duration_sec > 0 ? epoch + static_cast<uint64_t>(opts.duration_sec * 1e9) : 0;
+  uint64_t last_beat = 0, last_resolve = MonoNs();
   int64_t last_burst = -1;
   int rc = kExitOk;
   for (;;) {
@@ -155,27 +222,27 @@ int RunController(const RunOptions& opts) {
       }
       signalfd_siginfo si{};
       while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo == SIGHUP) {
-          auto next = ReadConfig(opts);
-          if (!next) {
-            Log("SIGHUP: new config rejected, keeping the running one");
-            continue;
-          }
-          uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : MonoNs();
-          mmc_config next_k = ToKernelConfig(*next, new_epoch, seed);
-          if (auto w = plane.WriteConfig(next_k); !w) {
-            Log("SIGHUP: " + w.error().message());
-            continue;
-          }
-          kcfg = next_k;
-          if (auto a = apply_enabled(*next); !a) Log("SIGHUP: " + a.error().message());
-          if (next->target.cgroup != cfg->target.cgroup)
-            Log("SIGHUP: target changes need a restart; still on " + *cgroup);
-          *cfg = std::move(*next);
-          Log("SIGHUP: config re-read");
-        } else {
+        if (si.ssi_signo != SIGHUP) {
           stop = true;
+          continue;
         }
+        auto next = ReadConfig(opts);
+        if (!next) {
+          Log("SIGHUP: new config rejected, keeping the running one");
+          continue;
+        }
+        uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : MonoNs();
+        mmc_config next_k = ToKernelConfig(*next, new_epoch, seed);
+        if (auto w = plane.WriteConfig(next_k); !w) {
+          Log("SIGHUP: " + w.error().message());
+          continue;
+        }
+        kcfg = next_k;
+        if (auto a = placed.Apply(*next); !a) Log("SIGHUP: " + a.error().message());
+        if (next->target.cgroup != cfg->target.cgroup || next->target.netns != cfg->target.netns)
+          Log("SIGHUP: target changes need a restart; still on " + *cgroup);
+        *cfg = std::move(*next);
+        Log("SIGHUP: config re-read");
       }
     }
     if (stop) break;
@@ -185,14 +252,22 @@ int RunController(const RunOptions& opts) {
     }
     uint64_t now = MonoNs();
     if (deadline && now >= deadline) break;
+    if (now - last_beat >= static_cast<uint64_t>(cfg->target.heartbeat_ms) * 1000000ULL / 2) {
+      if (auto w = plane.Heartbeat(now); !w) Log("heartbeat: " + w.error().message());
+      last_beat = now;
+    }
+    if (now - last_resolve >= kResolveEveryNs) {
+      placed.Refresh(*cfg);
+      last_resolve = now;
+    }
     mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
     int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
     if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)
       Log("burst " + std::to_string(burst) + " on");
     last_burst = burst;
   }
-  // Rollback first: links go before anything else is torn down.
-  plane.Detach();
+  // Rollback first: links go before anything else is torn down, then the netem path.
+  placed.Clear();
   (*log)->Consume();
   Log("detached; injection log: " + cfg->log.injections);
   return rc;

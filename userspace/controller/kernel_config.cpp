@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/scenarios.h"
+#include "tc/steering.h"
 
 namespace mmchaos {
 
@@ -54,7 +55,52 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   k.dry_run = cfg.chaos.dry_run ? 1 : 0;
   k.seed = seed;
   k.events_per_sec = static_cast<uint32_t>(cfg.log.max_events_per_sec);
+  // Delays apply to every packet of the flow class while a burst is on.
+  if (cfg.chaos.lat_spike_ms > 0) {
+    k.prob[MMC_SCN_LAT_SPIKE] = MMC_P_ONE;
+    k.egress_mark = kMarkEgress;
+    k.egress_class = kRestClass;
+  }
+  if (cfg.chaos.ws_lag_ms > 0) {
+    k.prob[MMC_SCN_WS_LAG] = MMC_P_ONE;
+    k.ingress_mark = kMarkIngress;
+    k.ingress_class = kWsClass;
+  }
+  // tc filters outlive a crashed controller: they stop steering after two missed heartbeats.
+  if (NeedsNetem(cfg))
+    k.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(cfg.target.heartbeat_ms) * 1000000ULL;
   return k;
+}
+
+bool NeedsNetem(const Config& cfg) {
+  return cfg.chaos.lat_spike_ms > 0 || cfg.chaos.ws_lag_ms > 0;
+}
+
+std::vector<std::string> CheckScenarios(const Config& cfg) {
+  std::vector<std::string> out = UnsupportedScenarios(cfg);
+  if (!NeedsNetem(cfg)) return out;
+  const char* key = cfg.chaos.lat_spike_ms > 0 ? "chaos.lat_spike_ms" : "chaos.ws_lag_ms";
+  if (cfg.target.interfaces.empty())
+    out.push_back(std::string(key) +
+                  " needs target.interfaces: the engine's interfaces (in its netns) that mmchaos "
+                  "may put its tc filters on");
+  bool rest = false, ws = false;
+  for (const auto& x : cfg.target.exchanges) {
+    rest |= !x.rest.empty();
+    ws |= !x.ws.empty();
+  }
+  if (cfg.chaos.lat_spike_ms > 0 && !rest)
+    out.push_back("chaos.lat_spike_ms needs REST endpoints in target.exchanges.*.rest");
+  if (cfg.chaos.ws_lag_ms > 0 && !ws)
+    out.push_back("chaos.ws_lag_ms needs WebSocket endpoints in target.exchanges.*.ws");
+  std::string netem = ProbeNetemSupport();
+  if (!netem.empty())
+    out.push_back(std::string(key) +
+                  " needs netem, and this kernel cannot run it (" + netem +
+                  "): use a kernel with sch_netem, ifb, cls_u32, act_skbedit and act_mirred "
+                  "(Debian's stock kernel has them as modules; `mmchaos doctor` checks), or set "
+                  "lat_spike_ms and ws_lag_ms to 0");
+  return out;
 }
 
 std::vector<std::string> UnsupportedScenarios(const Config& cfg) {

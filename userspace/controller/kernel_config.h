@@ -20,8 +20,15 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed);
 // The intensity a scenario has in this config (0 = off), as the number it is configured with.
 double ScenarioIntensity(const ChaosSection& c, mmc_scenario s);
 
-// Scenarios the config turns on that this build or this host cannot run, one message each,
-// saying why and what to do. Empty means the config can run.
+// Scenarios the config turns on that this build has no data plane for, one message each.
 std::vector<std::string> UnsupportedScenarios(const Config& cfg);
+
+// True when a scenario needs the netem path (tc filters, ifb, netem qdiscs).
+bool NeedsNetem(const Config& cfg);
+
+// Everything that stops this config from running here, one message each saying why and what to
+// do: scenarios without a data plane, netem scenarios on a kernel without netem (probed in a
+// scratch namespace), netem scenarios without the interfaces or endpoints they act on.
+std::vector<std::string> CheckScenarios(const Config& cfg);
 
 }  // namespace mmchaos

@@ -52,7 +52,66 @@ void ForEachRecord(Fn&& fn) {
   }
 }
 
+std::string StatePath(uint64_t cgroup_id) {
+  return std::string(kRunDir) + "/cgroup-" + std::to_string(cgroup_id) + ".state.json";
+}
+
 }  // namespace
+
+Result<void> WriteState(const PlacedState& s) {
+  nlohmann::json ifaces = nlohmann::json::array();
+  for (const auto& i : s.steering.ifaces)
+    ifaces.push_back({{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
+  nlohmann::json j{{"cgroup_id", s.cgroup_id},
+                   {"netns_inode", s.steering.netns_inode},
+                   {"netns_path", s.steering.netns_path},
+                   {"ifb", s.steering.ifb},
+                   {"interfaces", ifaces}};
+  std::error_code ec;
+  std::filesystem::create_directories(kRunDir, ec);
+  // Write then rename: a crash mid-write never leaves a half record.
+  const std::string path = StatePath(s.cgroup_id), tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << j.dump() << "\n";
+    out.flush();
+    if (!out) return Fail("write(" + tmp + ")", errno);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return Fail("rename(" + path + ")", errno);
+  return {};
+}
+
+void RemoveState(uint64_t cgroup_id) { ::unlink(StatePath(cgroup_id).c_str()); }
+
+std::vector<PlacedState> ReadStates() {
+  std::vector<PlacedState> out;
+  std::error_code ec;
+  for (const auto& ent : std::filesystem::directory_iterator(kRunDir, ec)) {
+    const std::string name = ent.path().filename().string();
+    if (name.size() < 11 || name.substr(name.size() - 11) != ".state.json") continue;
+    std::ifstream in(ent.path());
+    std::stringstream text;
+    text << in.rdbuf();
+    auto j = nlohmann::json::parse(text.str(), nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;
+    PlacedState s;
+    s.cgroup_id = j.value("cgroup_id", uint64_t{0});
+    s.steering.netns_inode = j.value("netns_inode", uint64_t{0});
+    s.steering.netns_path = j.value("netns_path", "");
+    s.steering.ifb = j.value("ifb", "");
+    for (const auto& i : j.value("interfaces", nlohmann::json::array()))
+      s.steering.ifaces.push_back(
+          {i.value("name", ""), i.value("ifindex", 0), i.value("clsact_created", false)});
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+bool ControllerAlive(uint64_t cgroup_id) {
+  for (const auto& r : LiveControllers())
+    if (r.cgroup_id == cgroup_id) return true;
+  return false;
+}
 
 Result<ControllerLock> ControllerLock::Acquire(const ControllerRecord& rec) {
   std::error_code ec;

@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/fd.h"
+#include "tc/steering.h"
 
 namespace mmchaos {
 
@@ -37,6 +38,18 @@ class ControllerLock {
   std::string path_;
   UniqueFd fd_;
 };
+
+// What a controller placed that outlives it (qdisc filters, ifb), recorded before it is made so
+// `mmchaos rollback` and the next `run` can undo it after a crash.
+struct PlacedState {
+  uint64_t cgroup_id = 0;
+  SteeringState steering;
+};
+
+Result<void> WriteState(const PlacedState& s);
+void RemoveState(uint64_t cgroup_id);
+std::vector<PlacedState> ReadStates();
+bool ControllerAlive(uint64_t cgroup_id);
 
 // Controllers alive now (their lock is held); stale files are skipped.
 std::vector<ControllerRecord> LiveControllers();

@@ -12,6 +12,7 @@
 #include "cgroup/cgroup.h"
 #include "common/scenarios.h"
 #include "loader/dataplane.h"
+#include "tc/steering.h"
 
 namespace mmchaos {
 namespace {
@@ -79,6 +80,12 @@ DoctorReport RunDoctor() {
     rep.probes.push_back(r);
   }
 
+  std::string netem = ProbeNetemSupport();
+  rep.probes.push_back(
+      {"netem_path", netem.empty(),
+       netem.empty() ? "ifb + htb + netem + clsact + u32/skbedit/mirred built in a scratch netns"
+                     : netem});
+
   for (const auto& s : kScenarios) {
     ScenarioSupport sup{s.id, false, "", ""};
     if (!s.implemented) {
@@ -87,6 +94,14 @@ DoctorReport RunDoctor() {
       sup.mechanism = "cgroup_skb egress/ingress on the target cgroup (silent drop)";
       sup.supported = attach_ok;
       if (!attach_ok) sup.reason = "cgroup BPF attach failed: see the probes above";
+    } else if (s.id == MMC_SCN_LAT_SPIKE || s.id == MMC_SCN_WS_LAG) {
+      sup.mechanism = s.id == MMC_SCN_LAT_SPIKE
+                          ? "cgroup_skb egress marks REST packets; u32+mirred to an ifb; netem"
+                          : "tc ingress (socket lookup + tag) marks WS packets; ifb; netem";
+      sup.supported = attach_ok && dp && netem.empty();
+      if (!sup.supported)
+        sup.reason = netem.empty() ? "BPF load/attach failed: see the probes above"
+                                   : "needs netem: " + netem;
     }
     rep.scenarios.push_back(sup);
   }

@@ -4,6 +4,7 @@
 #include <bpf/libbpf.h>
 
 #include <cstdarg>
+#include <cstring>
 #include <cstdio>
 
 #include "mmchaos_bpf.skel.h"
@@ -74,6 +75,52 @@ Result<void> DataPlane::WriteConfig(const mmc_config& cfg) {
     return Fail("bpf_map_update_elem(mmc_cfg)", errno);
   return {};
 }
+
+Result<void> DataPlane::Heartbeat(uint64_t now_ns) {
+  uint32_t zero = 0;
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.mmc_hb), &zero, &now_ns, BPF_ANY) != 0)
+    return Fail("bpf_map_update_elem(mmc_hb)", errno);
+  return {};
+}
+
+namespace {
+
+// Makes a hash map hold exactly `want`: updates first, then deletes what is no longer wanted,
+// so a key that stays is never missing in between.
+template <typename K, typename V>
+Result<void> ReplaceHash(int fd, const char* name, const std::vector<std::pair<K, V>>& want) {
+  for (const auto& [k, v] : want)
+    if (bpf_map_update_elem(fd, &k, &v, BPF_ANY) != 0)
+      return Fail(std::string("bpf_map_update_elem(") + name + ")", errno,
+                  errno == E2BIG ? "too many entries for the map" : "");
+  std::vector<K> stale;
+  K key{}, next{};
+  const K* cur = nullptr;
+  while (bpf_map_get_next_key(fd, cur, &next) == 0) {
+    bool keep = false;
+    for (const auto& [k, v] : want) keep |= std::memcmp(&k, &next, sizeof(K)) == 0;
+    if (!keep) stale.push_back(next);
+    key = next;
+    cur = &key;
+  }
+  for (const auto& k : stale) bpf_map_delete_elem(fd, &k);
+  return {};
+}
+
+}  // namespace
+
+Result<void> DataPlane::SetEndpoints(
+    const std::vector<std::pair<mmc_endpoint_key, mmc_endpoint_val>>& eps) {
+  return ReplaceHash(bpf_map__fd(skel_->maps.mmc_endpoints), "mmc_endpoints", eps);
+}
+
+Result<void> DataPlane::SetInterfaces(const std::vector<int>& ifindexes) {
+  std::vector<std::pair<uint32_t, uint32_t>> want;
+  for (int i : ifindexes) want.emplace_back(static_cast<uint32_t>(i), 1u);
+  return ReplaceHash(bpf_map__fd(skel_->maps.mmc_ifaces), "mmc_ifaces", want);
+}
+
+int DataPlane::tc_ingress_prog_fd() const { return bpf_program__fd(skel_->progs.mmc_tc_ingress); }
 
 Result<Counters> DataPlane::ReadCounters() const { return mmchaos::ReadCounters(counters_fd()); }
 

@@ -34,6 +34,13 @@ class DataPlane {
   bool LinksAlive() const;
 
   Result<void> WriteConfig(const mmc_config& cfg);
+  // Tells programs that outlive us (tc filters) that the controller is alive.
+  Result<void> Heartbeat(uint64_t now_ns);
+  // Replaces the engine's endpoints (mmc_endpoints) with these.
+  Result<void> SetEndpoints(const std::vector<std::pair<mmc_endpoint_key, mmc_endpoint_val>>& eps);
+  // Replaces the interfaces netem steering may use (mmc_ifaces).
+  Result<void> SetInterfaces(const std::vector<int>& ifindexes);
+  int tc_ingress_prog_fd() const;
   Result<Counters> ReadCounters() const;
 
   int events_fd() const;

@@ -2,6 +2,7 @@
 // scrape time, so a scrape shows exactly what the kernel counted (no second bookkeeping).
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -23,6 +24,12 @@ struct DataPlaneSnapshot {
   mmc_config config{};
   bool attached = false;
   uint64_t now_ns = 0;  // CLOCK_MONOTONIC, for the burst phase
+  // The netem qdiscs' own counters, when the netem path is up: [0] lat_spike, [1] ws_lag.
+  struct Netem {
+    uint64_t drops = 0;
+    uint64_t backlog_packets = 0;
+  };
+  std::optional<std::array<Netem, 2>> netem;
 };
 
 class MetricsExporter {

@@ -1,0 +1,345 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): what mmchaos in shadow mode costs the traffic of the cgroup it watches.
+#
+# In one run, over a veth pair between two network namespaces it makes, with the sender (iperf3
+# client) in a cgroup v2 group it makes:
+#   1. TCP throughput, alternating rounds (ABBA order) of baseline (nothing attached) and shadow
+#      (`mmchaos run`, dry_run: true, net_loss 0.3, always in a burst) with bpf_stats as found;
+#      medians, and the ratio of the medians.
+#   2. With kernel.bpf_stats_enabled=1: ns/packet of mmc_egress and mmc_ingress, and of two
+#      do-nothing cgroup_skb programs (bench/calib.bpf.c) attached to the same cgroup at the same
+#      time, whose ns/packet estimates the timing overhead of bpf_stats itself; it is subtracted.
+#   3. Breakdown (BENCH_BREAKDOWN=0 skips it): one round without mmchaos, with programs that each
+#      add one building block of mmchaos' packet path (clock read, socket cookie, random number,
+#      per-CPU counter) to the do-nothing program: what each block costs on this machine.
+# Prints a table against the targets (ratio >= 0.98, <= 60 ns/packet per program) and exits 0
+# whatever the figures; non-zero only when the setup or a measurement fails. Everything it makes
+# (netns, veth, cgroup, programs, files) is removed and the sysctl restored on exit, however it
+# exits. See docs/BENCHMARKS.md.
+#
+# Environment: BENCH_ROUNDS (pairs of throughput rounds, default 5), BENCH_SECS (seconds measured
+# per round, default 5), BENCH_STATS_ROUNDS (default 3), BENCH_BREAKDOWN (default 1), MMCHAOS
+# (binary, default the build's). The defaults take about 100 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "bench.sh needs root (CAP_BPF, CAP_NET_ADMIN, cgroups)" >&2; exit 1; }
+
+ROUNDS=${BENCH_ROUNDS:-5}
+SECS=${BENCH_SECS:-5}
+STATS_ROUNDS=${BENCH_STATS_ROUNDS:-3}
+BREAKDOWN=${BENCH_BREAKDOWN:-1}
+TARGET_RATIO=0.98
+TARGET_NS=60
+MMCHAOS=${MMCHAOS:-$PWD/build/userspace/mmchaos}
+
+for tool in iperf3 jq bc bpftool clang ip; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found: run ./scripts/install-deps.sh" >&2; exit 1; }
+done
+if [ ! -x "$MMCHAOS" ]; then
+  echo "bench.sh: $MMCHAOS missing: building" >&2
+  ./scripts/build.sh >/dev/null
+fi
+
+SYSCTL=/proc/sys/kernel/bpf_stats_enabled
+STATS_OLD=$(cat "$SYSCTL")
+CG2=$(awk '$9=="cgroup2"{print $5; exit}' /proc/self/mountinfo)
+[ -n "$CG2" ] || { echo "bench.sh: no cgroup2 mount in /proc/self/mountinfo" >&2; exit 1; }
+SND=mmcb-snd-$$ RCV=mmcb-rcv-$$
+SND_IP=10.79.0.1 RCV_IP=10.79.0.2
+CG=$CG2/mmchaos-bench-$$
+PIN=/sys/fs/bpf/mmcb-calib-$$
+WORK=$(mktemp -d /tmp/mmchaos-bench-XXXXXX)
+PORT=$((20000 + RANDOM % 10000))
+CTL= SRV= CALIB=() # CALIB: "dir id" of each calibration program attached
+
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$CTL" ] && kill -TERM "$CTL" 2>/dev/null && wait "$CTL" 2>/dev/null
+  for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" ${a% *} id ${a#* } 2>/dev/null; done
+  if [ -d "$CG" ]; then
+    for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+  fi
+  [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+  ip netns del "$SND" 2>/dev/null
+  ip netns del "$RCV" 2>/dev/null
+  rm -rf "$PIN"
+  echo "$STATS_OLD" > "$SYSCTL"
+  rm -rf "$WORK"
+  [ -d "$CG" ] && echo "bench.sh: warning: could not remove $CG" >&2
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+die() { echo "bench.sh: $*" >&2; exit 1; }
+
+# A private copy of the binary (BPF objects are embedded in it): a rebuild of build/ during the
+# run, by someone else on this machine, must not swap it under the benchmark.
+cp "$MMCHAOS" "$WORK/mmchaos"
+MMCHAOS=$WORK/mmchaos
+"$MMCHAOS" --help >/dev/null 2>&1 || die "$MMCHAOS does not run (half-written by a concurrent build?)"
+
+# --- topology: sender netns + cgroup, receiver netns with the iperf3 server ---------------------
+ip netns add "$SND"
+ip netns add "$RCV"
+ip -n "$SND" link add veth-snd type veth peer name veth-rcv netns "$RCV"
+ip -n "$SND" addr add "$SND_IP/24" dev veth-snd
+ip -n "$RCV" addr add "$RCV_IP/24" dev veth-rcv
+ip -n "$SND" link set veth-snd up
+ip -n "$RCV" link set veth-rcv up
+ip -n "$SND" link set lo up
+ip -n "$RCV" link set lo up
+mkdir "$CG"
+
+ip netns exec "$RCV" iperf3 -s -B "$RCV_IP" -p "$PORT" > "$WORK/server.log" 2>&1 &
+SRV=$!
+for _ in $(seq 50); do
+  ip netns exec "$RCV" ss -Hltn "sport = :$PORT" | grep -q . && break
+  sleep 0.1
+done
+ip netns exec "$RCV" ss -Hltn "sport = :$PORT" | grep -q . || die "iperf3 server did not start: $(cat "$WORK/server.log")"
+
+# One iperf3 TCP run from the cgroup; prints Gbit/s received. The first second (slow start) is
+# omitted from the figure.
+iperf_run() { # $1 = seconds
+  local out=$WORK/iperf.json
+  timeout $(( $1 + 20 )) sh -c "echo \$\$ > '$CG/cgroup.procs'; exec ip netns exec '$SND' \
+    iperf3 -c '$RCV_IP' -p '$PORT' -t '$1' -O 1 -J" > "$out" 2>"$WORK/iperf.err" ||
+    die "iperf3 client failed: $(jq -r '.error // empty' "$out" 2>/dev/null) $(cat "$WORK/iperf.err")"
+  jq -r '.end.sum_received.bits_per_second / 1e9' "$out"
+}
+
+# --- mmchaos in shadow mode on the cgroup -----------------------------------------------------
+free_port() {
+  local p
+  for _ in $(seq 50); do
+    p=$((30000 + RANDOM % 20000))
+    ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
+  done
+  die "no free TCP port for the metrics listener"
+}
+
+cat > "$WORK/chaos.yaml" <<YAML
+chaos: {enabled: true, dry_run: true, net_loss: 0.3, burst_on_sec: 3600, burst_off_sec: 0}
+target: {cgroup: $CG}
+metrics: {listen: "127.0.0.1:$(free_port)"}
+log: {injections: $WORK/injections.jsonl}
+YAML
+
+# Programs attached to the cgroup: "id name" per line (links and legacy attachments alike).
+cg_progs() {
+  bpftool -j cgroup show "$CG" 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"'
+}
+mmc_attached() { [ "$(cg_progs | grep -c ' mmc_')" -eq 2 ]; }
+
+mmchaos_start() {
+  "$MMCHAOS" run -c "$WORK/chaos.yaml" 2> "$WORK/run.log" &
+  CTL=$!
+  for _ in $(seq 200); do
+    grep -q "attached to" "$WORK/run.log" && break
+    kill -0 "$CTL" 2>/dev/null || break
+    sleep 0.05
+  done
+  if ! grep -q "attached to" "$WORK/run.log"; then
+    local rc=0
+    kill -0 "$CTL" 2>/dev/null || { wait "$CTL" || rc=$?; CTL=; die "mmchaos exited with $rc before attaching: $(cat "$WORK/run.log")"; }
+    die "mmchaos did not attach within 10 s: $(cat "$WORK/run.log")"
+  fi
+  sleep 0.2 # the metrics exposer starts after the attach; let a failure there show
+  grep -q "detached from outside" "$WORK/run.log" && return 1
+  kill -0 "$CTL" 2>/dev/null || die "mmchaos exited: $(cat "$WORK/run.log")"
+  mmc_attached || return 1
+}
+
+# True when mmchaos stayed attached: `mmchaos rollback` run by anyone on this host (a concurrent
+# test run, say) detaches every mmchaos link, this run's included, and its controller exits.
+mmchaos_intact() {
+  kill -0 "$CTL" 2>/dev/null && mmc_attached && ! grep -q "detached from outside" "$WORK/run.log"
+}
+
+mmchaos_stop() {
+  local rc=0
+  kill -TERM "$CTL" 2>/dev/null
+  wait "$CTL" || rc=$?
+  CTL=
+  [ "$rc" -eq 0 ] || die "mmchaos exited with $rc: $(cat "$WORK/run.log")"
+}
+
+# Runs "$@" (a measurement) with mmchaos attached and prints its output, repeating it (up to 5
+# attempts) when mmchaos was detached from outside meanwhile. Call it in this shell (redirect its
+# output to a file, no $(...)), so that the exit trap knows the controller's pid.
+with_mmchaos() {
+  local out
+  for attempt in 1 2 3 4 5; do
+    if mmchaos_start; then
+      out=$("$@")
+      if mmchaos_intact; then
+        mmchaos_stop
+        echo "$out"
+        return
+      fi
+    fi
+    mmchaos_stop
+    REPEATS=$((REPEATS + 1))
+    echo "  (mmchaos was detached by an 'mmchaos rollback' run elsewhere on this host: repeating the round)" >&2
+    sleep 1
+  done
+  die "mmchaos kept being detached from outside: is another session running 'mmchaos rollback' (the kernel tests)?"
+}
+REPEATS=0
+
+median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+
+echo "mmchaos benchmark: kernel $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
+echo "TCP over veth $SND -> $RCV, sender in $CG"
+echo "throughput: $ROUNDS x (baseline, shadow) rounds of ${SECS} s, ABBA order"
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)"
+others=$("$MMCHAOS" status --json 2>/dev/null | jq -r '.attached | length' 2>/dev/null || echo 0)
+[ "${others:-0}" = 0 ] || echo "note: $others other mmchaos attachment(s) live on this host: their tests and this benchmark disturb each other"
+[ "$STATS_OLD" = 0 ] || echo "note: kernel.bpf_stats_enabled was already $STATS_OLD: throughput rounds ran with stats on"
+
+# --- 1. throughput: baseline vs shadow, alternating ----------------------------------------------
+: > "$WORK/base"
+: > "$WORK/shadow"
+round() { # $1 = base|shadow, $2 = round number
+  local g
+  if [ "$1" = base ]; then
+    [ -z "$(cg_progs)" ] || die "programs attached to $CG during a baseline round: $(cg_progs | tr '\n' ' ')"
+    g=$(iperf_run "$SECS")
+  else
+    with_mmchaos iperf_run "$SECS" > "$WORK/out"
+    g=$(cat "$WORK/out")
+  fi
+  echo "$g" >> "$WORK/$1"
+  printf "  round %d %-8s %7.2f Gbit/s\n" "$2" "$1" "$g"
+}
+for i in $(seq "$ROUNDS"); do
+  if [ $((i % 2)) -eq 1 ]; then round base "$i"; round shadow "$i"
+  else round shadow "$i"; round base "$i"; fi
+done
+BASE_MED=$(median < "$WORK/base")
+SHADOW_MED=$(median < "$WORK/shadow")
+RATIO=$(echo "scale=4; $SHADOW_MED / $BASE_MED" | bc -l)
+
+# --- 2. ns/packet with bpf_stats: mmchaos' programs and the do-nothing programs together --------
+clang -O2 -g -target bpf -I"/usr/include/$(gcc -print-multiarch)" -c bench/calib.bpf.c -o "$WORK/calib.bpf.o"
+bpftool prog loadall "$WORK/calib.bpf.o" "$PIN"
+calib_attach() { # $1 = egress|ingress, $2 = program name
+  bpftool cgroup attach "$CG" "$1" pinned "$PIN/$2" multi
+  CALIB+=("$1 $(bpftool -j prog show pinned "$PIN/$2" | jq -r .id)")
+}
+calib_detach_all() {
+  for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" ${a% *} id ${a#* }; done
+  CALIB=()
+}
+calib_attach egress bench_nop_egr
+calib_attach ingress bench_nop_ingr
+
+prog_stats() { # $1 = id; prints "run_time_ns run_cnt"
+  bpftool -j prog show id "$1" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
+}
+# One iperf3 run with bpf_stats on. Prints "gbps G" and, for each program attached to the
+# cgroup, "NAME delta_run_time_ns delta_run_cnt".
+stats_run() {
+  local -A id t0 c0
+  local n i t c
+  while read -r i n; do id[$n]=$i; done < <(cg_progs)
+  for n in "${!id[@]}"; do read -r "t0[$n]" "c0[$n]" < <(prog_stats "${id[$n]}"); done
+  echo "gbps $(iperf_run "$SECS")"
+  for n in "${!id[@]}"; do
+    read -r t c < <(prog_stats "${id[$n]}")
+    echo "$n $((t - ${t0[$n]})) $((c - ${c0[$n]}))"
+  done
+}
+# Files the output of stats_run ($1) under tag $2: $WORK/stats.NAME.TAG ("delta_ns delta_cnt")
+# and $WORK/ns.NAME.TAG (ns/packet), one line per round; sets G to the round's Gbit/s.
+record() {
+  local n t c
+  while read -r n t c; do
+    if [ "$n" = gbps ]; then G=$t; continue; fi
+    [ "$c" -gt 0 ] || die "$n did not run during the round"
+    echo "$t $c" >> "$WORK/stats.$n.$2"
+    echo "scale=3; $t / $c" | bc -l >> "$WORK/ns.$n.$2"
+  done < "$1"
+}
+last() { tail -n 1 "$WORK/ns.$1.main"; }
+
+echo 1 > "$SYSCTL"
+echo "bpf_stats: $STATS_ROUNDS rounds of ${SECS} s, mmchaos (shadow) and do-nothing programs attached together"
+for r in $(seq "$STATS_ROUNDS"); do
+  with_mmchaos stats_run > "$WORK/out"
+  record "$WORK/out" main
+  printf "  round %d %7.2f Gbit/s  ns/packet: mmc_egress %.1f  mmc_ingress %.1f  nop egress %.1f  nop ingress %.1f\n" \
+    "$r" "$G" "$(last mmc_egress)" "$(last mmc_ingress)" "$(last bench_nop_egr)" "$(last bench_nop_ingr)"
+done
+for n in mmc_egress mmc_ingress bench_nop_egr bench_nop_ingr; do
+  [ -s "$WORK/ns.$n.main" ] || die "no bpf_stats figures for $n"
+done
+
+# --- 3. breakdown: what each building block of the packet path costs here -----------------------
+PARTS=(bench_c_ktime bench_c_cookie bench_c_prandom bench_c_count)
+if [ "$BREAKDOWN" = 1 ]; then
+  for p in "${PARTS[@]}"; do calib_attach egress "$p"; done
+  stats_run > "$WORK/out"
+  record "$WORK/out" bd
+  echo "breakdown: 1 round of ${SECS} s (no mmchaos, building-block programs), $(printf '%.2f' "$G") Gbit/s"
+fi
+echo "$STATS_OLD" > "$SYSCTL"
+calib_detach_all
+rm -rf "$PIN"
+
+pps() { awk -v s="$SECS" '{c += $2} END {printf "%.0f", c / NR / (s + 1)}' "$WORK/stats.$1.main"; }
+NS_EG=$(median < "$WORK/ns.mmc_egress.main")
+NS_IN=$(median < "$WORK/ns.mmc_ingress.main")
+NOP_EG=$(median < "$WORK/ns.bench_nop_egr.main")
+NOP_IN=$(median < "$WORK/ns.bench_nop_ingr.main")
+NET_EG=$(echo "$NS_EG - $NOP_EG" | bc -l)
+NET_IN=$(echo "$NS_IN - $NOP_IN" | bc -l)
+
+verdict() { [ "$(echo "$1" | bc -l)" -eq 1 ] && echo PASS || echo FAIL; }
+
+echo
+LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+# The benchmark itself keeps about one CPU busy (iperf3 + softirq): more than that means that
+# something else competed for the CPUs and the figures below are not to be trusted.
+[ "$REPEATS" = 0 ] || echo "note: $REPEATS round(s) repeated because an 'mmchaos rollback' elsewhere detached this run's mmchaos"
+if [ "$(echo "$LOAD_START > 1.5 || $LOAD_END > 2.5" | bc -l)" -eq 1 ]; then
+  echo "WARNING: the machine was busy with other work during the run (load average above);"
+  echo "         the figures below are skewed by it: run again on a quiet machine."
+fi
+echo "Results (medians; the ratio is against the baseline of this run)"
+printf "%-34s %10s %10s %8s\n" metric measured target verdict
+printf "%-34s %10.2f %10s %8s\n" "baseline throughput (Gbit/s)" "$BASE_MED" "" ""
+printf "%-34s %10.2f %10s %8s\n" "shadow throughput (Gbit/s)" "$SHADOW_MED" "" ""
+printf "%-34s %10.4f %10s %8s\n" "throughput ratio shadow/baseline" "$RATIO" ">= $TARGET_RATIO" \
+  "$(verdict "$RATIO >= $TARGET_RATIO")"
+printf "%-34s %10.1f %10s %8s\n" "mmc_egress ns/packet (net)" "$NET_EG" "<= $TARGET_NS" \
+  "$(verdict "$NET_EG <= $TARGET_NS")"
+printf "%-34s %10.1f %10s %8s\n" "mmc_ingress ns/packet (net)" "$NET_IN" "<= $TARGET_NS" \
+  "$(verdict "$NET_IN <= $TARGET_NS")"
+echo
+echo "ns/packet = delta run_time_ns / delta run_cnt with bpf_stats on; overhead = the same for a"
+echo "do-nothing program on the same packets (bpf_stats' own clock reads); net = raw - overhead"
+printf "  %-12s raw %6.1f  overhead %6.1f  net %6.1f  (%s packets/s)\n" \
+  mmc_egress "$NS_EG" "$NOP_EG" "$NET_EG" "$(pps mmc_egress)" \
+  mmc_ingress "$NS_IN" "$NOP_IN" "$NET_IN" "$(pps mmc_ingress)"
+echo "  a packet is an skb: egress sees the sender's GSO super-packets (up to 64 KiB), ingress its ACKs"
+if [ "$BREAKDOWN" = 1 ]; then
+  NOP_BD=$(cat "$WORK/ns.bench_nop_egr.bd")
+  echo "breakdown (egress, ns/packet above the do-nothing program's $(printf '%.1f' "$NOP_BD") in the same round):"
+  for p in "${PARTS[@]}"; do
+    case $p in
+      bench_c_ktime) what="bpf_ktime_get_ns() (burst schedule, log rate limit)" ;;
+      bench_c_cookie) what="bpf_get_socket_cookie() (flow id for rollout)" ;;
+      bench_c_prandom) what="bpf_get_prandom_u32() (the loss draw)" ;;
+      bench_c_count) what="per-CPU counter update (lookup + add)" ;;
+    esac
+    printf "  %-52s %6.1f\n" "$what" "$(echo "$(cat "$WORK/ns.$p.bd") - $NOP_BD" | bc -l)"
+  done
+fi
+exit 0

@@ -1,0 +1,54 @@
+#include "tc/netns.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+
+namespace mmchaos {
+
+Result<NetnsGuard> NetnsGuard::Enter(const std::string& path) {
+  NetnsGuard g;
+  if (path.empty()) return g;
+  g.home_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!g.home_) return Fail("open(/proc/thread-self/ns/net)", errno);
+  UniqueFd target(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!target) return Fail("open(" + path + ")", errno, "target.netns must name a netns file");
+  if (::setns(target.get(), CLONE_NEWNET) != 0)
+    return Fail("setns(" + path + ")", errno, PrivilegeHint(errno));
+  return g;
+}
+
+NetnsGuard::~NetnsGuard() {
+  if (home_ && ::setns(home_.get(), CLONE_NEWNET) != 0)
+    std::perror("mmchaos: setns back to the controller's netns");
+}
+
+Result<uint64_t> NetnsInode(const std::string& path) {
+  std::string p = path.empty() ? "/proc/thread-self/ns/net" : path;
+  struct stat st{};
+  if (::stat(p.c_str(), &st) != 0) return Fail("stat(" + p + ")", errno);
+  return static_cast<uint64_t>(st.st_ino);
+}
+
+std::string FindNetns(uint64_t inode) {
+  std::error_code ec;
+  auto matches = [&](const std::string& p) {
+    struct stat st{};
+    return ::stat(p.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == inode;
+  };
+  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec))
+    if (matches(e.path().string())) return e.path().string();
+  if (matches("/proc/self/ns/net")) return "/proc/self/ns/net";
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string p = e.path().string() + "/ns/net";
+    if (matches(p)) return p;
+  }
+  return {};
+}
+
+}  // namespace mmchaos
