@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,13 @@ namespace mmchaos::testing {
 namespace {
 
 std::atomic<int> g_seq{0};
+
+// Peers close connections mid-write when a test ends: that must be an error, not a signal that
+// kills the test process.
+const bool g_ignore_sigpipe = [] {
+  std::signal(SIGPIPE, SIG_IGN);
+  return true;
+}();
 
 std::string Unique(const std::string& prefix) {
   return prefix + std::to_string(getpid()) + "-" + std::to_string(g_seq++);
@@ -70,7 +78,9 @@ Topology::Topology() : engine(Unique("mmc-e")), exchange(Unique("mmc-x")) {
   int n = 1 + (getpid() + g_seq) % 250;
   engine_ip = "10.77." + std::to_string(n) + ".1";
   exchange_ip = "10.77." + std::to_string(n) + ".2";
-  std::string ve = "mmce" + std::to_string(g_seq), vx = "mmcx" + std::to_string(g_seq);
+  engine_if = "mmce" + std::to_string(g_seq);
+  exchange_if = "mmcx" + std::to_string(g_seq);
+  const std::string &ve = engine_if, &vx = exchange_if;
   Check(Sh("ip -n " + engine.name() + " link add " + ve + " type veth peer name " + vx + " netns " +
            exchange.name()) == 0,
         "veth");
@@ -192,9 +202,14 @@ Controller::Controller(const std::string& config_path, const std::vector<std::st
 }
 
 Controller::~Controller() {
+  // Stop it as an operator would (SIGTERM: it takes down what it placed); SIGKILL only if it
+  // hangs. Crash paths are tested on purpose, not left to teardown.
   if (pid_ > 0 && status_ < 0) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+    ::kill(pid_, SIGTERM);
+    if (Wait(std::chrono::seconds(20)) < 0) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
   }
   if (reader_.joinable()) reader_.join();
   if (err_fd_ >= 0) close(err_fd_);

@@ -40,6 +40,7 @@ class Topology {
   NetNs engine;
   NetNs exchange;
   std::string engine_ip, exchange_ip;
+  std::string engine_if, exchange_if;  // the veth ends
 };
 
 // A cgroup v2 directory under a per-test parent in the cgroup2 mount; its processes are killed

@@ -116,21 +116,21 @@ TEST(NetLoss, BurstsLoseOnlyInsideOnPhases) {
   // of a phase edge are not judged.
   constexpr uint64_t kEdge = 2000000, kPeriod = 2000000000, kOn = 1000000000;
   uint32_t on_sent = 0, on_lost = 0, off_sent = 0, off_lost = 0;
-  // Lost probes carry no timestamp: probe i was sent at t0 + i * gap (the sender keeps an
-  // absolute schedule), with t0 taken from the first received one.
-  const auto& rec = sink->records();
-  uint64_t t0 = 0;
-  for (uint32_t i = 0; i < n && !t0; ++i)
-    if (rec[i].received) t0 = rec[i].sent_ns - static_cast<uint64_t>(i) * 2000000ULL;
-  ASSERT_NE(t0, 0u);
-  for (uint32_t i = 0; i < n; ++i) {
-    uint64_t t = rec[i].received ? rec[i].sent_ns : t0 + static_cast<uint64_t>(i) * 2000000ULL;
-    if (t < epoch) continue;
+  // A probe is judged when its whole send window lies in one phase, away from the edges.
+  auto phase_of = [&](uint64_t t) -> int {  // 1 on, 0 off, -1 near an edge or before epoch
+    if (t < epoch) return -1;
     uint64_t in = (t - epoch) % kPeriod;
-    if (in < kEdge || (in > kOn - kEdge && in < kOn + kEdge) || in > kPeriod - kEdge) continue;
-    bool on = in < kOn;
-    (on ? on_sent : off_sent)++;
-    if (!rec[i].received) (on ? on_lost : off_lost)++;
+    if (in < kEdge || (in > kOn - kEdge && in < kOn + kEdge) || in > kPeriod - kEdge) return -1;
+    return in < kOn ? 1 : 0;
+  };
+  const auto& rec = sink->records();
+  auto windows = SendWindows(rec);
+  for (uint32_t i = 0; i < n; ++i) {
+    if (windows[i].hi == UINT64_MAX) continue;
+    int a = phase_of(windows[i].lo), b = phase_of(windows[i].hi);
+    if (a < 0 || a != b) continue;
+    (a ? on_sent : off_sent)++;
+    if (!rec[i].received) (a ? on_lost : off_lost)++;
   }
   EXPECT_EQ(off_lost, 0u) << "loss outside bursts (" << off_sent << " probes off-phase)";
   EXPECT_GT(off_sent, 1000u);

@@ -101,6 +101,22 @@ void ProbeSink::Drain(int quiet_ms) {
   if (thread_.joinable()) thread_.join();
 }
 
+std::vector<SendWindow> SendWindows(const std::vector<ProbeRecord>& records) {
+  const size_t n = records.size();
+  std::vector<SendWindow> w(n, SendWindow{0, UINT64_MAX});
+  uint64_t last = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (records[i].received) last = records[i].sent_ns;
+    w[i].lo = last;
+  }
+  uint64_t next = UINT64_MAX;
+  for (size_t i = n; i-- > 0;) {
+    if (records[i].received) next = records[i].sent_ns;
+    w[i].hi = next;
+  }
+  return w;
+}
+
 uint32_t ProbeSink::received() const {
   uint32_t n = 0;
   for (const auto& r : records_) n += r.received;
@@ -130,6 +146,166 @@ int CountProbes(const char* ip, uint16_t port, uint32_t expected, int seconds, i
     }
   }
   return write(out_fd, &count, sizeof(count)) == sizeof(count) ? 0 : 1;
+}
+
+}  // namespace mmchaos::testing
+
+#include <netinet/tcp.h>
+
+namespace mmchaos::testing {
+namespace {
+
+bool WriteAll(int fd, const void* p, size_t n) {
+  const char* c = static_cast<const char*>(p);
+  while (n > 0) {
+    ssize_t w = write(fd, c, n);
+    if (w <= 0) return false;
+    c += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+bool ReadAll(int fd, void* p, size_t n) {
+  char* c = static_cast<char*>(p);
+  while (n > 0) {
+    ssize_t r = read(fd, c, n);
+    if (r <= 0) return false;
+    c += r;
+    n -= static_cast<size_t>(r);
+  }
+  return true;
+}
+
+int Connect(const char* ip, uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  sockaddr_in a = Addr(ip, port);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+void SleepUntil(uint64_t mono_ns) {
+  timespec ts{static_cast<time_t>(mono_ns / 1000000000ULL),
+              static_cast<long>(mono_ns % 1000000000ULL)};
+  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+}  // namespace
+
+int ListenOn(int fd, const char* ip, uint16_t port) {
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in a = Addr(ip, port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 16) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+TcpEchoServer::TcpEchoServer(int listen_fd) : fd_(listen_fd) {
+  thread_ = std::thread([this] {
+    std::vector<std::thread> conns;
+    pollfd p{fd_, POLLIN, 0};
+    while (!stop_) {
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      int one = 1;
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      conns.emplace_back([c, this] {
+        char buf[4096];
+        pollfd cp{c, POLLIN, 0};
+        while (!stop_) {
+          if (poll(&cp, 1, 50) <= 0) continue;
+          ssize_t n = read(c, buf, sizeof(buf));
+          if (n <= 0 || !WriteAll(c, buf, static_cast<size_t>(n))) break;
+        }
+        close(c);
+      });
+    }
+    for (auto& t : conns) t.join();
+  });
+}
+
+TcpEchoServer::~TcpEchoServer() {
+  stop_ = true;
+  thread_.join();
+  close(fd_);
+}
+
+TickServer::TickServer(int listen_fd, uint32_t interval_us)
+    : fd_(listen_fd), interval_us_(interval_us) {
+  thread_ = std::thread([this] {
+    std::vector<std::thread> conns;
+    pollfd p{fd_, POLLIN, 0};
+    while (!stop_) {
+      if (poll(&p, 1, 50) <= 0) continue;
+      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (c < 0) continue;
+      int one = 1;
+      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      conns.emplace_back([c, this] {
+        uint64_t next = MonoNs();
+        for (uint64_t seq = 0; !stop_; ++seq) {
+          uint64_t msg[2] = {seq, MonoNs()};
+          if (!WriteAll(c, msg, sizeof(msg))) break;
+          next += static_cast<uint64_t>(interval_us_) * 1000ULL;
+          SleepUntil(next);
+        }
+        close(c);
+      });
+    }
+    for (auto& t : conns) t.join();
+  });
+}
+
+TickServer::~TickServer() {
+  stop_ = true;
+  thread_.join();
+  close(fd_);
+}
+
+int RttClient(const char* ip, uint16_t port, uint32_t count, uint32_t gap_us, int out_fd) {
+  int fd = Connect(ip, port);
+  if (fd < 0) return 1;
+  uint64_t next = MonoNs();
+  for (uint32_t i = 0; i < count; ++i) {
+    uint64_t msg[2] = {i, MonoNs()}, echo[2];
+    if (!WriteAll(fd, msg, sizeof(msg)) || !ReadAll(fd, echo, sizeof(echo))) return 1;
+    TimedSample s{msg[1], MonoNs() - msg[1]};
+    if (!WriteAll(out_fd, &s, sizeof(s))) return 1;
+    next += static_cast<uint64_t>(gap_us) * 1000ULL;
+    SleepUntil(next);
+  }
+  close(fd);
+  return 0;
+}
+
+int TickClient(const char* ip, uint16_t port, uint32_t duration_ms, int out_fd) {
+  int fd = Connect(ip, port);
+  if (fd < 0) return 1;
+  uint64_t until = MonoNs() + static_cast<uint64_t>(duration_ms) * 1000000ULL;
+  while (MonoNs() < until) {
+    uint64_t msg[2];
+    if (!ReadAll(fd, msg, sizeof(msg))) return 1;
+    TimedSample s{msg[1], MonoNs() - msg[1]};
+    if (!WriteAll(out_fd, &s, sizeof(s))) return 1;
+  }
+  close(fd);
+  return 0;
+}
+
+std::vector<TimedSample> ReadSamples(int fd) {
+  std::vector<TimedSample> out;
+  TimedSample s{};
+  while (ReadAll(fd, &s, sizeof(s))) out.push_back(s);
+  return out;
 }
 
 }  // namespace mmchaos::testing

@@ -44,11 +44,68 @@ class ProbeSink {
   std::thread thread_;
 };
 
+// When each probe was sent, as a window: exact for a received probe; for a lost one, between
+// the stamps of the nearest received probes before and after it (0 / UINT64_MAX at the ends).
+// Reconstructing lost probes' times from the schedule would be wrong whenever the sender falls
+// behind it (as under emulation).
+struct SendWindow {
+  uint64_t lo, hi;
+};
+std::vector<SendWindow> SendWindows(const std::vector<ProbeRecord>& records);
+
 // Tells a CountProbes receiver to stop: 100 end markers, so that loss cannot swallow them all.
 void SendEnd(const char* ip, uint16_t port, int fd);
 
 // A receiver in a forked child: counts probes on ip:port for `seconds` and writes the count
 // to out_fd. System calls only.
 int CountProbes(const char* ip, uint16_t port, uint32_t expected, int seconds, int out_fd);
+
+}  // namespace mmchaos::testing
+
+namespace mmchaos::testing {
+
+// A timestamped record passed from a forked client to the test through a pipe.
+struct TimedSample {
+  uint64_t sent_ns;   // CLOCK_MONOTONIC when the request/message was sent
+  uint64_t value_ns;  // round trip (RttClient) or one-way latency (TickClient)
+};
+
+// Echoes whatever its clients send (a REST-like request/response peer). Takes the listening
+// socket (bound and listening, made in the namespace of the caller's choice).
+class TcpEchoServer {
+ public:
+  explicit TcpEchoServer(int listen_fd);
+  ~TcpEchoServer();
+
+ private:
+  int fd_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// Pushes a timestamped 16-byte message every interval_us to each client (a WebSocket-like
+// market-data stream).
+class TickServer {
+ public:
+  TickServer(int listen_fd, uint32_t interval_us);
+  ~TickServer();
+
+ private:
+  int fd_;
+  uint32_t interval_us_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// A listening TCP socket on ip:port (-1 on failure), from the fd of an unbound TCP socket.
+int ListenOn(int fd, const char* ip, uint16_t port);
+
+// Forked-child clients (system calls only): one request every gap_us for count requests, each
+// sample written to out_fd; TickClient reads messages for duration_ms.
+int RttClient(const char* ip, uint16_t port, uint32_t count, uint32_t gap_us, int out_fd);
+int TickClient(const char* ip, uint16_t port, uint32_t duration_ms, int out_fd);
+
+// Reads every sample a client wrote until EOF.
+std::vector<TimedSample> ReadSamples(int fd);
 
 }  // namespace mmchaos::testing

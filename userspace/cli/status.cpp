@@ -15,6 +15,7 @@
 #include "controller/registry.h"
 #include "discovery/discovery.h"
 #include "schedule.h"
+#include "tc/netns.h"
 
 namespace mmchaos {
 namespace {
@@ -85,13 +86,16 @@ int StatusCommand(bool json) {
   }
   nlohmann::ordered_json netem = nlohmann::json::array();
   for (const auto& st : ReadStates()) {
+    bool alive = ControllerAlive(st.cgroup_id);
+    // A dead controller's record whose netns is gone describes nothing that still exists.
+    if (!alive && FindNetns(st.steering.netns_inode).empty()) continue;
     nlohmann::ordered_json ifaces = nlohmann::json::array();
     for (const auto& i : st.steering.ifaces) ifaces.push_back(i.name);
     netem.push_back({{"cgroup_id", st.cgroup_id},
                      {"ifb", st.steering.ifb},
                      {"interfaces", ifaces},
                      {"netns", st.steering.netns_path},
-                     {"controller_alive", ControllerAlive(st.cgroup_id)}});
+                     {"controller_alive", alive}});
   }
   if (json) {
     std::cout << nlohmann::ordered_json{{"attached", all}, {"netem", netem}}.dump(2) << "\n";

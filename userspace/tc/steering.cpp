@@ -173,6 +173,9 @@ Result<void> AddMarkRedirect(nl_sock* sk, int ifindex, uint32_t parent, uint32_t
   rtnl_cls_set_prio(cls.get(), kPrioU32);
   rtnl_cls_set_protocol(cls.get(), ETH_P_ALL);
   rtnl_u32_add_mark(cls.get(), mark, 0xffffffff);
+  // The kernel wants a selector; a zero key with a zero mask matches every packet, so the mark
+  // alone decides (what `tc ... u32 match mark M 0xffffffff` sends).
+  rtnl_u32_add_key_uint32(cls.get(), 0, 0, 0, 0);
   rtnl_u32_set_cls_terminal(cls.get());
 
   NlPtr<rtnl_act> clear(rtnl_act_alloc());
@@ -246,7 +249,9 @@ Result<std::unique_ptr<Steering>> Steering::Install(
     hook.sz = sizeof(hook);
     hook.ifindex = *idx;
     hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+    auto quiet = libbpf_set_print(nullptr);  // EEXIST is an answer here, not an error
     int err = bpf_tc_hook_create(&hook);
+    libbpf_set_print(quiet);
     if (err && err != -EEXIST)
       return Fail("bpf_tc_hook_create(clsact on " + name + ")", err, PrivilegeHint(err));
     iface.clsact_created = err == 0;
@@ -313,8 +318,14 @@ Result<std::array<NetemStats, 2>> Steering::Stats() {
 
 std::vector<std::string> RemoveSteering(const SteeringState& s) {
   std::vector<std::string> done;
+  // Removal is idempotent (the controller and `mmchaos rollback` may both run it): libbpf's
+  // complaint about a clsact that is already gone is not news.
+  auto quiet = libbpf_set_print(nullptr);
   auto sk = RouteSocket();
-  if (!sk) return {"netlink: " + sk.error().message()};
+  if (!sk) {
+    libbpf_set_print(quiet);
+    return {"netlink: " + sk.error().message()};
+  }
   // Filters first: from this instant no packet is redirected; then the ifb and its netems.
   for (const auto& iface : s.ifaces) {
     int idx = static_cast<int>(if_nametoindex(iface.name.c_str()));
@@ -335,6 +346,7 @@ std::vector<std::string> RemoveSteering(const SteeringState& s) {
   }
   if (!s.ifb.empty() && if_nametoindex(s.ifb.c_str()) != 0 && DeleteLink(sk->get(), s.ifb))
     done.push_back("ifb " + s.ifb + " and its netem qdiscs removed");
+  libbpf_set_print(quiet);
   return done;
 }
 
