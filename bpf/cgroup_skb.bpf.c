@@ -10,6 +10,7 @@
 
 #include "fault.bpf.h"
 #include "parse.bpf.h"
+#include <bpf/bpf_endian.h>
 
 #define LOOPBACK_IFINDEX 1
 
@@ -20,32 +21,77 @@
 #define CG_DROP_SILENT_EGRESS 2
 #define CG_DROP 0
 
-/* Tags the socket and steers its REST packets into netem while lat_spike decides so. */
+static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 port)
+{
+	for (int i = 0; i < 8; i++)
+		if (cfg->dns_ports[i] && cfg->dns_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+/* The payload starts with one of the configured order request lines ("POST /api/v3/order"). */
+static __always_inline int mmc_is_order_request(struct __sk_buff *skb,
+						const struct mmc_config *cfg, const struct mmc_l4 *p)
+{
+	__u8 head[32] = {};
+
+	if (!p->payload_len)
+		return 0;
+	bpf_skb_load_bytes(skb, p->payload_off, head, p->payload_len < 32 ? 16 : 32);
+	for (int r = 0; r < 4; r++) {
+		const __u8 *want = cfg->order_req[r];
+		int match = want[0] != 0;
+
+		for (int i = 0; i < 32 && match; i++) {
+			if (!want[i])
+				break;
+			if (head[i] != want[i])
+				match = 0;
+		}
+		if (match)
+			return 1;
+	}
+	return 0;
+}
+
+/* Tags the engine's endpoint sockets (the tc ingress hook reads the tag after a socket lookup),
+ * chooses order requests whose response reconcile_mismatch will lose, and steers REST packets
+ * into netem while lat_spike decides so. */
 static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 						  const struct mmc_config *cfg, __u64 flow)
 {
-	struct mmc_endpoint_val *ep;
-	struct mmc_tcp_tuple t = {};
-	struct mmc_sk_tag *tag;
+	struct mmc_endpoint_val *ep, dns = {MMC_FLOW_DNS, 0, 0, 0};
+	struct mmc_sk_tag *tag = NULL;
+	struct mmc_l4 p = {};
 	struct bpf_sock *sk;
 	__u32 ifindex;
 
-	if (mmc_parse_tcp(skb, 0, skb->protocol, &t) < 0)
+	if (mmc_parse_l4(skb, 0, skb->protocol, &p) < 0)
 		return;
-	ep = mmc_endpoint_of(&t, 0);
+	if (p.proto == MMC_IPPROTO_UDP)
+		ep = mmc_is_dns_port(cfg, p.t.dport) ? &dns : NULL;
+	else
+		ep = mmc_endpoint_of(&p.t, 0);
 	if (!ep)
 		return;
 	sk = skb->sk;
 	if (sk)
 		sk = bpf_sk_fullsock(sk);
-	if (sk) {
+	if (sk)
 		tag = bpf_sk_storage_get(&mmc_sk_tag, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (tag && tag->cls != ep->cls) {
-			tag->cookie = flow;
-			tag->cls = ep->cls;
-		}
+	if (tag && tag->cls != ep->cls) {
+		tag->cookie = flow;
+		tag->cls = ep->cls;
+		tag->exchange = ep->exchange;
+		tag->tls = ep->tls;
 	}
-	if (ep->cls != MMC_FLOW_REST || !cfg->egress_mark || skb->mark)
+	if (ep->cls != MMC_FLOW_REST)
+		return;
+	if (tag && cfg->prob[MMC_SCN_RECONCILE_MISMATCH] && p.payload_len &&
+	    (ep->tls ? 1 : mmc_is_order_request(skb, cfg, &p)) &&
+	    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) == MMC_LIVE)
+		tag->lose_response = 1;
+	if (!cfg->egress_mark || skb->mark)
 		return;
 	ifindex = skb->ifindex;
 	if (!bpf_map_lookup_elem(&mmc_ifaces, &ifindex))
@@ -68,7 +114,7 @@ int mmc_egress(struct __sk_buff *skb)
 	flow = bpf_get_socket_cookie(skb);
 	if (mmc_decide(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, flow) == MMC_LIVE)
 		return CG_DROP_SILENT_EGRESS;
-	if (cfg->prob[MMC_SCN_LAT_SPIKE] || cfg->prob[MMC_SCN_WS_LAG])
+	if (cfg->tag_sockets)
 		mmc_egress_endpoints(skb, cfg, flow);
 	return CG_PASS;
 }

@@ -42,7 +42,8 @@ static __always_inline int mmc_controller_alive(const struct mmc_config *cfg, __
 }
 
 static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u32 mode,
-				    __u32 dir, __u64 flow, __u64 now, __u64 remaining_ns)
+				    __u32 dir, __u64 flow, __u64 now, __u64 remaining_ns,
+				    int per_burst)
 {
 	struct mmc_log_bucket *b;
 	struct mmc_event *e;
@@ -70,14 +71,16 @@ static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u
 	e->duration_ns = remaining_ns;
 	e->intensity = cfg->prob[scn];
 	e->scenario = scn;
-	e->reason = MMC_REASON_PROBABILITY;
+	e->reason = per_burst ? MMC_REASON_STORM : MMC_REASON_PROBABILITY;
 	e->mode = mode;
 	e->direction = dir;
 	bpf_ringbuf_submit(e, 0);
 }
 
-static __always_inline enum mmc_verdict mmc_decide(const struct mmc_config *cfg, __u32 scn,
-						   __u32 dir, __u64 flow)
+/* per_burst: draw once per burst instead of per event (rate_limit_storm: a burst is a storm or
+ * not, for every response in it). */
+static __always_inline enum mmc_verdict mmc_decide_draw(const struct mmc_config *cfg, __u32 scn,
+							__u32 dir, __u64 flow, int per_burst)
 {
 	struct mmc_phase phase;
 	__u64 now, threshold;
@@ -96,13 +99,23 @@ static __always_inline enum mmc_verdict mmc_decide(const struct mmc_config *cfg,
 		return MMC_SKIP;
 	if ((__u64)mmc_flow_hash(flow, cfg->seed) >= cfg->rollout_threshold)
 		return MMC_SKIP;
-	if ((__u64)bpf_get_prandom_u32() >= threshold)
+	if (per_burst) {
+		if ((__u64)mmc_flow_hash(phase.burst, cfg->seed ^ 0x5743u) >= threshold)
+			return MMC_SKIP;
+	} else if ((__u64)bpf_get_prandom_u32() >= threshold) {
 		return MMC_SKIP;
+	}
 
 	mode = cfg->dry_run ? MMC_MODE_SHADOW : MMC_MODE_LIVE;
 	mmc_count(mmc_injection_slot(scn, mode));
-	mmc_log(cfg, scn, mode, dir, flow, now, phase.remaining_ns);
+	mmc_log(cfg, scn, mode, dir, flow, now, phase.remaining_ns, per_burst);
 	return cfg->dry_run ? MMC_SHADOW : MMC_LIVE;
+}
+
+static __always_inline enum mmc_verdict mmc_decide(const struct mmc_config *cfg, __u32 scn,
+						   __u32 dir, __u64 flow)
+{
+	return mmc_decide_draw(cfg, scn, dir, flow, 0);
 }
 
 #endif /* MMCHAOS_FAULT_BPF_H */

@@ -70,6 +70,13 @@ struct mmc_config {
 	/* Programs that outlive the controller (tc filters persist) stop deciding once the
 	 * heartbeat in mmc_hb is older than this; 0 = no heartbeat check (cgroup-only runs). */
 	__u64 heartbeat_timeout_ns;
+	/* Exchange-protocol faults. */
+	__u16 dns_ports[8];  /* target.dns_ports, network byte order, 0 = unused */
+	__u8 status_5xx[3];  /* exch_5xx's status code as ASCII digits ("503") */
+	__u8 dns_rcode;      /* dns_flap's answer: 2 SERVFAIL, 3 NXDOMAIN */
+	__u32 tag_sockets;   /* a tc scenario is on: the egress hook tags the engine's sockets */
+	/* "METHOD /path" prefixes of order requests (reconcile_mismatch), NUL padded. */
+	__u8 order_req[4][32];
 };
 
 /* Flow classes of the engine's exchange endpoints (target.exchanges). */
@@ -77,6 +84,7 @@ enum mmc_flow_class {
 	MMC_FLOW_NONE = 0,
 	MMC_FLOW_REST = 1,
 	MMC_FLOW_WS = 2,
+	MMC_FLOW_DNS = 3,
 };
 
 /* Key of mmc_endpoints: the remote end of a flow, as the packet carries it. */
@@ -90,7 +98,8 @@ struct mmc_endpoint_key {
 struct mmc_endpoint_val {
 	__u8 cls;      /* enum mmc_flow_class */
 	__u8 exchange; /* index into target.exchanges */
-	__u16 pad;
+	__u8 tls;      /* https/wss: payload is encrypted, no rewrite applies */
+	__u8 pad;
 };
 
 /* Socket-local tag written by the cgroup egress hook on the engine's endpoint sockets, read by
@@ -98,11 +107,20 @@ struct mmc_endpoint_val {
 struct mmc_sk_tag {
 	__u64 cookie; /* socket cookie: the flow id the rollout hash uses */
 	__u32 cls;
-	__u32 pad;
+	__u8 exchange;
+	__u8 tls;
+	__u8 lose_response; /* reconcile_mismatch decided on the last order request */
+	__u8 pad;
+	__u64 last_ws_draw_ns; /* ws_disconnect draws once per connection per second */
+	/* A status line split across segments: digits still to write, from pending_seq on. */
+	__u32 pending_seq;
+	__u8 pending_code[3];
+	__u8 pending; /* how many of pending_code's trailing digits are still to write */
 };
 
 enum mmc_reason {
 	MMC_REASON_PROBABILITY = 1, /* a per-packet/per-event draw under the scenario's probability */
+	MMC_REASON_STORM = 2,       /* every response of a burst drawn as a rate-limit storm */
 };
 
 enum mmc_direction {

@@ -60,6 +60,87 @@ static __always_inline int mmc_parse_tcp(struct __sk_buff *skb, __u32 l3, __u16 
 	return 0;
 }
 
+#define MMC_IPPROTO_UDP 17
+
+/* Everything the tc hooks need about a TCP or UDP packet. */
+struct mmc_l4 {
+	struct mmc_tcp_tuple t;
+	__u32 l4_off;      /* start of the TCP/UDP header */
+	__u32 csum_off;    /* its checksum field */
+	__u32 payload_off;
+	__u32 payload_len; /* from the IP length: Ethernet padding is not payload */
+	__u32 seq;         /* TCP, host byte order */
+	__u8 proto;        /* MMC_IPPROTO_TCP or MMC_IPPROTO_UDP */
+	__u8 tcp_flags;
+};
+
+/* Parses IPv4/IPv6 (no extension headers) + TCP/UDP at l3. Returns 0, or -1 otherwise. */
+static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 proto_be,
+					struct mmc_l4 *p)
+{
+	__u32 l3_len, ip_len;
+
+	if (proto_be == bpf_htons(MMC_ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) < 0 || ip.ihl < 5)
+			return -1;
+		if (ip.frag_off & bpf_htons(0x3fff)) /* fragments: no L4 header to trust */
+			return -1;
+		p->proto = ip.protocol;
+		p->t.family = MMC_AF_INET;
+		p->t.saddr[0] = ip.saddr;
+		p->t.daddr[0] = ip.daddr;
+		l3_len = ip.ihl * 4;
+		ip_len = bpf_ntohs(ip.tot_len);
+	} else if (proto_be == bpf_htons(MMC_ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)) < 0)
+			return -1;
+		p->proto = ip6.nexthdr;
+		p->t.family = MMC_AF_INET6;
+		__builtin_memcpy(p->t.saddr, &ip6.saddr, 16);
+		__builtin_memcpy(p->t.daddr, &ip6.daddr, 16);
+		l3_len = sizeof(ip6);
+		ip_len = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+	} else {
+		return -1;
+	}
+	p->l4_off = l3 + l3_len;
+	if (p->proto == MMC_IPPROTO_TCP) {
+		struct tcphdr th;
+		__u32 doff;
+
+		if (bpf_skb_load_bytes(skb, p->l4_off, &th, sizeof(th)) < 0)
+			return -1;
+		doff = th.doff * 4;
+		if (doff < sizeof(th) || ip_len < l3_len + doff)
+			return -1;
+		p->t.sport = th.source;
+		p->t.dport = th.dest;
+		p->seq = bpf_ntohl(th.seq);
+		p->tcp_flags = ((__u8 *)&th)[13];
+		p->csum_off = p->l4_off + 16;
+		p->payload_off = p->l4_off + doff;
+		p->payload_len = ip_len - l3_len - doff;
+	} else if (p->proto == MMC_IPPROTO_UDP) {
+		struct udphdr uh;
+
+		if (bpf_skb_load_bytes(skb, p->l4_off, &uh, sizeof(uh)) < 0 ||
+		    ip_len < l3_len + sizeof(uh))
+			return -1;
+		p->t.sport = uh.source;
+		p->t.dport = uh.dest;
+		p->csum_off = p->l4_off + 6;
+		p->payload_off = p->l4_off + sizeof(uh);
+		p->payload_len = ip_len - l3_len - sizeof(uh);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 /* The endpoint a packet's remote end belongs to, or NULL. remote_is_src: ingress. */
 static __always_inline struct mmc_endpoint_val *mmc_endpoint_of(const struct mmc_tcp_tuple *t,
 								int remote_is_src)

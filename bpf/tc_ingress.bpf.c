@@ -1,68 +1,164 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tc ingress (clsact, direct-action) on target.interfaces: what the engine receives on its
- * WebSocket flows is steered to the WebSocket netem class on the ifb while ws_lag decides so.
+/* tc ingress (clsact, direct-action) on target.interfaces: what the engine receives.
+ * - ws_lag: WebSocket packets are marked for the netem path (mark + priority);
+ * - ws_disconnect: once per connection per second, a draw may turn an inbound WebSocket segment
+ *   into a reset;
+ * - exch_429 / exch_5xx / rate_limit_storm: the status code of a plaintext HTTP/1.x response is
+ *   rewritten in place;
+ * - reconcile_mismatch: the response to an order request the egress hook chose is reset;
+ * - dns_flap: a DNS response's RCODE becomes SERVFAIL (or NXDOMAIN).
  * Every packet of the interface passes here, so the common path is one parse and one hash
- * lookup; only packets from a WebSocket endpoint pay for the socket lookup that tells the
- * engine's sockets (tagged by the cgroup hook) from everyone else's.
- * The program never acts itself: it returns TC_ACT_UNSPEC so the next filter (our u32 on the
- * mark, then anyone else's) runs as if we were not there. */
+ * lookup; only packets from the engine's endpoints pay for the socket lookup that tells the
+ * engine's sockets (tagged by the cgroup hook) from everyone else's. The program never drops or
+ * redirects: it returns TC_ACT_UNSPEC so the next filter runs as if we were not there. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "fault.bpf.h"
 #include "parse.bpf.h"
+#include "rewrite.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
 #define ETH_HLEN 14
+#define NS_PER_SEC 1000000000ULL
+
+/* The engine's tag on the socket this packet is for, or NULL (not the engine's). */
+static __always_inline struct mmc_sk_tag *mmc_engine_tag(struct __sk_buff *skb,
+							 const struct mmc_l4 *p)
+{
+	struct bpf_sock_tuple tuple = {};
+	struct mmc_sk_tag *tag;
+	struct bpf_sock *sk;
+	__u32 size;
+
+	if (p->t.family == MMC_AF_INET) {
+		tuple.ipv4.saddr = p->t.saddr[0];
+		tuple.ipv4.daddr = p->t.daddr[0];
+		tuple.ipv4.sport = p->t.sport;
+		tuple.ipv4.dport = p->t.dport;
+		size = sizeof(tuple.ipv4);
+	} else {
+		__builtin_memcpy(tuple.ipv6.saddr, p->t.saddr, 16);
+		__builtin_memcpy(tuple.ipv6.daddr, p->t.daddr, 16);
+		tuple.ipv6.sport = p->t.sport;
+		tuple.ipv6.dport = p->t.dport;
+		size = sizeof(tuple.ipv6);
+	}
+	if (p->proto == MMC_IPPROTO_TCP)
+		sk = bpf_sk_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	else
+		sk = bpf_sk_lookup_udp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return NULL;
+	/* The tag outlives this reference: socket storage lives as long as the socket, and we are
+	 * in an RCU read section for the rest of the program. */
+	tag = bpf_sk_storage_get(&mmc_sk_tag, sk, 0, 0);
+	bpf_sk_release(sk);
+	return tag;
+}
+
+static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 port)
+{
+	for (int i = 0; i < 8; i++)
+		if (cfg->dns_ports[i] && cfg->dns_ports[i] == port)
+			return 1;
+	return 0;
+}
+
+static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struct mmc_config *cfg,
+					      const struct mmc_l4 *p, struct mmc_sk_tag *tag)
+{
+	static const __u8 code_429[3] = {'4', '2', '9'};
+	__u64 flow = tag->cookie;
+
+	if (!p->payload_len)
+		return;
+	if (tag->lose_response) {
+		/* reconcile_mismatch: the exchange processed the order; its answer never arrives. */
+		tag->lose_response = 0;
+		mmc_tcp_reset(skb, p);
+		return;
+	}
+	if (tag->tls)
+		return; /* status lines are encrypted */
+	if (tag->pending) {
+		mmc_http_continue(skb, p, tag);
+		return;
+	}
+	if (!mmc_http_status_start(skb, p))
+		return;
+	if (cfg->prob[MMC_SCN_RATE_LIMIT_STORM] &&
+	    mmc_decide_draw(cfg, MMC_SCN_RATE_LIMIT_STORM, MMC_DIR_INGRESS, flow, 1) == MMC_LIVE) {
+		mmc_http_set_status(skb, p, code_429, tag);
+		return;
+	}
+	if (cfg->prob[MMC_SCN_EXCH_429] &&
+	    mmc_decide(cfg, MMC_SCN_EXCH_429, MMC_DIR_INGRESS, flow) == MMC_LIVE) {
+		mmc_http_set_status(skb, p, code_429, tag);
+		return;
+	}
+	if (cfg->prob[MMC_SCN_EXCH_5XX] &&
+	    mmc_decide(cfg, MMC_SCN_EXCH_5XX, MMC_DIR_INGRESS, flow) == MMC_LIVE)
+		mmc_http_set_status(skb, p, cfg->status_5xx, tag);
+}
+
+static __always_inline void mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,
+					   const struct mmc_l4 *p, struct mmc_sk_tag *tag)
+{
+	__u64 now;
+
+	if (cfg->prob[MMC_SCN_WS_DISCONNECT] && p->payload_len) {
+		now = bpf_ktime_get_ns();
+		if (now - tag->last_ws_draw_ns >= NS_PER_SEC) {
+			tag->last_ws_draw_ns = now;
+			if (mmc_decide(cfg, MMC_SCN_WS_DISCONNECT, MMC_DIR_INGRESS, tag->cookie) ==
+			    MMC_LIVE) {
+				mmc_tcp_reset(skb, p);
+				return;
+			}
+		}
+	}
+	if (cfg->ingress_mark && !skb->mark &&
+	    mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE) {
+		skb->mark = cfg->ingress_mark;
+		skb->priority = cfg->ingress_class;
+	}
+}
 
 SEC("tc")
 int mmc_tc_ingress(struct __sk_buff *skb)
 {
 	const struct mmc_config *cfg = mmc_config();
-	struct bpf_sock_tuple tuple = {};
 	struct mmc_endpoint_val *ep;
-	struct mmc_tcp_tuple t = {};
 	struct mmc_sk_tag *tag;
-	struct bpf_sock *sk;
-	__u64 flow = 0;
-	__u32 size;
+	struct mmc_l4 p = {};
 
 	mmc_count(MMC_STAT_PKTS_TC_INGRESS);
-	if (!cfg || !cfg->ingress_mark || !cfg->prob[MMC_SCN_WS_LAG] || skb->mark)
+	if (!cfg || !cfg->armed)
 		return TC_ACT_UNSPEC;
-	if (mmc_parse_tcp(skb, ETH_HLEN, skb->protocol, &t) < 0)
-		return TC_ACT_UNSPEC;
-	ep = mmc_endpoint_of(&t, 1);
-	if (!ep || ep->cls != MMC_FLOW_WS)
+	if (mmc_parse_l4(skb, ETH_HLEN, skb->protocol, &p) < 0)
 		return TC_ACT_UNSPEC;
 
-	if (t.family == MMC_AF_INET) {
-		tuple.ipv4.saddr = t.saddr[0];
-		tuple.ipv4.daddr = t.daddr[0];
-		tuple.ipv4.sport = t.sport;
-		tuple.ipv4.dport = t.dport;
-		size = sizeof(tuple.ipv4);
-	} else {
-		__builtin_memcpy(tuple.ipv6.saddr, t.saddr, 16);
-		__builtin_memcpy(tuple.ipv6.daddr, t.daddr, 16);
-		tuple.ipv6.sport = t.sport;
-		tuple.ipv6.dport = t.dport;
-		size = sizeof(tuple.ipv6);
-	}
-	sk = bpf_sk_lookup_tcp(skb, &tuple, size, BPF_F_CURRENT_NETNS, 0);
-	if (!sk)
+	if (p.proto == MMC_IPPROTO_UDP) {
+		if (!cfg->prob[MMC_SCN_DNS_FLAP] || !mmc_is_dns_port(cfg, p.t.sport))
+			return TC_ACT_UNSPEC;
+		tag = mmc_engine_tag(skb, &p);
+		if (tag && tag->cls == MMC_FLOW_DNS &&
+		    mmc_decide(cfg, MMC_SCN_DNS_FLAP, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE)
+			mmc_dns_set_rcode(skb, &p, cfg->dns_rcode);
 		return TC_ACT_UNSPEC;
-	tag = bpf_sk_storage_get(&mmc_sk_tag, sk, 0, 0);
-	if (tag && tag->cls == MMC_FLOW_WS)
-		flow = tag->cookie;
-	bpf_sk_release(sk);
-	if (!flow)
+	}
+
+	ep = mmc_endpoint_of(&p.t, 1);
+	if (!ep)
+		return TC_ACT_UNSPEC;
+	tag = mmc_engine_tag(skb, &p);
+	if (!tag || tag->cls != ep->cls)
 		return TC_ACT_UNSPEC; /* not the engine's socket */
-
-	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow) == MMC_LIVE) {
-		skb->mark = cfg->ingress_mark;
-		skb->priority = cfg->ingress_class;
-	}
+	if (ep->cls == MMC_FLOW_REST)
+		mmc_rest_response(skb, cfg, &p, tag);
+	else if (ep->cls == MMC_FLOW_WS)
+		mmc_ws_segment(skb, cfg, &p, tag);
 	return TC_ACT_UNSPEC;
 }
 

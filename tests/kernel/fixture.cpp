@@ -160,6 +160,37 @@ int Child::Wait() {
   return status_;
 }
 
+Process::Process(const std::string& cmd, const NetNs& ns, const Cgroup* cg) {
+  // Joins the cgroup before `ip netns exec` (which remounts /sys and hides cgroup2).
+  std::string script = (cg ? "echo $$ > " + cg->path() + "/cgroup.procs && " : std::string()) +
+                       "exec ip netns exec " + ns.name() + " " + cmd;
+  pid_ = fork();
+  Check(pid_ >= 0, "fork");
+  if (pid_ == 0) {
+    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+}
+
+Process::~Process() {
+  if (pid_ > 0 && status_ < 0) {
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100 && waitpid(pid_, nullptr, WNOHANG) == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    ::kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+}
+
+int Process::Wait() {
+  if (status_ < 0) {
+    int st = 0;
+    waitpid(pid_, &st, 0);
+    status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+  }
+  return status_;
+}
+
 int SocketIn(const NetNs& ns, int domain, int type) {
   int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   int target = open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);

@@ -71,6 +71,19 @@ class Child {
   int status_ = -1;
 };
 
+// A command run in a network namespace (`ip netns exec`), optionally inside a cgroup first;
+// killed and reaped on destruction.
+class Process {
+ public:
+  Process(const std::string& cmd, const NetNs& ns, const Cgroup* cg = nullptr);
+  ~Process();
+  int Wait();  // exit code, or 128+signal
+
+ private:
+  pid_t pid_ = -1;
+  int status_ = -1;
+};
+
 // A socket created inside a namespace (sockets keep their namespace for life).
 int SocketIn(const NetNs& ns, int domain, int type);
 

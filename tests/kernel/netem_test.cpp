@@ -177,7 +177,8 @@ TEST(Netem, DoctorAndValidationMatchTheKernel) {
 TEST(Netem, LatSpikeDelaysRestRoundTripsOnlyInBursts) {
   REQUIRE_NETEM();
   NetemScene s;
-  auto base = s.Rtts(s.target, s.rest_port, 50, 20000);
+  s.Rtts(s.target, s.rest_port, 20, 20000);  // warm up (first connections are slow under TCG)
+  auto base = s.Rtts(s.target, s.rest_port, 100, 20000);
   std::vector<double> b;
   for (auto& x : base) b.push_back(static_cast<double>(x.value_ns) / 1e6);
   const double baseline = Median(b);
@@ -191,7 +192,7 @@ TEST(Netem, LatSpikeDelaysRestRoundTripsOnlyInBursts) {
   ASSERT_GT(on.size(), 20u);  // a request waits for its answer: ~9 per second when delayed
   ASSERT_GT(off.size(), 50u);
   EXPECT_NEAR(Median(on) - baseline, 100.0, 10.0) << "baseline " << baseline;
-  EXPECT_NEAR(Median(off), baseline, 2.0);
+  EXPECT_LT(Median(off), baseline + 2.0) << "off-phases add no delay";
 
   // The sibling cgroup's flow to the same endpoint, and the target's flow to a non-REST port,
   // in a burst: unchanged.

@@ -224,6 +224,7 @@ TcpEchoServer::TcpEchoServer(int listen_fd) : fd_(listen_fd) {
         while (!stop_) {
           if (poll(&cp, 1, 50) <= 0) continue;
           ssize_t n = read(c, buf, sizeof(buf));
+          if (n > 0) received_ += static_cast<uint64_t>(n);
           if (n <= 0 || !WriteAll(c, buf, static_cast<size_t>(n))) break;
         }
         close(c);

@@ -76,9 +76,12 @@ class TcpEchoServer {
  public:
   explicit TcpEchoServer(int listen_fd);
   ~TcpEchoServer();
+  // Bytes received so far (what "reached the exchange").
+  uint64_t bytes_received() const { return received_; }
 
  private:
   int fd_;
+  std::atomic<uint64_t> received_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -57,11 +57,19 @@ TEST(Cli, ConfigErrorsExitTwoWithFileAndLine) {
 }
 
 TEST(Cli, ScenarioWithoutADataPlaneIsRefused) {
+  auto f = WriteTemp("chaos:\n  clock_skew_ms: 200\n");
+  auto r = Mmchaos("validate -c " + f);
+  std::remove(f.c_str());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("chaos.clock_skew_ms"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ExchangeFaultsWithoutInterfacesAreRefused) {
   auto f = WriteTemp("chaos:\n  exch_429: 0.2\n");
   auto r = Mmchaos("validate -c " + f);
   std::remove(f.c_str());
   EXPECT_EQ(r.rc, 2) << r.out;
-  EXPECT_NE(r.out.find("chaos.exch_429"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("need target.interfaces"), std::string::npos) << r.out;
 }
 
 TEST(Cli, UsageErrorsExitTwo) {

@@ -1,6 +1,7 @@
 // chaos.yaml -> the record the kernel decides by.
 #include "controller/kernel_config.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 namespace mmchaos {
@@ -48,12 +49,59 @@ TEST(KernelConfig, ScenariosWithoutADataPlaneAreRefusedByName) {
   EXPECT_TRUE(UnsupportedScenarios(c).empty());
   c.chaos.net_loss = 0.5;
   EXPECT_TRUE(UnsupportedScenarios(c).empty());
-  c.chaos.exch_429 = 0.1;
+  c.chaos.clock_skew_ms = 500;
   c.chaos.mem_pressure = MemPressure::kHigh;
   auto u = UnsupportedScenarios(c);
   ASSERT_EQ(u.size(), 2u);
-  EXPECT_NE(u[0].find("chaos.exch_429"), std::string::npos);
+  EXPECT_NE(u[0].find("chaos.clock_skew_ms"), std::string::npos);
   EXPECT_NE(u[1].find("chaos.mem_pressure"), std::string::npos);
+}
+
+TEST(KernelConfig, ExchangeFaultsCarryTheirParameters) {
+  Config c;
+  c.chaos.exch_429 = 0.5;
+  c.chaos.dns_flap = 1;
+  c.target.dns_ports = {53, 5353};
+  Exchange x;
+  x.name = "testnet";
+  x.order_requests = {"POST /api/v3/order", "DELETE /api/v3/order"};
+  c.target.exchanges = {x};
+  mmc_config k = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(k.prob[MMC_SCN_EXCH_429], MMC_P_ONE / 2);
+  EXPECT_EQ(k.prob[MMC_SCN_DNS_FLAP], MMC_P_ONE);
+  EXPECT_EQ(k.dns_ports[0], htons(53));
+  EXPECT_EQ(k.dns_ports[1], htons(5353));
+  EXPECT_EQ(k.dns_ports[2], 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(k.order_req[0])), "POST /api/v3/order");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(k.order_req[1])), "DELETE /api/v3/order");
+  EXPECT_EQ(k.order_req[2][0], 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(k.status_5xx), 3), "503");
+  EXPECT_EQ(k.dns_rcode, 2);
+  EXPECT_EQ(k.tag_sockets, 1u);
+  EXPECT_EQ(ToKernelConfig(Config{}, 0, 0).tag_sockets, 0u);
+}
+
+TEST(KernelConfig, RewritesNeedAPlaintextRestEndpoint) {
+  Config c;
+  c.chaos.exch_429 = 0.5;
+  c.target.interfaces = {"veth0"};
+  Exchange x;
+  x.name = "binance";
+  Endpoint tls;
+  tls.url = "https://api.example";
+  tls.tls = true;
+  x.rest = {tls};
+  c.target.exchanges = {x};
+  auto errors = CheckScenarios(c);
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find("no http:// REST endpoint"), std::string::npos);
+  auto notes = ScenarioNotes(c);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("TLS"), std::string::npos);
+  Endpoint plain;
+  plain.url = "http://10.0.0.2:8080";
+  c.target.exchanges[0].rest.push_back(plain);
+  EXPECT_TRUE(CheckScenarios(c).empty());
 }
 
 }  // namespace

@@ -20,6 +20,8 @@ int Validate(const std::string& path) {
     return kExitConfig;
   }
   for (const auto& w : cfg->warnings) std::fprintf(stderr, "mmchaos: warning: %s\n", w.c_str());
+  for (const auto& n : mmchaos::ScenarioNotes(*cfg))
+    std::fprintf(stderr, "mmchaos: note: %s\n", n.c_str());
   auto unsupported = mmchaos::CheckScenarios(*cfg);
   for (const auto& u : unsupported) std::fprintf(stderr, "mmchaos: error: %s\n", u.c_str());
   std::cout << mmchaos::DumpConfig(*cfg);

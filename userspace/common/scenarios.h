@@ -18,16 +18,16 @@ struct ScenarioInfo {
 
 inline constexpr std::array<ScenarioInfo, MMC_SCN_MAX> kScenarios{{
     {MMC_SCN_NET_LOSS, "net_loss", "net_loss", true},
-    {MMC_SCN_EXCH_429, "exch_429", "exch_429", false},
-    {MMC_SCN_EXCH_5XX, "exch_5xx", "exch_5xx", false},
+    {MMC_SCN_EXCH_429, "exch_429", "exch_429", true},
+    {MMC_SCN_EXCH_5XX, "exch_5xx", "exch_5xx", true},
     {MMC_SCN_LAT_SPIKE, "lat_spike", "lat_spike_ms", true},
     {MMC_SCN_WS_LAG, "ws_lag", "ws_lag_ms", true},
-    {MMC_SCN_WS_DISCONNECT, "ws_disconnect", "ws_disconnect", false},
-    {MMC_SCN_DNS_FLAP, "dns_flap", "dns_flap", false},
+    {MMC_SCN_WS_DISCONNECT, "ws_disconnect", "ws_disconnect", true},
+    {MMC_SCN_DNS_FLAP, "dns_flap", "dns_flap", true},
     {MMC_SCN_CLOCK_SKEW, "clock_skew", "clock_skew_ms", false},
     {MMC_SCN_MEM_PRESSURE, "mem_pressure", "mem_pressure", false},
-    {MMC_SCN_RATE_LIMIT_STORM, "rate_limit_storm", "rate_limit_storm", false},
-    {MMC_SCN_RECONCILE_MISMATCH, "reconcile_mismatch", "reconcile_mismatch", false},
+    {MMC_SCN_RATE_LIMIT_STORM, "rate_limit_storm", "rate_limit_storm", true},
+    {MMC_SCN_RECONCILE_MISMATCH, "reconcile_mismatch", "reconcile_mismatch", true},
 }};
 
 inline std::string_view ScenarioLabel(uint32_t id) {

@@ -89,17 +89,21 @@ class Placement {
           (c.chaos.dry_run ? "shadow" : "live"));
     }
     std::lock_guard<std::mutex> l(mu_);
-    if (!NeedsNetem(c)) {
+    if (!NeedsTc(c)) {
       netem_.reset();
       return {};
     }
+    // Netem switched on or off: rebuild (filters only change; the interface's qdisc stays).
+    if (netem_ && netem_->has_netem() != NeedsNetem(c)) netem_.reset();
     if (netem_) return netem_->Update(c);
     auto n = NetemPath::Start(c, netns_, cgroup_id_, plane_);
     if (!n) return std::unexpected(n.error());
     netem_ = std::move(*n);
-    Log("netem path up on " + std::to_string(c.target.interfaces.size()) +
-        " interface(s): lat_spike " + std::to_string(c.chaos.lat_spike_ms) + " ms, ws_lag " +
-        std::to_string(c.chaos.ws_lag_ms) + " ms");
+    if (NeedsNetem(c))
+      Log("netem path up on " + std::to_string(c.target.interfaces.size()) +
+          " interface(s): lat_spike " + std::to_string(c.chaos.lat_spike_ms) + " ms, ws_lag " +
+          std::to_string(c.chaos.ws_lag_ms) + " ms");
+    Log("tc hook up on " + std::to_string(c.target.interfaces.size()) + " interface(s)");
     return {};
   }
 
@@ -117,7 +121,7 @@ class Placement {
   // From the metrics thread.
   std::optional<std::array<DataPlaneSnapshot::Netem, 2>> NetemStats() {
     std::lock_guard<std::mutex> l(mu_);
-    if (!netem_) return std::nullopt;
+    if (!netem_ || !netem_->has_netem()) return std::nullopt;
     auto st = netem_->Stats();
     if (!st) return std::nullopt;
     std::array<DataPlaneSnapshot::Netem, 2> out{};

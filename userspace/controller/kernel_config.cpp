@@ -1,6 +1,9 @@
 #include "controller/kernel_config.h"
 
+#include <arpa/inet.h>
+
 #include <cmath>
+#include <cstring>
 
 #include "common/scenarios.h"
 #include "tc/steering.h"
@@ -49,8 +52,26 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   k.on_ns = static_cast<uint64_t>(std::llround(cfg.chaos.burst_on_sec * 1e9));
   k.off_ns = static_cast<uint64_t>(std::llround(cfg.chaos.burst_off_sec * 1e9));
   k.rollout_threshold = ProbabilityThreshold(cfg.target.rollout_percent / 100.0);
-  // Only probabilities are thresholds; scenarios with other units get theirs in later fields.
+  // Probabilities are thresholds; scenarios with other units get theirs below.
   k.prob[MMC_SCN_NET_LOSS] = ProbabilityThreshold(cfg.chaos.net_loss);
+  k.prob[MMC_SCN_EXCH_429] = ProbabilityThreshold(cfg.chaos.exch_429);
+  k.prob[MMC_SCN_EXCH_5XX] = ProbabilityThreshold(cfg.chaos.exch_5xx);
+  k.prob[MMC_SCN_WS_DISCONNECT] = ProbabilityThreshold(cfg.chaos.ws_disconnect);
+  k.prob[MMC_SCN_DNS_FLAP] = ProbabilityThreshold(cfg.chaos.dns_flap);
+  k.prob[MMC_SCN_RATE_LIMIT_STORM] = ProbabilityThreshold(cfg.chaos.rate_limit_storm);
+  k.prob[MMC_SCN_RECONCILE_MISMATCH] = ProbabilityThreshold(cfg.chaos.reconcile_mismatch);
+  for (size_t i = 0; i < cfg.target.dns_ports.size() && i < 8; ++i)
+    k.dns_ports[i] = htons(cfg.target.dns_ports[i]);
+  std::memcpy(k.status_5xx, "503", 3);
+  k.dns_rcode = 2;  // SERVFAIL
+  size_t r = 0;
+  for (const auto& x : cfg.target.exchanges)
+    for (const auto& req : x.order_requests)
+      if (r < 4) {
+        std::strncpy(reinterpret_cast<char*>(k.order_req[r++]), req.c_str(),
+                     sizeof(k.order_req[0]) - 1);
+      }
+  k.tag_sockets = NeedsTc(cfg) ? 1 : 0;
   k.armed = cfg.chaos.enabled ? 1 : 0;
   k.dry_run = cfg.chaos.dry_run ? 1 : 0;
   k.seed = seed;
@@ -76,14 +97,60 @@ bool NeedsNetem(const Config& cfg) {
   return cfg.chaos.lat_spike_ms > 0 || cfg.chaos.ws_lag_ms > 0;
 }
 
+bool NeedsTc(const Config& cfg) {
+  const ChaosSection& c = cfg.chaos;
+  return NeedsNetem(cfg) || c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0 ||
+         c.ws_disconnect > 0 || c.dns_flap > 0 || c.reconcile_mismatch > 0;
+}
+
+std::vector<std::string> ScenarioNotes(const Config& cfg) {
+  std::vector<std::string> out;
+  const ChaosSection& c = cfg.chaos;
+  bool rewrites = c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0;
+  for (const auto& x : cfg.target.exchanges) {
+    for (const auto& e : x.rest) {
+      std::string applies = "net_loss, lat_spike_ms, reconcile_mismatch";
+      if (!e.tls) applies += ", exch_429, exch_5xx, rate_limit_storm";
+      out.push_back(x.name + " REST " + e.url + ": " + applies +
+                    (e.tls && rewrites ? " (TLS: status lines are encrypted, no 429/5xx/storm "
+                                         "rewrite; reconcile_mismatch counts every request)"
+                                       : ""));
+    }
+    for (const auto& e : x.ws)
+      out.push_back(x.name + " WS " + e.url + ": net_loss, ws_lag_ms, ws_disconnect");
+  }
+  return out;
+}
+
 std::vector<std::string> CheckScenarios(const Config& cfg) {
   std::vector<std::string> out = UnsupportedScenarios(cfg);
+  if (NeedsTc(cfg) && cfg.target.interfaces.empty())
+    out.push_back(
+        "the exchange and delay scenarios (lat_spike_ms, ws_lag_ms, exch_429, exch_5xx, "
+        "rate_limit_storm, ws_disconnect, dns_flap, reconcile_mismatch) need target.interfaces: "
+        "the engine's interfaces (in its netns) that mmchaos may put its tc hook on");
+  bool plain_rest = false, any_rest = false, any_ws = false;
+  for (const auto& x : cfg.target.exchanges) {
+    for (const auto& e : x.rest) {
+      any_rest = true;
+      plain_rest |= !e.tls;
+    }
+    any_ws |= !x.ws.empty();
+  }
+  const ChaosSection& c = cfg.chaos;
+  if ((c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0) && !plain_rest)
+    out.push_back(
+        "exch_429, exch_5xx and rate_limit_storm rewrite plaintext HTTP status lines, and "
+        "target.exchanges has no http:// REST endpoint (TLS endpoints are encrypted): point them "
+        "at a plaintext gateway or testnet, or set them to 0");
+  if (c.reconcile_mismatch > 0 && !any_rest)
+    out.push_back("chaos.reconcile_mismatch needs REST endpoints in target.exchanges.*.rest");
+  if (c.ws_disconnect > 0 && !any_ws)
+    out.push_back("chaos.ws_disconnect needs WebSocket endpoints in target.exchanges.*.ws");
+  if (c.dns_flap > 0 && cfg.target.dns_ports.empty())
+    out.push_back("chaos.dns_flap needs target.dns_ports");
   if (!NeedsNetem(cfg)) return out;
   const char* key = cfg.chaos.lat_spike_ms > 0 ? "chaos.lat_spike_ms" : "chaos.ws_lag_ms";
-  if (cfg.target.interfaces.empty())
-    out.push_back(std::string(key) +
-                  " needs target.interfaces: the engine's interfaces (in its netns) that mmchaos "
-                  "may put its tc filters on");
   bool rest = false, ws = false;
   for (const auto& x : cfg.target.exchanges) {
     rest |= !x.rest.empty();

@@ -23,8 +23,14 @@ double ScenarioIntensity(const ChaosSection& c, mmc_scenario s);
 // Scenarios the config turns on that this build has no data plane for, one message each.
 std::vector<std::string> UnsupportedScenarios(const Config& cfg);
 
-// True when a scenario needs the netem path (tc filters, ifb, netem qdiscs).
+// True when a scenario needs the netem path (ifb, netem qdiscs, mark filters).
 bool NeedsNetem(const Config& cfg);
+// True when a scenario needs the tc ingress hook on target.interfaces (every netem and
+// exchange-protocol scenario).
+bool NeedsTc(const Config& cfg);
+
+// Which scenario applies to which endpoint, for `validate` (e.g. rewrites skip TLS endpoints).
+std::vector<std::string> ScenarioNotes(const Config& cfg);
 
 // Everything that stops this config from running here, one message each saying why and what to
 // do: scenarios without a data plane, netem scenarios on a kernel without netem (probed in a

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "controller/kernel_config.h"
 #include "controller/registry.h"
 #include "resolve/resolve.h"
 #include "tc/netns.h"
@@ -24,6 +25,7 @@ std::vector<std::pair<mmc_endpoint_key, mmc_endpoint_val>> ToMapEntries(
     mmc_endpoint_val v{};
     v.cls = static_cast<__u8>(ep.cls);
     v.exchange = ep.exchange;
+    v.tls = ep.tls ? 1 : 0;
     out.emplace_back(k, v);
   }
   return out;
@@ -94,8 +96,13 @@ Result<std::unique_ptr<NetemPath>> NetemPath::Start(const Config& cfg, const std
   state.netns_inode = *inode;
   state.netns_path = netns;
   auto specs = NetemSpecs(cfg);
-  SteeringPlan plan{cfg.target.interfaces, IfbName(cgroup_id), specs[0], specs[1],
-                    plane.tc_ingress_prog_fd()};
+  SteeringPlan plan;
+  plan.interfaces = cfg.target.interfaces;
+  plan.netem = NeedsNetem(cfg);
+  plan.ifb = IfbName(cgroup_id);
+  plan.rest = specs[0];
+  plan.ws = specs[1];
+  plan.tc_ingress_prog_fd = plane.tc_ingress_prog_fd();
   Error record_error{};
   auto st = Steering::Install(plan, state, [&](const SteeringState& s) {
     if (auto w = WriteState({cgroup_id, s}); !w && record_error.call.empty())

@@ -1,6 +1,7 @@
-// The controller's side of the delay scenarios (lat_spike_ms, ws_lag_ms): in the engine's netns
-// it resolves the exchanges' endpoints into the data plane's maps, builds the netem path
-// (tc/steering.h) with every step recorded on disk, keeps it up to date, and takes it down.
+// The controller's side of every tc-based scenario (the delays lat_spike_ms/ws_lag_ms and the
+// exchange-protocol faults): in the engine's netns it resolves the exchanges' endpoints into the
+// data plane's maps, builds the tc ingress hook and, for delays, the netem path
+// (tc/steering.h), with every step recorded on disk; keeps it up to date; takes it down.
 #pragma once
 
 #include <array>
@@ -29,6 +30,7 @@ class NetemPath {
   Result<void> Update(const Config& cfg);
   // [0] REST netem, [1] WebSocket netem. Any thread.
   Result<std::array<NetemStats, 2>> Stats() { return steering_->Stats(); }
+  bool has_netem() const { return steering_->has_netem(); }
 
  private:
   NetemPath(std::string netns, uint64_t cgid, DataPlane& plane)

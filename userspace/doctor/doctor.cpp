@@ -80,6 +80,9 @@ DoctorReport RunDoctor() {
     rep.probes.push_back(r);
   }
 
+  std::string tc = dp ? ProbeTcAttach((*dp)->tc_ingress_prog_fd()) : "data plane did not load";
+  rep.probes.push_back({"tc_ingress_attach", tc.empty(),
+                        tc.empty() ? "mmc_tc_ingress attached to clsact in a scratch netns" : tc});
   std::string netem = ProbeNetemSupport();
   rep.probes.push_back(
       {"netem_path", netem.empty(),
@@ -94,6 +97,15 @@ DoctorReport RunDoctor() {
       sup.mechanism = "cgroup_skb egress/ingress on the target cgroup (silent drop)";
       sup.supported = attach_ok;
       if (!attach_ok) sup.reason = "cgroup BPF attach failed: see the probes above";
+    } else if (s.id != MMC_SCN_LAT_SPIKE && s.id != MMC_SCN_WS_LAG) {
+      sup.mechanism =
+          s.id == MMC_SCN_DNS_FLAP
+              ? "tc ingress: the RCODE of DNS answers to the engine's sockets, in place"
+          : s.id == MMC_SCN_WS_DISCONNECT || s.id == MMC_SCN_RECONCILE_MISMATCH
+              ? "tc ingress: an inbound segment of the engine's flow becomes a RST"
+              : "tc ingress: the status code of plaintext HTTP/1.x responses, in place";
+      sup.supported = attach_ok && tc.empty();
+      if (!sup.supported) sup.reason = tc.empty() ? "BPF attach failed: see above" : tc;
     } else if (s.id == MMC_SCN_LAT_SPIKE || s.id == MMC_SCN_WS_LAG) {
       sup.mechanism = s.id == MMC_SCN_LAT_SPIKE
                           ? "cgroup_skb egress marks REST packets; u32+mirred to an ifb; netem"

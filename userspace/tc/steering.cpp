@@ -220,25 +220,28 @@ Result<std::unique_ptr<Steering>> Steering::Install(
   auto sk = RouteSocket();
   if (!sk) return std::unexpected(sk.error());
   std::unique_ptr<Steering> st(new Steering());
-  state.ifb = plan.ifb;
+  state.ifb = plan.netem ? plan.ifb : "";
   st->state_ = state;
   record(st->state_);  // before anything exists: a crash from here on is undoable
 
-  auto ifb = CreateIfb(sk->get(), plan.ifb);
-  if (!ifb) {
-    st->removed_ = true;  // nothing of ours exists; the ifb name may belong to a stale run
-    return std::unexpected(ifb.error());
-  }
-  st->ifb_ifindex_ = *ifb;
-  st->stats_sock_.reset(sk->release(), [](nl_sock* s) { nl_socket_free(s); });
-  nl_sock* sock = st->stats_sock_.get();
-  if (auto h = AddHtb(sock, *ifb); !h) return std::unexpected(h.error());
-  for (auto [cls, spec] : {std::pair{kRestClass, &plan.rest}, std::pair{kWsClass, &plan.ws}}) {
-    auto q = NetemQdisc(*ifb, cls, *spec);
-    if (!q) return std::unexpected(q.error());
-    if (int err = rtnl_qdisc_add(sock, q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
-      return NlFail("rtnl_qdisc_add(netem)", err,
-                    "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
+  nl_sock* sock = sk->get();
+  int ifb_ifindex = 0;
+  if (plan.netem) {
+    auto ifb = CreateIfb(sock, plan.ifb);
+    if (!ifb) {
+      st->removed_ = true;  // nothing of ours exists; the ifb name may belong to a stale run
+      return std::unexpected(ifb.error());
+    }
+    ifb_ifindex = *ifb;
+    st->ifb_ifindex_ = *ifb;
+    if (auto h = AddHtb(sock, *ifb); !h) return std::unexpected(h.error());
+    for (auto [cls, spec] : {std::pair{kRestClass, &plan.rest}, std::pair{kWsClass, &plan.ws}}) {
+      auto q = NetemQdisc(*ifb, cls, *spec);
+      if (!q) return std::unexpected(q.error());
+      if (int err = rtnl_qdisc_add(sock, q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
+        return NlFail("rtnl_qdisc_add(netem)", err,
+                      "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
+    }
   }
 
   for (const auto& name : plan.interfaces) {
@@ -266,12 +269,14 @@ Result<std::unique_ptr<Steering>> Steering::Install(
     opts.handle = 1;
     if (int e = bpf_tc_attach(&hook, &opts); e)
       return Fail("bpf_tc_attach(mmc_tc_ingress on " + name + ")", e, PrivilegeHint(e));
+    if (!plan.netem) continue;
     for (auto [parent, mark] :
          {std::pair{kClsactEgress, kMarkEgress}, std::pair{kClsactIngress, kMarkIngress}}) {
-      if (auto r = AddMarkRedirect(sock, *idx, parent, mark, *ifb); !r)
+      if (auto r = AddMarkRedirect(sock, *idx, parent, mark, ifb_ifindex); !r)
         return std::unexpected(r.error());
     }
   }
+  st->stats_sock_.reset(sk->release(), [](nl_sock* s) { nl_socket_free(s); });
   return st;
 }
 
@@ -284,6 +289,7 @@ void Steering::Remove() {
 }
 
 Result<void> Steering::Update(const NetemSpec& rest, const NetemSpec& ws) {
+  if (!has_netem()) return {};
   auto sk = RouteSocket();
   if (!sk) return std::unexpected(sk.error());
   for (auto [cls, spec] : {std::pair{kRestClass, &rest}, std::pair{kWsClass, &ws}}) {
@@ -297,6 +303,7 @@ Result<void> Steering::Update(const NetemSpec& rest, const NetemSpec& ws) {
 
 Result<std::array<NetemStats, 2>> Steering::Stats() {
   std::lock_guard<std::mutex> lock(stats_mu_);
+  if (!has_netem()) return Fail("netem stats", ENOENT, "no netem path");
   nl_cache* raw = nullptr;
   if (int err = rtnl_qdisc_alloc_cache(stats_sock_.get(), &raw); err < 0)
     return NlFail("rtnl_qdisc_alloc_cache", err);
@@ -348,6 +355,53 @@ std::vector<std::string> RemoveSteering(const SteeringState& s) {
     done.push_back("ifb " + s.ifb + " and its netem qdiscs removed");
   libbpf_set_print(quiet);
   return done;
+}
+
+namespace {
+
+// Runs fn in a forked child in a fresh network namespace; fn returns "" or what failed.
+std::string InScratchNetns(const std::function<std::string()>& fn) {
+  int p[2];
+  if (pipe(p) != 0) return std::string("pipe: ") + std::strerror(errno);
+  pid_t pid = fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    close(p[0]);
+    std::string msg = unshare(CLONE_NEWNET) != 0
+                          ? std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno)
+                          : fn();
+    if (!msg.empty()) (void)!write(p[1], msg.data(), msg.size());
+    _exit(0);  // the namespace and all in it go with this process
+  }
+  close(p[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
+  close(p[0]);
+  waitpid(pid, nullptr, 0);
+  return msg;
+}
+
+}  // namespace
+
+std::string ProbeTcAttach(int prog_fd) {
+  return InScratchNetns([prog_fd]() -> std::string {
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = 1;  // lo
+    hook.attach_point = BPF_TC_INGRESS;
+    if (int e = bpf_tc_hook_create(&hook); e && e != -EEXIST)
+      return std::string("clsact: ") + std::strerror(-e);
+    bpf_tc_opts opts{};
+    opts.sz = sizeof(opts);
+    opts.prog_fd = prog_fd;
+    opts.priority = kPrioBpf;
+    opts.handle = 1;
+    if (int e = bpf_tc_attach(&hook, &opts); e)
+      return std::string("bpf_tc_attach: ") + std::strerror(-e);
+    return {};
+  });
 }
 
 std::string ProbeNetemSupport() {

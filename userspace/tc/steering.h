@@ -46,6 +46,7 @@ inline constexpr uint32_t kWsClass = 0x00010020;      // 1:20
 
 struct SteeringPlan {
   std::vector<std::string> interfaces;
+  bool netem = true;  // false: only the tc ingress hook (exchange-protocol faults), no ifb
   std::string ifb;  // name of the ifb device to create
   NetemSpec rest;   // lat_spike_ms
   NetemSpec ws;     // ws_lag_ms
@@ -80,6 +81,7 @@ class Steering {
       const std::function<void(const SteeringState&)>& record);
   ~Steering();  // Remove()
 
+  bool has_netem() const { return ifb_ifindex_ != 0; }
   // Changes the netem parameters in place (qdisc change: no packet is dropped by it).
   Result<void> Update(const NetemSpec& rest, const NetemSpec& ws);
   // Per class: [0] REST (lat_spike), [1] WebSocket (ws_lag). Any thread.
@@ -102,6 +104,10 @@ class Steering {
 // Removes what a recorded state says was made, in the caller's netns; missing objects are fine.
 // Returns what it did, for the operator.
 std::vector<std::string> RemoveSteering(const SteeringState& s);
+
+// Attaches a tc program (direct-action) to clsact ingress on lo in a scratch network namespace
+// (forked child). Empty string = works; otherwise what failed.
+std::string ProbeTcAttach(int prog_fd);
 
 // Tries the whole path in a scratch network namespace (forked child): ifb, htb, netem, clsact,
 // u32 + skbedit + mirred. Empty string = works; otherwise what failed and why.

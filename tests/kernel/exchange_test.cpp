@@ -1,0 +1,255 @@
+// Exchange-protocol faults end to end, with real peers between namespaces: curl against a real
+// HTTP server (python3 http.server, keep-alive), dig and getent against dnsmasq, a streaming TCP
+// peer for WebSocket-like flows, and an order request whose response is lost.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness.h"
+#include "traffic.h"
+
+namespace mmchaos::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct Faults {
+  double exch_429 = 0, exch_5xx = 0, storm = 0, ws_disconnect = 0, dns_flap = 0, reconcile = 0;
+  bool dry_run = false;
+};
+
+struct ExchangeScene {
+  Topology topo;
+  Cgroup target{"target"};
+  Cgroup sibling{"sibling"};
+  TempDir dir;
+  uint16_t http_port = TestPort(7), ws_port = TestPort(8), order_port = TestPort(9);
+
+  std::string Config(const Faults& f) const {
+    std::ostringstream y;
+    y << "chaos:\n  enabled: true\n  dry_run: " << (f.dry_run ? "true" : "false") << "\n"
+      << "  exch_429: " << f.exch_429 << "\n  exch_5xx: " << f.exch_5xx << "\n"
+      << "  rate_limit_storm: " << f.storm << "\n  ws_disconnect: " << f.ws_disconnect << "\n"
+      << "  dns_flap: " << f.dns_flap << "\n  reconcile_mismatch: " << f.reconcile << "\n"
+      << "  burst_on_sec: 3600\n  burst_off_sec: 0\n"
+      << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
+      << "  interfaces: [" << topo.engine_if << "]\n"
+      << "  exchanges:\n    testnet:\n"
+      << "      rest: [\"http://" << topo.exchange_ip << ":" << http_port << "\", \"http://"
+      << topo.exchange_ip << ":" << order_port << "\"]\n"
+      << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws_port << "\"]\n"
+      << "      order_requests: [\"POST /api/v3/order\"]\n"
+      << "  dns_ports: [53]\n"
+      << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
+      << "log:\n  injections: " << dir.path() << "/inj.jsonl\n";
+    return y.str();
+  }
+
+  std::unique_ptr<Controller> Start(const Faults& f) {
+    auto c = std::make_unique<Controller>(dir.Write("chaos.yaml", Config(f)));
+    EXPECT_TRUE(c->WaitFor("tc hook up", 30s)) << c->output();
+    return c;
+  }
+
+  // n keep-alive requests in one curl run from a process in cg; returns the status codes.
+  std::vector<int> Curl(const Cgroup& cg, int n, const std::string& bodies_dir = "") {
+    std::string url = "http://" + topo.exchange_ip + ":" + std::to_string(http_port) + "/index.txt";
+    std::ostringstream cmd;
+    cmd << "curl -s -w '%{http_code}\\n'";
+    for (int i = 0; i < n; ++i)
+      cmd << " " << url << " -o "
+          << (bodies_dir.empty() ? "/dev/null" : bodies_dir + "/b" + std::to_string(i));
+    std::string out = dir.path() + "/codes";
+    Process p("sh -c \"" + cmd.str() + " > " + out + "\"", topo.engine, &cg);
+    EXPECT_EQ(p.Wait(), 0);
+    std::ifstream in(out);
+    std::vector<int> codes;
+    int c;
+    while (in >> c) codes.push_back(c);
+    return codes;
+  }
+
+  std::unique_ptr<Process> HttpServer() {
+    dir.Write("www/index.txt", "");
+    std::ofstream(dir.path() + "/www/index.txt") << "mmchaos test body\n";
+    auto p = std::make_unique<Process>(
+        "/usr/bin/python3 -m http.server --protocol HTTP/1.1 --bind " + topo.exchange_ip +
+            " --directory " + dir.path() + "/www " + std::to_string(http_port),
+        topo.exchange);
+    WaitPort(http_port);
+    return p;
+  }
+
+  void WaitPort(uint16_t port) {
+    for (int i = 0; i < 200; ++i) {
+      if (Sh("ip netns exec " + topo.exchange.name() +
+             " ss -ltn | grep -q ':" + std::to_string(port) + " '") == 0)
+        return;
+      std::this_thread::sleep_for(50ms);
+    }
+    ADD_FAILURE() << "nothing listens on " << port;
+  }
+};
+
+int Count(const std::vector<int>& v, int x) {
+  return static_cast<int>(std::count(v.begin(), v.end(), x));
+}
+
+TEST(Exchange, Http429AtTheConfiguredRateOnlyForTheTarget) {
+  ExchangeScene s;
+  std::filesystem::create_directories(s.dir.path() + "/www");
+  auto http = s.HttpServer();
+  auto ctl = s.Start({.exch_429 = 0.3});
+  auto codes = s.Curl(s.target, 150);
+  ASSERT_EQ(codes.size(), 150u);
+  int n429 = Count(codes, 429);
+  EXPECT_EQ(n429 + Count(codes, 200), 150);
+  EXPECT_TRUE(InBinomial999(static_cast<uint64_t>(n429), 150, 0.3)) << n429 << " of 150";
+  auto sib = s.Curl(s.sibling, 50);
+  EXPECT_EQ(Count(sib, 200), 50) << "a sibling cgroup sees none of it";
+  EXPECT_EQ(StatusInjections(StatusFor(s.target.path()), "exch_429", "live"),
+            static_cast<uint64_t>(n429));
+}
+
+TEST(Exchange, Exch5xxAndStormRewriteEveryResponseAtProbabilityOne) {
+  ExchangeScene s;
+  std::filesystem::create_directories(s.dir.path() + "/www");
+  auto http = s.HttpServer();
+  {
+    auto ctl = s.Start({.exch_5xx = 1.0});
+    EXPECT_EQ(Count(s.Curl(s.target, 20), 503), 20);
+  }
+  {
+    auto ctl = s.Start({.exch_429 = 0.0, .storm = 1.0});
+    EXPECT_EQ(Count(s.Curl(s.target, 20), 429), 20);
+    EXPECT_EQ(StatusInjections(StatusFor(s.target.path()), "rate_limit_storm", "live"), 20u);
+  }
+}
+
+TEST(Exchange, ShadowModeChangesNotOneByte) {
+  ExchangeScene s;
+  std::filesystem::create_directories(s.dir.path() + "/www");
+  std::filesystem::create_directories(s.dir.path() + "/bodies");
+  auto http = s.HttpServer();
+  auto ctl = s.Start({.exch_429 = 0.5, .exch_5xx = 0.5, .dry_run = true});
+  auto codes = s.Curl(s.target, 50, s.dir.path() + "/bodies");
+  EXPECT_EQ(Count(codes, 200), 50);
+  for (int i = 0; i < 50; ++i) {
+    std::ifstream b(s.dir.path() + "/bodies/b" + std::to_string(i));
+    std::stringstream text;
+    text << b.rdbuf();
+    EXPECT_EQ(text.str(), "mmchaos test body\n") << i;
+  }
+  auto dp = StatusFor(s.target.path());
+  EXPECT_GT(StatusInjections(dp, "exch_429", "shadow"), 0u);
+  EXPECT_EQ(StatusInjections(dp, "exch_429", "live"), 0u);
+}
+
+TEST(Exchange, DnsFlapAnswersServfailToTheTargetOnly) {
+  ExchangeScene s;
+  Process dns("dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=" +
+                  s.topo.exchange_ip + " --port=53 --address=/exchange.test/" + s.topo.exchange_ip +
+                  " --pid-file=" + s.dir.path() + "/dnsmasq.pid",
+              s.topo.exchange);
+  std::this_thread::sleep_for(500ms);
+  // getaddrinfo through the engine namespace's resolv.conf (ip netns exec bind-mounts it).
+  std::string etc = "/etc/netns/" + s.topo.engine.name();
+  std::filesystem::create_directories(etc);
+  std::ofstream(etc + "/resolv.conf")
+      << "nameserver " << s.topo.exchange_ip << "\noptions attempts:1 timeout:1\n";
+  auto dig = [&](const Cgroup& cg) {
+    std::string out = s.dir.path() + "/dig";
+    Process p(
+        "sh -c 'dig +tries=1 +time=2 @" + s.topo.exchange_ip + " exchange.test > " + out + "'",
+        s.topo.engine, &cg);
+    p.Wait();
+    std::ifstream in(out);
+    std::stringstream t;
+    t << in.rdbuf();
+    return t.str();
+  };
+  auto getent = [&](const Cgroup& cg) {
+    Process p("getent ahosts exchange.test", s.topo.engine, &cg);
+    return p.Wait();
+  };
+  EXPECT_NE(dig(s.target).find("status: NOERROR"), std::string::npos) << "dnsmasq answers";
+  auto ctl = s.Start({.dns_flap = 1.0});
+  EXPECT_NE(dig(s.target).find("status: SERVFAIL"), std::string::npos) << dig(s.target);
+  EXPECT_NE(getent(s.target), 0) << "getaddrinfo must fail";
+  EXPECT_NE(dig(s.sibling).find("status: NOERROR"), std::string::npos);
+  EXPECT_EQ(getent(s.sibling), 0);
+  std::filesystem::remove_all(etc);
+}
+
+TEST(Exchange, WsDisconnectResetsTheTargetsStreamWithinASecond) {
+  ExchangeScene s;
+  TickServer ws(ListenOn(SocketIn(s.topo.exchange, AF_INET, SOCK_STREAM),
+                         s.topo.exchange_ip.c_str(), s.ws_port),
+                20000);
+  auto ctl = s.Start({.ws_disconnect = 1.0});
+  auto run = [&](const Cgroup& cg) {
+    std::string ip = s.topo.exchange_ip;
+    uint16_t port = s.ws_port;
+    int p[2];
+    EXPECT_EQ(pipe(p), 0);
+    auto t0 = std::chrono::steady_clock::now();
+    Child c(cg, s.topo.engine, [&] { return TickClient(ip.c_str(), port, 3000, p[1]); });
+    close(p[1]);
+    ReadSamples(p[0]);
+    close(p[0]);
+    int rc = c.Wait();
+    return std::pair{rc, std::chrono::steady_clock::now() - t0};
+  };
+  auto [rc, took] = run(s.target);
+  EXPECT_EQ(rc, 1) << "the stream must end in an error (ECONNRESET)";
+  EXPECT_LT(took, 2s);
+  EXPECT_EQ(run(s.sibling).first, 0) << "a sibling's stream runs its 3 s";
+  EXPECT_GT(StatusInjections(StatusFor(s.target.path()), "ws_disconnect", "live"), 0u);
+}
+
+// An order request reaches the exchange (it echoes, like an ack), the ack never reaches the
+// engine: its connection is reset when the response arrives.
+int OrderRoundTrip(const char* ip, uint16_t port, const char* request) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &a.sin_addr);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return 10;
+  if (write(fd, request, strlen(request)) < 0) return 11;
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof(buf));
+  int rc = n > 0 ? 0 : (n < 0 && errno == ECONNRESET ? 1 : 12);
+  close(fd);
+  return rc;
+}
+
+TEST(Exchange, ReconcileMismatchLosesTheOrderAckAfterTheExchangeGotIt) {
+  ExchangeScene s;
+  TcpEchoServer exchange(ListenOn(SocketIn(s.topo.exchange, AF_INET, SOCK_STREAM),
+                                  s.topo.exchange_ip.c_str(), s.order_port));
+  auto ctl = s.Start({.reconcile = 1.0});
+  std::string ip = s.topo.exchange_ip;
+  uint16_t port = s.order_port;
+  const char* order = "POST /api/v3/order HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+  const char* query = "GET /api/v3/time HTTP/1.1\r\nHost: x\r\n\r\n";
+  Child placed(s.target, s.topo.engine, [&] { return OrderRoundTrip(ip.c_str(), port, order); });
+  EXPECT_EQ(placed.Wait(), 1) << "the engine must see a reset";
+  EXPECT_GE(exchange.bytes_received(), strlen(order)) << "the exchange got the order";
+  Child time(s.target, s.topo.engine, [&] { return OrderRoundTrip(ip.c_str(), port, query); });
+  EXPECT_EQ(time.Wait(), 0) << "non-order requests are answered";
+  Child sib(s.sibling, s.topo.engine, [&] { return OrderRoundTrip(ip.c_str(), port, order); });
+  EXPECT_EQ(sib.Wait(), 0) << "a sibling's order is answered";
+  EXPECT_EQ(StatusInjections(StatusFor(s.target.path()), "reconcile_mismatch", "live"), 1u);
+}
+
+}  // namespace
+}  // namespace mmchaos::testing
