@@ -29,15 +29,19 @@ static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 p
 	return 0;
 }
 
-/* The payload starts with one of the configured order request lines ("POST /api/v3/order"). */
-static __always_inline int mmc_is_order_request(struct __sk_buff *skb,
-						const struct mmc_config *cfg, const struct mmc_l4 *p)
+/* Which request a REST segment starts: 0..3 for the configured order request lines
+ * ("POST /api/v3/order"), MMC_OP_OTHER for another HTTP request (or any TLS application-data
+ * record), -1 when the segment does not start a request. */
+static __always_inline int mmc_request_op(struct __sk_buff *skb, const struct mmc_config *cfg,
+					  const struct mmc_l4 *p, int tls)
 {
 	__u8 head[32] = {};
 
 	if (!p->payload_len)
-		return 0;
+		return -1;
 	bpf_skb_load_bytes(skb, p->payload_off, head, p->payload_len < 32 ? 16 : 32);
+	if (tls)
+		return head[0] == 0x17 && head[1] == 0x03 ? MMC_OP_OTHER : -1;
 	for (int r = 0; r < 4; r++) {
 		const __u8 *want = cfg->order_req[r];
 		int match = want[0] != 0;
@@ -49,9 +53,13 @@ static __always_inline int mmc_is_order_request(struct __sk_buff *skb,
 				match = 0;
 		}
 		if (match)
-			return 1;
+			return r;
 	}
-	return 0;
+	/* Any other request line: an upper-case method, a space, a path. */
+	if (head[0] >= 'A' && head[0] <= 'Z' && head[1] >= 'A' && head[1] <= 'Z' &&
+	    (head[3] == ' ' || head[4] == ' ' || head[5] == ' ' || head[6] == ' '))
+		return MMC_OP_OTHER;
+	return -1;
 }
 
 /* Tags the engine's endpoint sockets (the tc ingress hook reads the tag after a socket lookup),
@@ -65,6 +73,7 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	struct mmc_l4 p = {};
 	struct bpf_sock *sk;
 	__u32 ifindex;
+	int op;
 
 	if (mmc_parse_l4(skb, 0, skb->protocol, &p) < 0)
 		return;
@@ -87,10 +96,15 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	}
 	if (ep->cls != MMC_FLOW_REST)
 		return;
-	if (tag && cfg->prob[MMC_SCN_RECONCILE_MISMATCH] && p.payload_len &&
-	    (ep->tls ? 1 : mmc_is_order_request(skb, cfg, &p)) &&
-	    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) == MMC_LIVE)
-		tag->lose_response = 1;
+	op = mmc_request_op(skb, cfg, &p, ep->tls);
+	if (tag && op >= 0) {
+		tag->last_op = op;
+		mmc_count_request(ep->exchange, op, 0);
+		/* Order-changing requests on plaintext flows; on TLS flows any request. */
+		if (cfg->prob[MMC_SCN_RECONCILE_MISMATCH] && (ep->tls || op < MMC_OP_OTHER) &&
+		    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) == MMC_LIVE)
+			tag->lose_response = 1;
+	}
 	if (!cfg->egress_mark || skb->mark)
 		return;
 	ifindex = skb->ifindex;
@@ -131,6 +145,43 @@ int mmc_ingress(struct __sk_buff *skb)
 	    MMC_LIVE)
 		return CG_DROP;
 	return CG_PASS;
+}
+
+/* mm_reconnect_attempts_total{kind}: every connect() of the engine to a REST or WS endpoint.
+ * Always allows the connect (return 1). */
+static __always_inline void mmc_count_connect(struct mmc_endpoint_key *key)
+{
+	struct mmc_endpoint_val *ep = bpf_map_lookup_elem(&mmc_endpoints, key);
+
+	if (ep)
+		mmc_count(ep->cls == MMC_FLOW_WS ? MMC_STAT_CONNECT_WS : MMC_STAT_CONNECT_REST);
+}
+
+SEC("cgroup/connect4")
+int mmc_connect4(struct bpf_sock_addr *ctx)
+{
+	struct mmc_endpoint_key key = {};
+
+	key.family = MMC_AF_INET;
+	key.port = (__u16)ctx->user_port;
+	key.addr[0] = ctx->user_ip4;
+	mmc_count_connect(&key);
+	return 1;
+}
+
+SEC("cgroup/connect6")
+int mmc_connect6(struct bpf_sock_addr *ctx)
+{
+	struct mmc_endpoint_key key = {};
+
+	key.family = MMC_AF_INET6;
+	key.port = (__u16)ctx->user_port;
+	key.addr[0] = ctx->user_ip6[0];
+	key.addr[1] = ctx->user_ip6[1];
+	key.addr[2] = ctx->user_ip6[2];
+	key.addr[3] = ctx->user_ip6[3];
+	mmc_count_connect(&key);
+	return 1;
 }
 
 char LICENSE[] SEC("license") = "GPL";

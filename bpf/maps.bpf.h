@@ -80,6 +80,31 @@ MMC_MAP struct {
 	__type(value, struct mmc_sk_tag);
 } mmc_sk_tag SEC(".maps");
 
+/* mm_partial_fail_rate's raw counts, see mmc_reqstat_slot(). */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MMC_REQSTAT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} mmc_reqstats SEC(".maps");
+
+static __always_inline void mmc_count_request(__u32 exchange, __u32 op, __u32 failed)
+{
+	__u32 slot = mmc_reqstat_slot(exchange, op, failed);
+	__u64 *v = bpf_map_lookup_elem(&mmc_reqstats, &slot);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void mmc_count_add(__u32 slot, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&mmc_counters, &slot);
+
+	if (v)
+		*v += n;
+}
+
 static __always_inline void mmc_count(__u32 slot)
 {
 	__u64 *v = bpf_map_lookup_elem(&mmc_counters, &slot);

@@ -37,8 +37,27 @@ enum mmc_stat {
 	MMC_STAT_EVENTS_SUPPRESSED, /* injection-log events over the rate limit */
 	MMC_STAT_EVENTS_LOST,       /* ring buffer full */
 	MMC_STAT_PKTS_TC_INGRESS,   /* packets seen by the tc ingress hook (all of the interface) */
-	MMC_COUNTER_SLOTS,
+	MMC_STAT_CONNECT_REST,      /* the engine's connect() calls to REST endpoints */
+	MMC_STAT_CONNECT_WS,        /* ... to WebSocket endpoints */
+	MMC_STAT_WSGAP_SUM_US,      /* mm_ws_gap_ms: sum of gaps (us) */
+	MMC_STAT_WSGAP_COUNT,
+	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= mmc_ws_gap_bounds_ms[i], not cumulative */
+	MMC_COUNTER_SLOTS = MMC_STAT_WSGAP_BUCKET0 + 12,
 };
+
+#define MMC_WSGAP_BUCKETS 12 /* the last one is +Inf */
+
+/* Request accounting for mm_partial_fail_rate{op,exchange}: [exchange][op][requests|failures].
+ * op: 0..3 = the configured order_requests, 4 = any other request. */
+#define MMC_MAX_EXCHANGES 8
+#define MMC_OPS 5
+#define MMC_OP_OTHER 4
+#define MMC_REQSTAT_SLOTS (MMC_MAX_EXCHANGES * MMC_OPS * 2)
+
+static inline __u32 mmc_reqstat_slot(__u32 exchange, __u32 op, __u32 failed)
+{
+	return ((exchange % MMC_MAX_EXCHANGES) * MMC_OPS + (op % MMC_OPS)) * 2 + (failed ? 1 : 0);
+}
 
 static inline __u32 mmc_injection_slot(enum mmc_scenario scn, enum mmc_mode mode)
 {
@@ -116,6 +135,9 @@ struct mmc_sk_tag {
 	__u32 pending_seq;
 	__u8 pending_code[3];
 	__u8 pending; /* how many of pending_code's trailing digits are still to write */
+	__u64 last_ws_rx_ns; /* last inbound WebSocket data: mm_ws_gap_ms */
+	__u8 last_op;        /* op of the last REST request, for failure accounting */
+	__u8 pad3[7];
 };
 
 enum mmc_reason {

@@ -65,18 +65,52 @@ static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 p
 	return 0;
 }
 
+/* mm_ws_gap_ms bucket bounds (ms); the last bucket is +Inf. Userspace exports the same. */
+static __always_inline __u32 mmc_ws_gap_bucket(__u64 gap_ns)
+{
+	static const __u32 bounds_ms[MMC_WSGAP_BUCKETS - 1] = {1,   2,   5,    10,   25,  50,
+								 100, 250, 500, 1000, 2500};
+	__u32 ms = gap_ns / 1000000;
+
+	for (int i = 0; i < MMC_WSGAP_BUCKETS - 1; i++)
+		if (ms < bounds_ms[i] || (ms == bounds_ms[i] && gap_ns % 1000000 == 0))
+			return i;
+	return MMC_WSGAP_BUCKETS - 1;
+}
+
+/* A failed REST request as the kernel sees it: reset, 429 or 5xx. */
+static __always_inline void mmc_count_failure(const struct mmc_sk_tag *tag)
+{
+	mmc_count_request(tag->exchange, tag->last_op, 1);
+}
+
+/* The status code of the response starting here, after any rewrite: 1 if 429 or 5xx. */
+static __always_inline int mmc_http_failed(struct __sk_buff *skb, const struct mmc_l4 *p)
+{
+	__u8 code[3];
+
+	if (bpf_skb_load_bytes(skb, p->payload_off + 9, code, 3) < 0)
+		return 0;
+	return code[0] == '5' || (code[0] == '4' && code[1] == '2' && code[2] == '9');
+}
+
 static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struct mmc_config *cfg,
 					      const struct mmc_l4 *p, struct mmc_sk_tag *tag)
 {
 	static const __u8 code_429[3] = {'4', '2', '9'};
 	__u64 flow = tag->cookie;
 
+	if (p->tcp_flags & MMC_TCP_RST) {
+		mmc_count_failure(tag);
+		return;
+	}
 	if (!p->payload_len)
 		return;
 	if (tag->lose_response) {
 		/* reconcile_mismatch: the exchange processed the order; its answer never arrives. */
 		tag->lose_response = 0;
 		mmc_tcp_reset(skb, p);
+		mmc_count_failure(tag);
 		return;
 	}
 	if (tag->tls)
@@ -88,27 +122,34 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	if (!mmc_http_status_start(skb, p))
 		return;
 	if (cfg->prob[MMC_SCN_RATE_LIMIT_STORM] &&
-	    mmc_decide_draw(cfg, MMC_SCN_RATE_LIMIT_STORM, MMC_DIR_INGRESS, flow, 1) == MMC_LIVE) {
+	    mmc_decide_draw(cfg, MMC_SCN_RATE_LIMIT_STORM, MMC_DIR_INGRESS, flow, 1) == MMC_LIVE)
 		mmc_http_set_status(skb, p, code_429, tag);
-		return;
-	}
-	if (cfg->prob[MMC_SCN_EXCH_429] &&
-	    mmc_decide(cfg, MMC_SCN_EXCH_429, MMC_DIR_INGRESS, flow) == MMC_LIVE) {
+	else if (cfg->prob[MMC_SCN_EXCH_429] &&
+		 mmc_decide(cfg, MMC_SCN_EXCH_429, MMC_DIR_INGRESS, flow) == MMC_LIVE)
 		mmc_http_set_status(skb, p, code_429, tag);
-		return;
-	}
-	if (cfg->prob[MMC_SCN_EXCH_5XX] &&
-	    mmc_decide(cfg, MMC_SCN_EXCH_5XX, MMC_DIR_INGRESS, flow) == MMC_LIVE)
+	else if (cfg->prob[MMC_SCN_EXCH_5XX] &&
+		 mmc_decide(cfg, MMC_SCN_EXCH_5XX, MMC_DIR_INGRESS, flow) == MMC_LIVE)
 		mmc_http_set_status(skb, p, cfg->status_5xx, tag);
+	if (!tag->pending && mmc_http_failed(skb, p))
+		mmc_count_failure(tag);
 }
 
 static __always_inline void mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,
 					   const struct mmc_l4 *p, struct mmc_sk_tag *tag)
 {
-	__u64 now;
+	__u64 now = bpf_ktime_get_ns();
 
+	if (p->payload_len) {
+		if (tag->last_ws_rx_ns) {
+			__u64 gap = now - tag->last_ws_rx_ns;
+
+			mmc_count(MMC_STAT_WSGAP_BUCKET0 + mmc_ws_gap_bucket(gap));
+			mmc_count_add(MMC_STAT_WSGAP_SUM_US, gap / 1000);
+			mmc_count(MMC_STAT_WSGAP_COUNT);
+		}
+		tag->last_ws_rx_ns = now;
+	}
 	if (cfg->prob[MMC_SCN_WS_DISCONNECT] && p->payload_len) {
-		now = bpf_ktime_get_ns();
 		if (now - tag->last_ws_draw_ns >= NS_PER_SEC) {
 			tag->last_ws_draw_ns = now;
 			if (mmc_decide(cfg, MMC_SCN_WS_DISCONNECT, MMC_DIR_INGRESS, tag->cookie) ==

@@ -117,6 +117,12 @@ TEST(Exchange, Http429AtTheConfiguredRateOnlyForTheTarget) {
   EXPECT_EQ(Count(sib, 200), 50) << "a sibling cgroup sees none of it";
   EXPECT_EQ(StatusInjections(StatusFor(s.target.path()), "exch_429", "live"),
             static_cast<uint64_t>(n429));
+  // Kernel-observed: the target's one keep-alive connection, and its failed share.
+  std::this_thread::sleep_for(1500ms);  // the controller samples request counts once a second
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="rest")"), 1) << body;
+  double rate = Scraped(body, "mm_partial_fail_rate", R"(exchange="testnet",op="other")");
+  EXPECT_NEAR(rate, n429 / 150.0, 1e-9) << body;
 }
 
 TEST(Exchange, Exch5xxAndStormRewriteEveryResponseAtProbabilityOne) {
@@ -213,6 +219,32 @@ TEST(Exchange, WsDisconnectResetsTheTargetsStreamWithinASecond) {
   EXPECT_LT(took, 2s);
   EXPECT_EQ(run(s.sibling).first, 0) << "a sibling's stream runs its 3 s";
   EXPECT_GT(StatusInjections(StatusFor(s.target.path()), "ws_disconnect", "live"), 0u);
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="ws")"), 1)
+      << "the target's connect, not the sibling's: " << body;
+}
+
+TEST(Exchange, KernelObservesWsGapsWithNoFaultOn) {
+  ExchangeScene s;
+  TickServer ws(ListenOn(SocketIn(s.topo.exchange, AF_INET, SOCK_STREAM),
+                         s.topo.exchange_ip.c_str(), s.ws_port),
+                20000);
+  auto ctl = s.Start({});
+  std::string ip = s.topo.exchange_ip;
+  uint16_t port = s.ws_port;
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  Child c(s.target, s.topo.engine, [&] { return TickClient(ip.c_str(), port, 1000, p[1]); });
+  close(p[1]);
+  auto samples = ReadSamples(p[0]);
+  close(p[0]);
+  EXPECT_EQ(c.Wait(), 0);
+  std::string body = Scrape(TestPort(1));
+  double count = Scraped(body, "mm_ws_gap_ms_count", "");
+  EXPECT_GE(count, samples.size() * 0.8) << body;  // segments may coalesce a few messages
+  EXPECT_GE(Scraped(body, "mm_ws_gap_ms_bucket", R"(le="25")"), count * 0.8)
+      << "20 ms ticks fall under 25 ms: " << body;
+  EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="ws")"), 1) << body;
 }
 
 // An order request reaches the exchange (it echoes, like an ack), the ack never reaches the

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <sstream>
 #include <string>
 
@@ -43,6 +44,23 @@ inline std::string ConfigYaml(const std::string& cgroup, const ChaosKnobs& k, ui
     << "  injections: " << log_path << "\n"
     << "  max_events_per_sec: " << k.max_events_per_sec << "\n";
   return y.str();
+}
+
+// The value of one sample in a Prometheus text body, or -1 when absent.
+inline double Scraped(const std::string& body, const std::string& name,
+                      const std::string& labels_re) {
+  std::regex re("^" + name + (labels_re.empty() ? "" : "\\{" + labels_re + "\\}") +
+                " ([0-9.e+-]+)$");
+  std::smatch m;
+  std::istringstream in(body);
+  std::string line;
+  while (std::getline(in, line))
+    if (std::regex_match(line, m, re)) return std::stod(m[1]);
+  return -1;
+}
+
+inline std::string Scrape(uint16_t port) {
+  return Capture("curl -sf http://127.0.0.1:" + std::to_string(port) + "/metrics");
 }
 
 inline nlohmann::json Status() {

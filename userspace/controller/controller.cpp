@@ -19,6 +19,7 @@
 #include "eventlog/eventlog.h"
 #include "loader/dataplane.h"
 #include "metrics/exporter.h"
+#include "metrics/request_window.h"
 #include "schedule.h"
 
 namespace mmchaos {
@@ -180,18 +181,21 @@ int RunController(const RunOptions& opts) {
   auto log = EventLog::Open(plane.events_fd(), cfg->log.injections);
   if (!log) return Report(log.error(), kExitRuntime);
 
+  RequestWindow requests(*cfg, 10ULL * 1000000000ULL);
+  if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, MonoNs());  // the zero point
   Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
   if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
   if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
   // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
-  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane, &placed]() {
+  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane, &placed, &requests]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
     if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
     s.attached = plane.attached();
     s.now_ns = MonoNs();
     s.netem = placed.NetemStats();
+    s.partial_fail = requests.Rates();
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);
@@ -208,7 +212,7 @@ int RunController(const RunOptions& opts) {
 
   const uint64_t deadline =
       opts.duration_sec > 0 ? epoch + static_cast<uint64_t>(opts.duration_sec * 1e9) : 0;
-  uint64_t last_beat = 0, last_resolve = MonoNs();
+  uint64_t last_beat = 0, last_resolve = MonoNs(), last_sample = MonoNs();
   int64_t last_burst = -1;
   int rc = kExitOk;
   for (;;) {
@@ -260,6 +264,10 @@ int RunController(const RunOptions& opts) {
       if (auto w = plane.Heartbeat(now); !w) Log("heartbeat: " + w.error().message());
       last_beat = now;
     }
+    if (now - last_sample >= 1000000000ULL) {
+      if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, now);
+      last_sample = now;
+    }
     if (now - last_resolve >= kResolveEveryNs) {
       placed.Refresh(*cfg);
       last_resolve = now;
@@ -273,8 +281,13 @@ int RunController(const RunOptions& opts) {
   // Rollback first: links go before anything else is torn down, then the netem path.
   placed.Clear();
   (*log)->Consume();
+  lock->Release();
   Log("detached; injection log: " + cfg->log.injections);
-  return rc;
+  // Everything placed in the kernel is gone and the log is flushed. What is left is the metrics
+  // server, whose orderly stop waits out its poll loop (1-2 s); the process exit releases the
+  // rest (BPF object, fds) just the same.
+  std::fflush(nullptr);
+  _exit(rc);
 }
 
 }  // namespace mmchaos

@@ -93,14 +93,15 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   return k;
 }
 
-bool NeedsNetem(const Config& cfg) {
-  return cfg.chaos.lat_spike_ms > 0 || cfg.chaos.ws_lag_ms > 0;
-}
+bool NeedsNetem(const Config& cfg) { return cfg.chaos.lat_spike_ms > 0 || cfg.chaos.ws_lag_ms > 0; }
 
 bool NeedsTc(const Config& cfg) {
   const ChaosSection& c = cfg.chaos;
+  // With interfaces and exchanges named, the hook also observes (reconnects, WS gaps, failed
+  // requests) when no tc scenario is on.
   return NeedsNetem(cfg) || c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0 ||
-         c.ws_disconnect > 0 || c.dns_flap > 0 || c.reconcile_mismatch > 0;
+         c.ws_disconnect > 0 || c.dns_flap > 0 || c.reconcile_mismatch > 0 ||
+         (!cfg.target.interfaces.empty() && !cfg.target.exchanges.empty());
 }
 
 std::vector<std::string> ScenarioNotes(const Config& cfg) {
@@ -162,8 +163,7 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
     out.push_back("chaos.ws_lag_ms needs WebSocket endpoints in target.exchanges.*.ws");
   std::string netem = ProbeNetemSupport();
   if (!netem.empty())
-    out.push_back(std::string(key) +
-                  " needs netem, and this kernel cannot run it (" + netem +
+    out.push_back(std::string(key) + " needs netem, and this kernel cannot run it (" + netem +
                   "): use a kernel with sch_netem, ifb, cls_u32, act_skbedit and act_mirred "
                   "(Debian's stock kernel has them as modules; `mmchaos doctor` checks), or set "
                   "lat_spike_ms and ws_lag_ms to 0");

@@ -61,7 +61,8 @@ std::string StatePath(uint64_t cgroup_id) {
 Result<void> WriteState(const PlacedState& s) {
   nlohmann::json ifaces = nlohmann::json::array();
   for (const auto& i : s.steering.ifaces)
-    ifaces.push_back({{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
+    ifaces.push_back(
+        {{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
   nlohmann::json j{{"cgroup_id", s.cgroup_id},
                    {"netns_inode", s.steering.netns_inode},
                    {"netns_path", s.steering.netns_path},
@@ -142,9 +143,13 @@ Result<ControllerLock> ControllerLock::Acquire(const ControllerRecord& rec) {
   return lock;
 }
 
-ControllerLock::~ControllerLock() {
+ControllerLock::~ControllerLock() { Release(); }
+
+void ControllerLock::Release() {
   // Unlink while still holding the lock, so no other process sees a file it could take.
   if (fd_ && !path_.empty()) ::unlink(path_.c_str());
+  path_.clear();
+  fd_.reset();
 }
 
 std::vector<ControllerRecord> LiveControllers() {

@@ -32,6 +32,8 @@ class ControllerLock {
   ControllerLock(ControllerLock&&) = default;
   ControllerLock& operator=(ControllerLock&&) = default;
   ~ControllerLock();
+  // Unlinks the file and drops the lock now (idempotent).
+  void Release();
 
  private:
   ControllerLock() = default;

@@ -86,7 +86,9 @@ Result<std::vector<AttachedDataPlane>> FindAttached() {
           if (name == "mmc_cfg") cfg_id = m, cfg_fd = std::move(fd);
           if (name == "mmc_counters") cnt_id = m, cnt_fd = std::move(fd);
         }
-        auto& dp = by_cfg[cfg_id];
+        // Grouped by the counters map: every program of one data plane counts into it (the
+        // connect hooks use no config).
+        auto& dp = by_cfg[cnt_id];
         dp.config_map_id = cfg_id;
         dp.counters_map_id = cnt_id;
         dp.links.push_back(link);

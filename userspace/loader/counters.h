@@ -16,6 +16,10 @@ using Counters = std::array<uint64_t, MMC_COUNTER_SLOTS>;
 Result<Counters> ReadCounters(int map_fd);
 Result<mmc_config> ReadKernelConfig(int map_fd);
 
+using ReqStats = std::array<uint64_t, MMC_REQSTAT_SLOTS>;
+// Sums the mmc_reqstats per-CPU array (see mmc_reqstat_slot()).
+Result<ReqStats> ReadReqStats(int map_fd);
+
 inline uint64_t Injections(const Counters& c, mmc_scenario s, mmc_mode m) {
   return c[mmc_injection_slot(s, m)];
 }

@@ -4,8 +4,8 @@
 #include <bpf/libbpf.h>
 
 #include <cstdarg>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 
 #include "mmchaos_bpf.skel.h"
 
@@ -40,7 +40,8 @@ DataPlane::~DataPlane() = default;
 
 Result<void> DataPlane::Attach(int cgroup_fd) {
   if (!links_.empty()) return {};
-  for (bpf_program* prog : {skel_->progs.mmc_egress, skel_->progs.mmc_ingress}) {
+  for (bpf_program* prog : {skel_->progs.mmc_egress, skel_->progs.mmc_ingress,
+                            skel_->progs.mmc_connect4, skel_->progs.mmc_connect6}) {
     bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
     if (!link) {
       int err = errno;
@@ -119,6 +120,8 @@ Result<void> DataPlane::SetInterfaces(const std::vector<int>& ifindexes) {
   for (int i : ifindexes) want.emplace_back(static_cast<uint32_t>(i), 1u);
   return ReplaceHash(bpf_map__fd(skel_->maps.mmc_ifaces), "mmc_ifaces", want);
 }
+
+int DataPlane::reqstats_fd() const { return bpf_map__fd(skel_->maps.mmc_reqstats); }
 
 int DataPlane::tc_ingress_prog_fd() const { return bpf_program__fd(skel_->progs.mmc_tc_ingress); }
 

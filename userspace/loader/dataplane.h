@@ -24,7 +24,8 @@ class DataPlane {
   DataPlane(const DataPlane&) = delete;
   DataPlane& operator=(const DataPlane&) = delete;
 
-  // Attaches the cgroup_skb egress and ingress programs to the cgroup through bpf_links.
+  // Attaches the cgroup_skb egress/ingress and the connect4/6 programs to the cgroup through
+  // bpf_links.
   Result<void> Attach(int cgroup_fd);
   // Detaches at once (idempotent).
   void Detach();
@@ -41,6 +42,7 @@ class DataPlane {
   // Replaces the interfaces netem steering may use (mmc_ifaces).
   Result<void> SetInterfaces(const std::vector<int>& ifindexes);
   int tc_ingress_prog_fd() const;
+  int reqstats_fd() const;
   Result<Counters> ReadCounters() const;
 
   int events_fd() const;

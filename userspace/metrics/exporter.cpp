@@ -4,6 +4,8 @@
 #include <prometheus/exposer.h>
 #include <prometheus/metric_family.h>
 
+#include <limits>
+
 #include "common/scenarios.h"
 #include "schedule.h"
 
@@ -51,6 +53,57 @@ class DataPlaneCollector : public prometheus::Collectable {
       pkts.metric.push_back(std::move(m));
     }
     out.push_back(std::move(pkts));
+
+    MetricFamily reconnects{"mm_reconnect_attempts_total",
+                            "The engine's connect() attempts to exchange endpoints, seen by a "
+                            "cgroup connect hook",
+                            MetricType::Counter,
+                            {}};
+    for (auto [kind, slot] :
+         {std::pair{"rest", MMC_STAT_CONNECT_REST}, std::pair{"ws", MMC_STAT_CONNECT_WS}}) {
+      ClientMetric m;
+      m.label = {{"kind", kind}};
+      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
+      reconnects.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(reconnects));
+
+    MetricFamily gaps{"mm_ws_gap_ms",
+                      "Gaps between inbound data segments on the engine's WebSocket flows, "
+                      "measured in the kernel (ms)",
+                      MetricType::Histogram,
+                      {}};
+    {
+      ClientMetric m;
+      static constexpr double kBounds[MMC_WSGAP_BUCKETS - 1] = {1,   2,   5,   10,   25,  50,
+                                                                100, 250, 500, 1000, 2500};
+      uint64_t cumulative = 0;
+      for (int i = 0; i < MMC_WSGAP_BUCKETS; ++i) {
+        if (s.counters) cumulative += (*s.counters)[MMC_STAT_WSGAP_BUCKET0 + i];
+        m.histogram.bucket.push_back({cumulative, i < MMC_WSGAP_BUCKETS - 1
+                                                      ? kBounds[i]
+                                                      : std::numeric_limits<double>::infinity()});
+      }
+      if (s.counters) {
+        m.histogram.sample_count = (*s.counters)[MMC_STAT_WSGAP_COUNT];
+        m.histogram.sample_sum = static_cast<double>((*s.counters)[MMC_STAT_WSGAP_SUM_US]) / 1e3;
+      }
+      gaps.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(gaps));
+
+    MetricFamily pfail{"mm_partial_fail_rate",
+                       "Share of the engine's REST requests over the last window that failed "
+                       "(reset, 429 or 5xx as seen in the kernel)",
+                       MetricType::Gauge,
+                       {}};
+    for (const auto& f : s.partial_fail) {
+      ClientMetric m;
+      m.label = {{"exchange", f.exchange}, {"op", f.op}};
+      m.gauge.value = f.rate;
+      pfail.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(pfail));
 
     MetricFamily logd{"mm_chaos_log_events_dropped_total",
                       "Injection-log events not written: reason=rate_limit (over "

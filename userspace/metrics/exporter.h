@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "loader/counters.h"
@@ -30,6 +31,12 @@ struct DataPlaneSnapshot {
     uint64_t backlog_packets = 0;
   };
   std::optional<std::array<Netem, 2>> netem;
+  // mm_partial_fail_rate over the last window, one entry per (exchange, op) seen.
+  struct PartialFail {
+    std::string exchange, op;
+    double rate = 0;
+  };
+  std::vector<PartialFail> partial_fail;
 };
 
 class MetricsExporter {

@@ -28,7 +28,7 @@ NetnsGuard::~NetnsGuard() {
 
 Result<uint64_t> NetnsInode(const std::string& path) {
   std::string p = path.empty() ? "/proc/thread-self/ns/net" : path;
-  struct stat st{};
+  struct stat st {};
   if (::stat(p.c_str(), &st) != 0) return Fail("stat(" + p + ")", errno);
   return static_cast<uint64_t>(st.st_ino);
 }
@@ -36,7 +36,7 @@ Result<uint64_t> NetnsInode(const std::string& path) {
 std::string FindNetns(uint64_t inode) {
   std::error_code ec;
   auto matches = [&](const std::string& p) {
-    struct stat st{};
+    struct stat st {};
     return ::stat(p.c_str(), &st) == 0 && static_cast<uint64_t>(st.st_ino) == inode;
   };
   for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec))

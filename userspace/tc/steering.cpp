@@ -62,8 +62,8 @@ int NetemPercent(double pct) {
 // iproute2's distribution tables (the kernel needs the table, not its name). libnl looks for
 // them under /usr/lib/tc; Debian ships them in the multiarch directory.
 Result<std::vector<int16_t>> DistTable(const std::string& name) {
-  for (const char* dir : {"/usr/lib/x86_64-linux-gnu/tc/", "/usr/lib/tc/", "/usr/lib64/tc/",
-                          "/usr/share/tc/"}) {
+  for (const char* dir :
+       {"/usr/lib/x86_64-linux-gnu/tc/", "/usr/lib/tc/", "/usr/lib64/tc/", "/usr/share/tc/"}) {
     std::ifstream in(std::string(dir) + name + ".dist");
     if (!in) continue;
     std::vector<int16_t> table;
@@ -239,8 +239,9 @@ Result<std::unique_ptr<Steering>> Steering::Install(
       auto q = NetemQdisc(*ifb, cls, *spec);
       if (!q) return std::unexpected(q.error());
       if (int err = rtnl_qdisc_add(sock, q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
-        return NlFail("rtnl_qdisc_add(netem)", err,
-                      "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
+        return NlFail(
+            "rtnl_qdisc_add(netem)", err,
+            "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
     }
   }
 

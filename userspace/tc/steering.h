@@ -47,9 +47,9 @@ inline constexpr uint32_t kWsClass = 0x00010020;      // 1:20
 struct SteeringPlan {
   std::vector<std::string> interfaces;
   bool netem = true;  // false: only the tc ingress hook (exchange-protocol faults), no ifb
-  std::string ifb;  // name of the ifb device to create
-  NetemSpec rest;   // lat_spike_ms
-  NetemSpec ws;     // ws_lag_ms
+  std::string ifb;    // name of the ifb device to create
+  NetemSpec rest;     // lat_spike_ms
+  NetemSpec ws;       // ws_lag_ms
   int tc_ingress_prog_fd = -1;
 };
 

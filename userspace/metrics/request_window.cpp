@@ -1,0 +1,51 @@
+#include "metrics/request_window.h"
+
+namespace mmchaos {
+
+RequestWindow::RequestWindow(const Config& cfg, uint64_t window_ns) : window_ns_(window_ns) {
+  // The data plane numbers order requests across all exchanges, in config order (first 4).
+  std::array<std::string, MMC_OPS> order{};
+  size_t r = 0;
+  for (const auto& x : cfg.target.exchanges)
+    for (const auto& req : x.order_requests)
+      if (r < MMC_OP_OTHER) order[r++] = req;
+  for (const auto& x : cfg.target.exchanges) {
+    bool plain = false;
+    for (const auto& e : x.rest) plain |= !e.tls;
+    auto ops = order;
+    // TLS flows show no request line: every request is just "request".
+    ops[MMC_OP_OTHER] = plain ? "other" : "request";
+    exchanges_.push_back(x.name);
+    ops_.push_back(ops);
+  }
+}
+
+void RequestWindow::Sample(const ReqStats& s, uint64_t now_ns) {
+  std::lock_guard<std::mutex> l(mu_);
+  samples_.emplace_back(now_ns, s);
+  // Keep one sample at or before the window's start, so the window is always fully covered.
+  while (samples_.size() > 2 && samples_[1].first + window_ns_ <= now_ns) samples_.pop_front();
+}
+
+std::vector<DataPlaneSnapshot::PartialFail> RequestWindow::Rates() const {
+  std::lock_guard<std::mutex> l(mu_);
+  std::vector<DataPlaneSnapshot::PartialFail> out;
+  if (samples_.empty()) return out;
+  const ReqStats& last = samples_.back().second;
+  const ReqStats& first = samples_.front().second;
+  for (size_t x = 0; x < exchanges_.size() && x < MMC_MAX_EXCHANGES; ++x) {
+    for (uint32_t op = 0; op < MMC_OPS; ++op) {
+      if (ops_[x][op].empty()) continue;
+      uint64_t total = last[mmc_reqstat_slot(x, op, 0)];
+      if (total == 0) continue;
+      uint64_t req = total - (samples_.size() > 1 ? first[mmc_reqstat_slot(x, op, 0)] : 0);
+      uint64_t fail = last[mmc_reqstat_slot(x, op, 1)] -
+                      (samples_.size() > 1 ? first[mmc_reqstat_slot(x, op, 1)] : 0);
+      double rate = req ? static_cast<double>(fail) / static_cast<double>(req) : 0.0;
+      out.push_back({exchanges_[x], ops_[x][op], rate > 1 ? 1 : rate});
+    }
+  }
+  return out;
+}
+
+}  // namespace mmchaos
