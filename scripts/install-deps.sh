@@ -15,6 +15,8 @@ PKGS=(
   curl iperf3 jq bc prometheus dnsmasq-base dnsutils
   # the qemu lane (scripts/vmtest.sh)
   qemu-system-x86 busybox-static cpio
+  # reference target (reference/: mock exchange, reference engine)
+  libboost-dev
 )
 
 missing=()

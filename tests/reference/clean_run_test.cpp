@@ -14,7 +14,8 @@ class ReferenceCleanRun : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    ExchangeProc ex = start_exchange(*dir_, {"--tick-ms", "20", "--rate", "1000", "--burst", "1000"});
+    ExchangeProc ex =
+        start_exchange(*dir_, {"--tick-ms", "20", "--rate", "1000", "--burst", "1000"});
     if (!ex.proc) return;
     EngineProc en = start_engine(*dir_, ex,
                                  {"--tick-ms", "50", "--deadline-ms", "1000",
@@ -26,8 +27,8 @@ class ReferenceCleanRun : public ::testing::Test {
     scrape_ = new std::string(http_get(en.metrics_port, "/metrics"));
     const auto t0 = std::chrono::steady_clock::now();
     exit_status_ = en.proc->stop(SIGTERM, std::chrono::milliseconds(3000));
-    exit_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                   .count();
+    exit_ms_ =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     stats_ = new nlohmann::json(nlohmann::json::parse(read_file(en.stats_path), nullptr, false));
     engine_log_ = new std::string(read_file(en.stderr_path));
     ex.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
@@ -65,8 +66,11 @@ TEST_F(ReferenceCleanRun, OrdersPlacedReachTheOrderLog) {
   EXPECT_LE(logged, placed + 1);
   EXPECT_EQ(count_op(*orders_, "rate_limited"), 0u);
   // The engine's client ids are the ones in the log, in order.
-  for (const auto& o : *orders_)
-    if (o.value("op", "") == "place") EXPECT_EQ(o.value("client_id", "").rfind("ref-", 0), 0u);
+  for (const auto& o : *orders_) {
+    if (o.value("op", "") == "place") {
+      EXPECT_EQ(o.value("client_id", "").rfind("ref-", 0), 0u);
+    }
+  }
 }
 
 TEST_F(ReferenceCleanRun, WsStreamIsConsumedWithoutSeqGaps) {

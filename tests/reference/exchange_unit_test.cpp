@@ -119,8 +119,9 @@ class RestApiTest : public ::testing::Test {
 
 TEST_F(RestApiTest, PlaceListCancel) {
   RestApi api(book_, unlimited_, log_);
-  auto r = call(api, http::verb::post, "/api/v3/order",
-                R"({"symbol":"BTCUSDT","side":"buy","price":"100.5","qty":0.01,"client_id":"e-1"})");
+  auto r =
+      call(api, http::verb::post, "/api/v3/order",
+           R"({"symbol":"BTCUSDT","side":"buy","price":"100.5","qty":0.01,"client_id":"e-1"})");
   ASSERT_EQ(r.res.result(), http::status::ok) << r.res.body();
   auto placed = nlohmann::json::parse(r.res.body());
   EXPECT_EQ(placed["order_id"], 1);

@@ -32,10 +32,11 @@ TEST(ReferenceFaults, LateResponsesMissTheDeadlineAndReconciliationFindsTheOrder
   EXPECT_LE(misses, delayed);
   EXPECT_GE(stats["reconnect_attempts"]["rest"].get<uint64_t>(), misses - 1);
   // Each lost response left an order only the exchange knew about; reconciliation finds them
-  // (all but possibly the last, if no reconciliation ran after it).
+  // (all but those after the last reconciliation: at most two in 4 ticks with every 3rd place
+  // slow).
   EXPECT_GE(found, 1u);
   EXPECT_LE(found, misses);
-  EXPECT_GE(found + 1, misses);
+  EXPECT_GE(found + 2, misses);
   EXPECT_EQ(stats["reconcile"]["discrepancies"]["missing_on_exchange"].get<uint64_t>(), 0u);
 }
 
@@ -43,8 +44,8 @@ TEST(ReferenceFaults, ServerErrorsAreCountedAndBackedOff) {
   TempDir dir;
   ExchangeProc ex = start_exchange(dir, {"--fail-every", "4"});
   ASSERT_TRUE(ex.proc);
-  EngineProc en =
-      start_engine(dir, ex, {"--tick-ms", "50", "--deadline-ms", "1000", "--backoff-base-ms", "200"});
+  EngineProc en = start_engine(
+      dir, ex, {"--tick-ms", "50", "--deadline-ms", "1000", "--backoff-base-ms", "200"});
   ASSERT_TRUE(en.proc);
   sleep_ms(2000);
   nlohmann::json stats = stop_engine(en);
@@ -52,7 +53,10 @@ TEST(ReferenceFaults, ServerErrorsAreCountedAndBackedOff) {
   ASSERT_TRUE(stats.is_object());
   const uint64_t r503 = requests_with_code(stats, "503");
   EXPECT_GE(r503, 2u) << stats.dump(2);
-  EXPECT_EQ(r503, count_op(read_json_lines(ex.order_log), "fail"));
+  // The exchange logged each of them (plus at most one whose answer SIGTERM cut off).
+  const size_t fails = count_op(read_json_lines(ex.order_log), "fail");
+  EXPECT_LE(r503, fails);
+  EXPECT_LE(fails, r503 + 1);
   // Each 503 holds REST work back for at least one 50 ms tick (200 ms backoff).
   EXPECT_GE(stats["backoff_skips"].value("server_error", 0u), 2 * r503);
   EXPECT_GE(requests(stats, "place", "200"), 3u);  // and it recovers in between

@@ -2,11 +2,21 @@
 
 #include <signal.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
 namespace reftest {
+
+namespace {
+// The binaries under test; REF_EXCHANGE_BIN / REF_ENGINE_BIN in the environment override the
+// built ones (e.g. sanitizer builds).
+std::string binary(const char* env, const char* built) {
+  const char* v = std::getenv(env);
+  return v && *v ? v : built;
+}
+}  // namespace
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -23,7 +33,7 @@ ExchangeProc start_exchange(const TempDir& dir, const std::vector<std::string>& 
   ex.order_log = dir.file(name + "-orders.jsonl");
   ex.stderr_path = dir.file(name + ".log");
   const std::string ready = dir.file(name + "-ready.json");
-  std::vector<std::string> argv{REF_EXCHANGE_BIN,
+  std::vector<std::string> argv{binary("REF_EXCHANGE_BIN", REF_EXCHANGE_BIN),
                                 "--listen",
                                 "127.0.0.1",
                                 "--rest-port",
@@ -54,18 +64,17 @@ EngineProc start_engine(const TempDir& dir, const ExchangeProc& ex,
   en.stats_path = dir.file("engine-stats.json");
   en.stderr_path = dir.file("engine.log");
   const std::string ready = dir.file("engine-ready.json");
-  std::vector<std::string> argv{
-      REF_ENGINE_BIN,
-      "--rest-url",
-      "http://" + host + ":" + std::to_string(ex.rest_port),
-      "--ws-url",
-      "ws://" + host + ":" + std::to_string(ex.ws_port) + "/ws",
-      "--metrics-listen",
-      "127.0.0.1:0",
-      "--stats-json",
-      en.stats_path,
-      "--ready-file",
-      ready};
+  std::vector<std::string> argv{binary("REF_ENGINE_BIN", REF_ENGINE_BIN),
+                                "--rest-url",
+                                "http://" + host + ":" + std::to_string(ex.rest_port),
+                                "--ws-url",
+                                "ws://" + host + ":" + std::to_string(ex.ws_port) + "/ws",
+                                "--metrics-listen",
+                                "127.0.0.1:0",
+                                "--stats-json",
+                                en.stats_path,
+                                "--ready-file",
+                                ready};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   en.proc = std::make_unique<Process>(argv, en.stderr_path);
   const std::string text = wait_for_file(ready, std::chrono::seconds(5));
@@ -84,7 +93,9 @@ nlohmann::json stop_engine(EngineProc& engine, int timeout_ms) {
   auto rc = engine.proc->stop(SIGTERM, std::chrono::milliseconds(timeout_ms));
   EXPECT_TRUE(rc.has_value()) << "ref-engine did not exit within " << timeout_ms
                               << " ms of SIGTERM";
-  if (rc) EXPECT_EQ(*rc, 0) << read_file(engine.stderr_path);
+  if (rc) {
+    EXPECT_EQ(*rc, 0) << read_file(engine.stderr_path);
+  }
   auto doc = nlohmann::json::parse(read_file(engine.stats_path), nullptr, false);
   EXPECT_FALSE(doc.is_discarded()) << "no --stats-json written";
   return doc.is_discarded() ? nlohmann::json(nullptr) : doc;

@@ -34,9 +34,14 @@ TEST(ReferenceRateLimit, TightRateProduces429AndEngineBacksOff) {
   EXPECT_GT(stats["backoff_skips"].value("rate_limited", 0u), ticks / 2);
   // The exchange saw the same: a few rate-limited requests and the admitted orders.
   const auto lines = read_json_lines(ex.order_log);
-  EXPECT_EQ(count_op(lines, "rate_limited"), r429);
-  for (const auto& l : lines)
-    if (l.value("op", "") == "rate_limited") EXPECT_GE(l["retry_after"].get<int>(), 1);
+  const size_t limited = count_op(lines, "rate_limited");
+  EXPECT_LE(r429, limited);
+  EXPECT_LE(limited, r429 + 1);  // one answer may have been cut off by SIGTERM
+  for (const auto& l : lines) {
+    if (l.value("op", "") == "rate_limited") {
+      EXPECT_GE(l["retry_after"].get<int>(), 1);
+    }
+  }
 }
 
 }  // namespace

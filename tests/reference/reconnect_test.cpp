@@ -38,8 +38,7 @@ TEST(ReferenceReconnect, ExchangeRestartMakesEngineReconnect) {
   // The stream of the new connection starts over at seq 1: not a gap.
   EXPECT_EQ(stats["ws"]["seq_gaps"].get<uint64_t>(), 0u);
   // Trading resumed against the new exchange.
-  EXPECT_GE(count_op(read_json_lines(second.order_log), "place"), 3u)
-      << read_file(en.stderr_path);
+  EXPECT_GE(count_op(read_json_lines(second.order_log), "place"), 3u) << read_file(en.stderr_path);
   EXPECT_GT(metric_sum(after, "mm_ws_messages_total"),
             metric_sum(before, "mm_ws_messages_total") + 20);
 }

@@ -406,57 +406,28 @@ std::string ProbeTcAttach(int prog_fd) {
 }
 
 std::string ProbeNetemSupport() {
-  int p[2];
-  if (pipe(p) != 0) return std::string("pipe: ") + std::strerror(errno);
-  pid_t pid = fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
-  if (pid == 0) {
-    close(p[0]);
-    std::string msg;
-    if (unshare(CLONE_NEWNET) != 0) {
-      msg = std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
-    } else {
-      auto sk = RouteSocket();
-      auto lo = sk ? IfIndex(sk->get(), "lo") : Result<int>(std::unexpected(sk.error()));
-      SteeringPlan plan;
-      plan.interfaces = {"lo"};
-      plan.ifb = "mmcprobe0";
-      // A program is needed for the tc hook; a scratch one is not worth building here, so the
-      // probe covers everything but bpf_tc_attach, which the data plane's own load proves.
-      if (!lo) {
-        msg = lo.error().message();
-      } else if (auto ifb = CreateIfb(sk->get(), plan.ifb); !ifb) {
-        msg = ifb.error().message();
-      } else if (auto h = AddHtb(sk->get(), *ifb); !h) {
-        msg = h.error().message();
-      } else if (auto q = NetemQdisc(*ifb, kRestClass, NetemSpec{50, 0, 0, "uniform", 0, 0, 1000});
-                 !q) {
-        msg = q.error().message();
-      } else if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_CREATE | NLM_F_EXCL);
-                 err < 0) {
-        msg = std::string("netem qdisc: ") + nl_geterror(err) + " (sch_netem missing)";
-      } else {
-        bpf_tc_hook hook{};
-        hook.sz = sizeof(hook);
-        hook.ifindex = *lo;
-        hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-        if (int e = bpf_tc_hook_create(&hook); e)
-          msg = std::string("clsact: ") + std::strerror(-e);
-        else if (auto r = AddMarkRedirect(sk->get(), *lo, kClsactEgress, kMarkEgress, *ifb); !r)
-          msg = r.error().message();
-      }
-    }
-    if (!msg.empty()) (void)!write(p[1], msg.data(), msg.size());
-    _exit(0);  // the namespace and all in it go with this process
-  }
-  close(p[1]);
-  std::string msg;
-  char buf[512];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
-  close(p[0]);
-  waitpid(pid, nullptr, 0);
-  return msg;
+  return InScratchNetns([]() -> std::string {
+    auto sk = RouteSocket();
+    if (!sk) return sk.error().message();
+    auto lo = IfIndex(sk->get(), "lo");
+    if (!lo) return lo.error().message();
+    auto ifb = CreateIfb(sk->get(), "mmcprobe0");
+    if (!ifb) return ifb.error().message();
+    if (auto h = AddHtb(sk->get(), *ifb); !h) return h.error().message();
+    auto q = NetemQdisc(*ifb, kRestClass, NetemSpec{50, 0, 0, "uniform", 0, 0, 1000});
+    if (!q) return q.error().message();
+    if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
+      return std::string("netem qdisc: ") + nl_geterror(err) + " (sch_netem missing)";
+    bpf_tc_hook hook{};
+    hook.sz = sizeof(hook);
+    hook.ifindex = *lo;
+    hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
+    if (int e = bpf_tc_hook_create(&hook); e) return std::string("clsact: ") + std::strerror(-e);
+    // The tc program itself is proven by ProbeTcAttach with the data plane's own program.
+    if (auto r = AddMarkRedirect(sk->get(), *lo, kClsactEgress, kMarkEgress, *ifb); !r)
+      return r.error().message();
+    return {};
+  });
 }
 
 }  // namespace mmchaos

@@ -1,0 +1,20 @@
+// Asio/Beast in one place. Boost 1.74's awaitable.hpp uses std::exchange without including
+// <utility>, so that header must come first.
+#pragma once
+
+// clang-format off
+#include <utility>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+// clang-format on
+
+namespace refnet {
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+}  // namespace refnet

@@ -1,0 +1,75 @@
+#include "rest_server.h"
+
+#include <iostream>
+
+namespace refexchange {
+using namespace refnet;
+using asio::awaitable;
+using asio::redirect_error;
+using asio::use_awaitable;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(60);
+
+awaitable<void> serve(tcp::socket socket, RestApi& api) {
+  error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  const std::string peer = ec ? std::string("unknown") : remote.address().to_string();
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  asio::steady_timer delay_timer(stream.get_executor());
+  for (;;) {
+    Request req;
+    stream.expires_after(kIdleTimeout);
+    co_await http::async_read(stream, buffer, req, redirect_error(use_awaitable, ec));
+    if (ec) break;  // closed by the peer, idle timeout, garbage: drop the connection
+    Reply reply = api.handle(req, peer);
+    if (reply.delay.count() > 0) {
+      delay_timer.expires_after(reply.delay);
+      co_await delay_timer.async_wait(redirect_error(use_awaitable, ec));
+    }
+    const bool keep_alive = reply.res.keep_alive();
+    stream.expires_after(kIdleTimeout);
+    co_await http::async_write(stream, reply.res, redirect_error(use_awaitable, ec));
+    if (ec || !keep_alive) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream.close();
+}
+
+}  // namespace
+
+RestServer::RestServer(asio::io_context& ioc, const tcp::endpoint& ep, RestApi& api)
+    : ioc_(ioc), acceptor_(ioc, ep, /*reuse_addr=*/true), api_(api) {
+  port_ = acceptor_.local_endpoint().port();
+}
+
+void RestServer::start() {
+  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
+}
+
+void RestServer::stop() {
+  error_code ec;
+  acceptor_.close(ec);
+}
+
+awaitable<void> RestServer::accept_loop() {
+  asio::steady_timer pause(acceptor_.get_executor());
+  while (acceptor_.is_open()) {
+    error_code ec;
+    tcp::socket socket =
+        co_await acceptor_.async_accept(asio::make_strand(ioc_), redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
+    if (ec) {  // e.g. out of descriptors: wait a little instead of spinning
+      std::cerr << "mock-exchange: rest accept: " << ec.message() << "\n";
+      pause.expires_after(std::chrono::milliseconds(50));
+      co_await pause.async_wait(redirect_error(use_awaitable, ec));
+      continue;
+    }
+    auto ex = socket.get_executor();
+    asio::co_spawn(ex, serve(std::move(socket), api_), asio::detached);
+  }
+}
+
+}  // namespace refexchange

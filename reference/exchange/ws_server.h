@@ -1,0 +1,40 @@
+// The market-data WebSocket: after the upgrade on `path` (default /ws) each connection gets a
+// text message every tick with its own strictly increasing seq (1, 2, ...). A connection that
+// falls more than `conflate_after` behind (a slow consumer) loses the missed ticks, as on real
+// exchanges, which shows up as a seq gap.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "net.h"
+
+namespace refexchange {
+
+struct FeedConfig {
+  std::chrono::milliseconds tick{50};
+  std::chrono::milliseconds conflate_after{1000};
+  std::string symbol = "BTCUSDT";
+  std::string path = "/ws";
+  int skip_every = 0;  // test hook: leave out every Nth seq (0 = never)
+};
+
+class WsServer {
+ public:
+  WsServer(refnet::asio::io_context& ioc, const refnet::tcp::endpoint& ep, FeedConfig cfg);
+  uint16_t port() const { return port_; }
+  void start();
+  void stop();
+
+ private:
+  refnet::asio::awaitable<void> accept_loop();
+
+  refnet::asio::io_context& ioc_;
+  refnet::tcp::acceptor acceptor_;
+  FeedConfig cfg_;
+  uint16_t port_ = 0;
+  uint64_t connections_ = 0;
+};
+
+}  // namespace refexchange
