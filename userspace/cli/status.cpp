@@ -11,7 +11,7 @@
 #include <thread>
 
 #include "common/scenarios.h"
-#include "controller/netem_path.h"
+#include "controller/tc_path.h"
 #include "controller/registry.h"
 #include "discovery/discovery.h"
 #include "schedule.h"

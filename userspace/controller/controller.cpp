@@ -14,7 +14,7 @@
 #include "common/fd.h"
 #include "config/config.h"
 #include "controller/kernel_config.h"
-#include "controller/netem_path.h"
+#include "controller/tc_path.h"
 #include "controller/registry.h"
 #include "eventlog/eventlog.h"
 #include "loader/dataplane.h"
@@ -91,15 +91,15 @@ class Placement {
     }
     std::lock_guard<std::mutex> l(mu_);
     if (!NeedsTc(c)) {
-      netem_.reset();
+      tc_path_.reset();
       return {};
     }
     // Netem switched on or off: rebuild (filters only change; the interface's qdisc stays).
-    if (netem_ && netem_->has_netem() != NeedsNetem(c)) netem_.reset();
-    if (netem_) return netem_->Update(c);
-    auto n = NetemPath::Start(c, netns_, cgroup_id_, plane_);
+    if (tc_path_ && tc_path_->has_netem() != NeedsNetem(c)) tc_path_.reset();
+    if (tc_path_) return tc_path_->Update(c);
+    auto n = TcPath::Start(c, netns_, cgroup_id_, plane_);
     if (!n) return std::unexpected(n.error());
-    netem_ = std::move(*n);
+    tc_path_ = std::move(*n);
     if (NeedsNetem(c))
       Log("netem path up on " + std::to_string(c.target.interfaces.size()) +
           " interface(s): lat_spike " + std::to_string(c.chaos.lat_spike_ms) + " ms, ws_lag " +
@@ -111,19 +111,19 @@ class Placement {
   void Clear() {
     plane_.Detach();
     std::lock_guard<std::mutex> l(mu_);
-    netem_.reset();
+    tc_path_.reset();
   }
 
   void Refresh(const Config& c) {
     std::lock_guard<std::mutex> l(mu_);
-    if (netem_) netem_->Refresh(c);
+    if (tc_path_) tc_path_->Refresh(c);
   }
 
   // From the metrics thread.
   std::optional<std::array<DataPlaneSnapshot::Netem, 2>> NetemStats() {
     std::lock_guard<std::mutex> l(mu_);
-    if (!netem_ || !netem_->has_netem()) return std::nullopt;
-    auto st = netem_->Stats();
+    if (!tc_path_ || !tc_path_->has_netem()) return std::nullopt;
+    auto st = tc_path_->Stats();
     if (!st) return std::nullopt;
     std::array<DataPlaneSnapshot::Netem, 2> out{};
     for (int i = 0; i < 2; ++i) out[i] = {(*st)[i].drops, (*st)[i].backlog_packets};
@@ -136,7 +136,7 @@ class Placement {
   std::string cgroup_, netns_;
   uint64_t cgroup_id_;
   std::mutex mu_;
-  std::unique_ptr<NetemPath> netem_;
+  std::unique_ptr<TcPath> tc_path_;  // tc hook and, for delays, the netem path
 };
 
 }  // namespace

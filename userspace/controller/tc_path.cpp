@@ -1,4 +1,4 @@
-#include "controller/netem_path.h"
+#include "controller/tc_path.h"
 
 #include <arpa/inet.h>
 #include <net/if.h>
@@ -56,7 +56,7 @@ std::array<NetemSpec, 2> NetemSpecs(const Config& cfg) {
   return out;
 }
 
-Result<std::unique_ptr<NetemPath>> NetemPath::Start(const Config& cfg, const std::string& netns,
+Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::string& netns,
                                                     uint64_t cgroup_id, DataPlane& plane) {
   // A predecessor on this cgroup that crashed left its path behind: we hold the target's lock,
   // so any record for it is stale.
@@ -70,7 +70,7 @@ Result<std::unique_ptr<NetemPath>> NetemPath::Start(const Config& cfg, const std
 
   auto guard = NetnsGuard::Enter(netns);
   if (!guard) return std::unexpected(guard.error());
-  std::unique_ptr<NetemPath> path(new NetemPath(netns, cgroup_id, plane));
+  std::unique_ptr<TcPath> path(new TcPath(netns, cgroup_id, plane));
 
   auto resolved = ResolveEndpoints(cfg.target);
   for (const auto& e : resolved.errors) Log("warning: " + e);
@@ -117,7 +117,7 @@ Result<std::unique_ptr<NetemPath>> NetemPath::Start(const Config& cfg, const std
   return path;
 }
 
-NetemPath::~NetemPath() {
+TcPath::~TcPath() {
   plane_.SetInterfaces({});  // nothing is steered from here on
   auto guard = NetnsGuard::Enter(netns_);
   if (guard) {
@@ -130,7 +130,7 @@ NetemPath::~NetemPath() {
   }
 }
 
-void NetemPath::Refresh(const Config& cfg) {
+void TcPath::Refresh(const Config& cfg) {
   auto guard = NetnsGuard::Enter(netns_);
   if (!guard) return Log("re-resolve: " + guard.error().message());
   auto resolved = ResolveEndpoints(cfg.target);
@@ -139,7 +139,7 @@ void NetemPath::Refresh(const Config& cfg) {
     Log("re-resolve: " + r.error().message());
 }
 
-Result<void> NetemPath::Update(const Config& cfg) {
+Result<void> TcPath::Update(const Config& cfg) {
   auto guard = NetnsGuard::Enter(netns_);
   if (!guard) return std::unexpected(guard.error());
   Refresh(cfg);

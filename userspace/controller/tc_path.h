@@ -16,13 +16,13 @@
 
 namespace mmchaos {
 
-class NetemPath {
+class TcPath {
  public:
   // netns: the engine's netns file ("" = ours). Removes a crashed predecessor's leftovers for
   // this cgroup before building.
-  static Result<std::unique_ptr<NetemPath>> Start(const Config& cfg, const std::string& netns,
+  static Result<std::unique_ptr<TcPath>> Start(const Config& cfg, const std::string& netns,
                                                   uint64_t cgroup_id, DataPlane& plane);
-  ~NetemPath();  // takes the path down and forgets the record
+  ~TcPath();  // takes the path down and forgets the record
 
   // Re-resolves the endpoints (CDN addresses rotate) into the data plane's map.
   void Refresh(const Config& cfg);
@@ -33,7 +33,7 @@ class NetemPath {
   bool has_netem() const { return steering_->has_netem(); }
 
  private:
-  NetemPath(std::string netns, uint64_t cgid, DataPlane& plane)
+  TcPath(std::string netns, uint64_t cgid, DataPlane& plane)
       : netns_(std::move(netns)), cgroup_id_(cgid), plane_(plane) {}
   std::string netns_;
   uint64_t cgroup_id_;
