@@ -182,6 +182,11 @@ Process::~Process() {
   }
 }
 
+void Process::Signal(int sig) {
+  // `ip netns exec` execs the command, so the pid is the command's.
+  if (pid_ > 0 && status_ < 0) ::kill(pid_, sig);
+}
+
 int Process::Wait() {
   if (status_ < 0) {
     int st = 0;

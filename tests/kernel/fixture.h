@@ -78,6 +78,7 @@ class Process {
   Process(const std::string& cmd, const NetNs& ns, const Cgroup* cg = nullptr);
   ~Process();
   int Wait();  // exit code, or 128+signal
+  void Signal(int sig);
 
  private:
   pid_t pid_ = -1;
