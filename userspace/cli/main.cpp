@@ -8,6 +8,7 @@
 #include "controller/controller.h"
 #include "controller/kernel_config.h"
 #include "doctor/doctor.h"
+#include "report/report.h"
 
 namespace {
 
@@ -60,6 +61,14 @@ int main(int argc, char** argv) {
 
   auto* rollback = app.add_subcommand("rollback", "Remove everything mmchaos placed on this host");
 
+  std::string runs_dir, output, report_md;
+  auto* report = app.add_subcommand("report", "Summarise experiment runs into report.md + charts");
+  report->add_option("--runs", runs_dir, "directory of runs/*.json")->required();
+  report->add_option("--output", output, "report.md to write")->required();
+  auto* findings = app.add_subcommand("findings", "Turn report.md into findings.json");
+  findings->add_option("--report", report_md, "report.md to read")->required();
+  findings->add_option("--output", output, "findings.json to write")->required();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -78,5 +87,7 @@ int main(int argc, char** argv) {
   if (*run) return mmchaos::RunController(run_opts);
   if (*status) return mmchaos::StatusCommand(json);
   if (*rollback) return mmchaos::RollbackCommand();
+  if (*report) return mmchaos::ReportCommand(runs_dir, output);
+  if (*findings) return mmchaos::FindingsCommand(report_md, output);
   return kExitConfig;
 }

@@ -61,7 +61,7 @@ CriterionResult P95Criterion(const Evaluation& e, const Acceptance& a) {
     c.observed_value = reg;
     c.observed = Signed(reg) + "%";
     c.verdict = AtMost(chaos, *e.recovery_bound_ms) ? Verdict::kPass : Verdict::kFail;
-    c.severity = reg > 2 * c.threshold_value ? Severity::kHigh : Severity::kMedium;
+    c.severity = AtMost(reg, 2 * c.threshold_value) ? Severity::kMedium : Severity::kHigh;
     c.detail = "p95 " + Ms(base) + " in baseline -> " + Ms(chaos) + " in chaos";
   }
   return c;
@@ -80,13 +80,14 @@ CriterionResult DeadlineCriterion(const Evaluation& e, const Acceptance& a) {
   c.observed_value = rate * 100;
   c.observed = FormatNumber(rate * 100, 2, true) + "%";
   c.verdict = Below(rate, a.deadline_miss_max) ? Verdict::kPass : Verdict::kFail;
-  c.severity = rate > 2 * a.deadline_miss_max ? Severity::kHigh : Severity::kMedium;
+  c.severity = AtMost(rate, 2 * a.deadline_miss_max) ? Severity::kMedium : Severity::kHigh;
   c.detail = std::to_string(e.chaos.deadline_misses) + " of " +
              Plural(e.chaos.requests, "request", "requests") + " in chaos missed the deadline";
   return c;
 }
 
-CriterionResult RecoveryCriterion(const Run& r, const Evaluation& e, const Acceptance& a) {
+CriterionResult RecoveryCriterion(const ExperimentRun& r, const Evaluation& e,
+                                  const Acceptance& a) {
   CriterionResult c;
   c.criterion = "recovery";
   c.threshold_value = static_cast<double>(a.recovery_ticks_max);
@@ -105,25 +106,25 @@ CriterionResult RecoveryCriterion(const Run& r, const Evaluation& e, const Accep
     c.severity = Severity::kHigh;
     c.observed = "not recovered";
     bool last = static_cast<size_t>(e.worst.burst) + 1 == r.bursts.size();
-    c.detail = "burst " + std::to_string(b.index) + " (ticks " + std::to_string(b.start_tick) +
-               "-" + std::to_string(b.end_tick) + ") did not recover before " +
-               (last ? std::string("the run ended")
-                     : "the next burst (tick " +
-                           std::to_string(r.bursts[static_cast<size_t>(e.worst.burst) + 1]
-                                              .start_tick) +
-                           ")");
+    c.detail =
+        "burst " + std::to_string(b.index) + ", ticks " + std::to_string(b.start_tick) + "-" +
+        std::to_string(b.end_tick) + ", did not recover before " +
+        (last ? std::string("the run ended")
+              : "the next burst (tick " +
+                    std::to_string(r.bursts[static_cast<size_t>(e.worst.burst) + 1].start_tick) +
+                    ")");
     return c;
   }
   c.observed_value = static_cast<double>(e.worst.ticks);
   c.observed = Plural(e.worst.ticks, "tick", "ticks");
   c.verdict = e.worst.ticks <= a.recovery_ticks_max ? Verdict::kPass : Verdict::kFail;
   c.severity = e.worst.ticks > 2 * a.recovery_ticks_max ? Severity::kHigh : Severity::kMedium;
-  c.detail = "worst after burst " + std::to_string(b.index) + " (ticks " +
-             std::to_string(b.start_tick) + "-" + std::to_string(b.end_tick) + ")";
+  c.detail = "worst after burst " + std::to_string(b.index) + ", ticks " +
+             std::to_string(b.start_tick) + "-" + std::to_string(b.end_tick);
   return c;
 }
 
-CriterionResult P99Criterion(const Run& r, const Evaluation& e, const Acceptance& a) {
+CriterionResult P99Criterion(const ExperimentRun& r, const Evaluation& e, const Acceptance& a) {
   CriterionResult c;
   c.criterion = "p99_lat_spike";
   if (r.scenario != "lat_spike") return c;  // not applicable
@@ -141,7 +142,7 @@ CriterionResult P99Criterion(const Run& r, const Evaluation& e, const Acceptance
   return c;
 }
 
-CriterionResult DiscrepancyCriterion(const Run& r, const Acceptance& a) {
+CriterionResult DiscrepancyCriterion(const ExperimentRun& r, const Acceptance& a) {
   CriterionResult c;
   c.criterion = "discrepancies";
   if (!a.discrepancies_all_detected) return c;  // not judged
@@ -227,7 +228,7 @@ std::optional<double> Percentile(std::vector<double> samples, double p) {
   return RankOf(samples, p);
 }
 
-PhaseStats ComputePhase(const Run& r, Phase p) {
+PhaseStats ComputePhase(const ExperimentRun& r, Phase p) {
   PhaseStats s;
   std::vector<double> all;
   for (const RunTick& t : r.ticks) {
@@ -251,10 +252,10 @@ PhaseStats ComputePhase(const Run& r, Phase p) {
 
 std::optional<double> TickP95(const RunTick& t) { return Percentile(t.latency_ms, 95); }
 
-std::optional<int64_t> RecoveryTicks(const Run& r, size_t burst, double bound_ms) {
+std::optional<int64_t> RecoveryTicks(const ExperimentRun& r, size_t burst, double bound_ms) {
   const RunBurst& b = r.bursts.at(burst);
   int64_t limit = burst + 1 < r.bursts.size() ? r.bursts[burst + 1].start_tick
-                                               : std::numeric_limits<int64_t>::max();
+                                              : std::numeric_limits<int64_t>::max();
   for (const RunTick& t : r.ticks) {
     if (t.tick <= b.end_tick) continue;
     if (t.tick >= limit) break;
@@ -298,7 +299,7 @@ std::string_view CriterionUnit(std::string_view criterion) {
   return "";
 }
 
-Evaluation Evaluate(const Run& r) {
+Evaluation Evaluate(const ExperimentRun& r) {
   Evaluation e;
   const Acceptance& a = r.acceptance;
   e.baseline = ComputePhase(r, Phase::kBaseline);
@@ -363,15 +364,15 @@ Evaluation Evaluate(const Run& r) {
   return e;
 }
 
-std::string Recommendation(const Run& r, const CriterionResult& c) {
+std::string Recommendation(const ExperimentRun& r, const CriterionResult& c) {
   const std::string& s = r.scenario;
   if (c.observed == "no data")
     return s + ": " + c.criterion + " could not be judged (" + c.detail +
            "); check that the engine made requests in every phase and that the experiment "
            "recorded their latencies";
   if (c.criterion == "p95_regression")
-    return s + ": p95 latency rose " + c.observed + " under chaos (" + c.detail +
-           "; must be " + c.threshold + "); " + ScenarioAdvice(s);
+    return s + ": p95 latency rose " + c.observed + " under chaos (" + c.detail + "; must be " +
+           c.threshold + "); " + ScenarioAdvice(s);
   if (c.criterion == "deadline_miss")
     return s + ": engine exceeded the deadline-miss budget (" + c.observed + "; must be " +
            c.threshold + "); " + ScenarioAdvice(s);
@@ -388,7 +389,8 @@ std::string Recommendation(const Run& r, const CriterionResult& c) {
            "); compare every open order with the exchange on each reconciliation pass and "
            "count mismatches by type (mm_reconcile_discrepancies_total)";
   if (c.criterion == "shadow_only")
-    return s + ": the run was shadow-only (" + c.observed +
+    return s + ": the run was shadow-only (" + std::to_string(r.injections_live) +
+           " live injections" + (r.dry_run ? ", dry_run" : "") +
            "), so its verdicts do not show how the engine copes; rerun with chaos.dry_run: "
            "false and a non-zero intensity";
   if (c.criterion == "rollback")
@@ -399,10 +401,10 @@ std::string Recommendation(const Run& r, const CriterionResult& c) {
          ScenarioAdvice(s);
 }
 
-std::vector<Finding> CollectFindings(const std::vector<Run>& runs,
+std::vector<Finding> CollectFindings(const std::vector<ExperimentRun>& runs,
                                      const std::vector<Evaluation>& evals) {
   std::vector<Finding> out;
-  auto add = [&](const Run& r, const CriterionResult& c) {
+  auto add = [&](const ExperimentRun& r, const CriterionResult& c) {
     Finding f;
     f.id = "F" + std::to_string(out.size() + 1);
     f.scenario = r.scenario;

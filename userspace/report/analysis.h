@@ -51,26 +51,26 @@ struct PhaseStats {
   std::optional<double> miss_rate;  // a share (0..1); nullopt without requests
 };
 
-PhaseStats ComputePhase(const Run& r, Phase p);
+PhaseStats ComputePhase(const ExperimentRun& r, Phase p);
 
 // p95 of one tick's samples (the chart's line); nullopt when the tick has none.
 std::optional<double> TickP95(const RunTick& t);
 
 // Recovery ticks of r.bursts[burst] against `bound_ms` (see above); nullopt = not recovered.
-std::optional<int64_t> RecoveryTicks(const Run& r, size_t burst, double bound_ms);
+std::optional<int64_t> RecoveryTicks(const ExperimentRun& r, size_t burst, double bound_ms);
 
 struct WorstRecovery {
   bool measured = false;   // false: no bursts or no baseline p95
   bool recovered = false;  // every burst recovered
   int64_t ticks = 0;       // the maximum, when recovered
-  int64_t burst = -1;      // index (into Run::bursts) of the worst burst, when measured
+  int64_t burst = -1;      // index (into ExperimentRun::bursts) of the worst burst, when measured
 };
 
 enum class Verdict { kPass, kFail, kNotApplicable };
 enum class Severity { kHigh, kMedium, kLow };
 
-std::string_view VerdictName(Verdict v);     // PASS, FAIL, n/a
-std::string_view SeverityName(Severity s);   // high, medium, low
+std::string_view VerdictName(Verdict v);    // PASS, FAIL, n/a
+std::string_view SeverityName(Severity s);  // high, medium, low
 
 // One criterion (or warning) of one run, with its figures as the report prints them.
 struct CriterionResult {
@@ -99,7 +99,7 @@ struct Evaluation {
   bool pass = false;
 };
 
-Evaluation Evaluate(const Run& r);
+Evaluation Evaluate(const ExperimentRun& r);
 
 // A failed criterion or a warning, as report.md lists it and findings.json carries it.
 struct Finding {
@@ -121,10 +121,10 @@ struct Finding {
 // The concrete line for a failed criterion or warning of `r`, e.g. "exch_429: engine exceeded
 // the deadline-miss budget (4.1%; must be < 2%); review backoff on 429 (honour Retry-After, add
 // jitter)".
-std::string Recommendation(const Run& r, const CriterionResult& c);
+std::string Recommendation(const ExperimentRun& r, const CriterionResult& c);
 
 // Findings of every run, in run order: failed criteria first (criterion order), then warnings.
-std::vector<Finding> CollectFindings(const std::vector<Run>& runs,
+std::vector<Finding> CollectFindings(const std::vector<ExperimentRun>& runs,
                                      const std::vector<Evaluation>& evals);
 
 // The number a finding's observed/threshold text starts with, after any comparator ("< 2%" -> 2,

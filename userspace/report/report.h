@@ -24,10 +24,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "report/analysis.h"
 #include "report/run.h"
@@ -36,17 +35,17 @@ namespace mmchaos {
 
 // Per run (in order): the label naming its chart, "<scenario>", or "<scenario>-<n>" (n from 1)
 // when several runs share a scenario.
-std::vector<std::string> RunLabels(const std::vector<Run>& runs);
+std::vector<std::string> RunLabels(const std::vector<ExperimentRun>& runs);
 
 // report.md for `runs` (in the order given). Charts are linked as <chart_prefix><label>.svg
 // (relative to the report). `generated_unix` is the time it states (injectable for tests).
-std::string RenderReport(const std::vector<Run>& runs, const std::string& chart_prefix,
+std::string RenderReport(const std::vector<ExperimentRun>& runs, const std::string& chart_prefix,
                          int64_t generated_unix);
 
 // The run's chart as a standalone SVG document: p95 latency per tick as a line (broken across
 // ticks without samples), bursts shaded, baseline p95 and the recovery bound as dashed lines,
 // ticks with deadline misses marked, rollbacks as vertical lines, labelled axes and a legend.
-std::string RenderChartSvg(const Run& r);
+std::string RenderChartSvg(const ExperimentRun& r);
 
 struct ParsedReport {
   bool pass = false;

@@ -1,4 +1,4 @@
-// Run files: JSON -> Run, with errors that name the key and the file.
+// Run files: JSON -> ExperimentRun, with errors that name the key and the file.
 #include "report/run.h"
 
 #include <algorithm>
@@ -98,8 +98,7 @@ Result<bool> GetNumber(const json& obj, const std::string& parent, const char* k
 Result<const json*> GetObject(const json& obj, const std::string& parent, const char* key) {
   auto it = obj.find(key);
   if (it == obj.end()) return nullptr;
-  if (!it->is_object())
-    return Bad(Key(parent, key), "expected an object, got " + TypeName(*it));
+  if (!it->is_object()) return Bad(Key(parent, key), "expected an object, got " + TypeName(*it));
   return &*it;
 }
 
@@ -114,10 +113,10 @@ Result<const json*> GetArray(const json& obj, const std::string& parent, const c
   return &*it;
 }
 
-#define MMC_TRY(expr)                                   \
-  do {                                                  \
-    auto mmc_r = (expr);                                \
-    if (!mmc_r) return std::unexpected(mmc_r.error());  \
+#define MMC_TRY(expr)                                  \
+  do {                                                 \
+    auto mmc_r = (expr);                               \
+    if (!mmc_r) return std::unexpected(mmc_r.error()); \
   } while (0)
 
 Result<Acceptance> ParseAcceptance(const json& root) {
@@ -159,16 +158,15 @@ Result<RunTick> ParseTick(const json& j, const std::string& where) {
   if (!lat) return std::unexpected(lat.error());
   t.latency_ms.reserve((*lat)->size());
   for (size_t i = 0; i < (*lat)->size(); ++i) {
-    Result<double> v =
-        AsNumber((**lat)[i], where + ".latency_ms[" + std::to_string(i) + "]", true);
+    Result<double> v = AsNumber((**lat)[i], where + ".latency_ms[" + std::to_string(i) + "]", true);
     if (!v) return std::unexpected(v.error());
     t.latency_ms.push_back(*v);
   }
   MMC_TRY(GetCount(j, where, "deadline_misses", true, t.deadline_misses));
   MMC_TRY(GetCount(j, where, "requests", true, t.requests));
   if (t.deadline_misses > t.requests)
-    return Bad(where, "deadline_misses (" + std::to_string(t.deadline_misses) +
-                          ") > requests (" + std::to_string(t.requests) + ")");
+    return Bad(where, "deadline_misses (" + std::to_string(t.deadline_misses) + ") > requests (" +
+                          std::to_string(t.requests) + ")");
   return t;
 }
 
@@ -193,9 +191,9 @@ std::string_view PhaseName(Phase p) {
   return "?";
 }
 
-Result<Run> ParseRun(const json& j) {
+Result<ExperimentRun> ParseRun(const json& j) {
   if (!j.is_object()) return Fail("expected a JSON object at the top, got " + TypeName(j));
-  Run r;
+  ExperimentRun r;
   auto sc = j.find("scenario");
   if (sc == j.end()) return Bad("scenario", "missing");
   if (!sc->is_string()) return Bad("scenario", "expected a string, got " + TypeName(*sc));
@@ -288,7 +286,7 @@ Result<Run> ParseRun(const json& j) {
   return r;
 }
 
-Result<Run> LoadRun(const std::string& path) {
+Result<ExperimentRun> LoadRun(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Fail(path + ": cannot open", errno);
   std::stringstream ss;
@@ -300,13 +298,13 @@ Result<Run> LoadRun(const std::string& path) {
   } catch (const json::exception& e) {
     return Fail(path + ": malformed JSON: " + e.what());
   }
-  Result<Run> r = ParseRun(j);
+  Result<ExperimentRun> r = ParseRun(j);
   if (!r) return Fail(path + ": " + r.error().call);
   r->source = std::filesystem::path(path).filename().string();
   return r;
 }
 
-Result<std::vector<Run>> LoadRuns(const std::string& dir) {
+Result<std::vector<ExperimentRun>> LoadRuns(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::file_status st = fs::status(dir, ec);
@@ -327,13 +325,13 @@ Result<std::vector<Run>> LoadRuns(const std::string& dir) {
   if (files.empty())
     return Fail(dir + ": no run files (*.json)", 0, "run `mmchaos experiment` first");
   std::sort(files.begin(), files.end());
-  std::vector<Run> runs;
+  std::vector<ExperimentRun> runs;
   for (const std::string& f : files) {
-    Result<Run> r = LoadRun(f);
+    Result<ExperimentRun> r = LoadRun(f);
     if (!r) return std::unexpected(r.error());
     runs.push_back(std::move(*r));
   }
-  std::stable_sort(runs.begin(), runs.end(), [](const Run& a, const Run& b) {
+  std::stable_sort(runs.begin(), runs.end(), [](const ExperimentRun& a, const ExperimentRun& b) {
     return std::tie(a.scenario, a.started_unix, a.source) <
            std::tie(b.scenario, b.started_unix, b.source);
   });

@@ -26,10 +26,9 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 
@@ -38,9 +37,9 @@ namespace mmchaos {
 enum class Phase { kBaseline, kChaos, kRecovery };
 
 struct Acceptance {
-  double p95_regression_max = 0.15;  // chaos p95 <= baseline p95 * (1 + this)
-  double deadline_miss_max = 0.02;   // chaos deadline-miss rate < this (a share, 0..1)
-  int64_t recovery_ticks_max = 3;    // worst recovery <= this
+  double p95_regression_max = 0.15;         // chaos p95 <= baseline p95 * (1 + this)
+  double deadline_miss_max = 0.02;          // chaos deadline-miss rate < this (a share, 0..1)
+  int64_t recovery_ticks_max = 3;           // worst recovery <= this
   double p99_max_ms_under_lat_spike = 250;  // scenario lat_spike: chaos p99 < this
   bool discrepancies_all_detected = true;   // detected >= created (false: not judged)
 };
@@ -65,7 +64,7 @@ struct RunRollback {
   std::string trigger;
 };
 
-struct Run {
+struct ExperimentRun {
   std::string source;  // the run file's name (set by LoadRun; empty from ParseRun)
   std::string scenario;
   double intensity = 0;
@@ -90,14 +89,14 @@ std::string_view PhaseName(Phase p);
 
 // A run from its JSON; the error names the offending key, e.g. "ticks[3].latency_ms[1]: expected
 // a number, got string".
-Result<Run> ParseRun(const nlohmann::json& j);
+Result<ExperimentRun> ParseRun(const nlohmann::json& j);
 
-// Reads and parses one run file; the error starts with the path. Sets Run::source to the file
-// name (without directories).
-Result<Run> LoadRun(const std::string& path);
+// Reads and parses one run file; the error starts with the path. Sets ExperimentRun::source to the
+// file name (without directories).
+Result<ExperimentRun> LoadRun(const std::string& path);
 
 // Every `*.json` directly in `dir` (dot files skipped), sorted by scenario, then started_unix,
 // then file name. Fails on the first unreadable or malformed file, and when there is none.
-Result<std::vector<Run>> LoadRuns(const std::string& dir);
+Result<std::vector<ExperimentRun>> LoadRuns(const std::string& dir);
 
 }  // namespace mmchaos
