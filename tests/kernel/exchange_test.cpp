@@ -27,6 +27,8 @@ struct Faults {
 };
 
 struct ExchangeScene {
+  explicit ExchangeScene(bool v6 = false) : v6(v6) {}
+  bool v6;
   Topology topo;
   Cgroup target{"target"};
   Cgroup sibling{"sibling"};
@@ -43,8 +45,8 @@ struct ExchangeScene {
       << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
       << "  interfaces: [" << topo.engine_if << "]\n"
       << "  exchanges:\n    testnet:\n"
-      << "      rest: [\"http://" << topo.exchange_ip << ":" << http_port << "\", \"http://"
-      << topo.exchange_ip << ":" << order_port << "\"]\n"
+      << "      rest: [\"http://" << Host() << ":" << http_port << "\", \"http://" << Host() << ":"
+      << order_port << "\"]\n"
       << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws_port << "\"]\n"
       << "      order_requests: [\"POST /api/v3/order\"]\n"
       << "  dns_ports: [53]\n"
@@ -61,9 +63,9 @@ struct ExchangeScene {
 
   // n keep-alive requests in one curl run from a process in cg; returns the status codes.
   std::vector<int> Curl(const Cgroup& cg, int n, const std::string& bodies_dir = "") {
-    std::string url = "http://" + topo.exchange_ip + ":" + std::to_string(http_port) + "/index.txt";
+    std::string url = "http://" + Host() + ":" + std::to_string(http_port) + "/index.txt";
     std::ostringstream cmd;
-    cmd << "curl -s -w '%{http_code}\\n'";
+    cmd << "curl -g -sS -w '%{http_code}\\n'";  // -g: [IPv6] hosts are not globs
     for (int i = 0; i < n; ++i)
       cmd << " " << url << " -o "
           << (bodies_dir.empty() ? "/dev/null" : bodies_dir + "/b" + std::to_string(i));
@@ -77,12 +79,16 @@ struct ExchangeScene {
     return codes;
   }
 
+  // The exchange's address as a URL host.
+  std::string Host() const { return v6 ? "[" + topo.exchange_ip6 + "]" : topo.exchange_ip; }
+
   std::unique_ptr<Process> HttpServer() {
     dir.Write("www/index.txt", "");
     std::ofstream(dir.path() + "/www/index.txt") << "mmchaos test body\n";
     auto p = std::make_unique<Process>(
-        "/usr/bin/python3 -m http.server --protocol HTTP/1.1 --bind " + topo.exchange_ip +
-            " --directory " + dir.path() + "/www " + std::to_string(http_port),
+        "/usr/bin/python3 -m http.server --protocol HTTP/1.1 --bind " +
+            (v6 ? topo.exchange_ip6 : topo.exchange_ip) + " --directory " + dir.path() + "/www " +
+            std::to_string(http_port),
         topo.exchange);
     WaitPort(http_port);
     return p;
@@ -128,6 +134,15 @@ TEST(Exchange, Http429AtTheConfiguredRateOnlyForTheTarget) {
   // ones otherwise (slow emulation): then a sample of the same 0.3 draw.
   double tolerance = took < 9500ms ? 1e-9 : 0.12;
   EXPECT_NEAR(rate, n429 / 150.0, tolerance) << body;
+}
+
+TEST(Exchange, Ipv6ResponsesAreRewrittenToo) {
+  ExchangeScene s(/*v6=*/true);
+  std::filesystem::create_directories(s.dir.path() + "/www");
+  auto http = s.HttpServer();
+  auto ctl = s.Start({.exch_5xx = 1.0});
+  EXPECT_EQ(Count(s.Curl(s.target, 20), 503), 20);
+  EXPECT_EQ(Count(s.Curl(s.sibling, 5), 200), 5);
 }
 
 TEST(Exchange, Exch5xxAndStormRewriteEveryResponseAtProbabilityOne) {

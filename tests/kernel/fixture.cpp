@@ -89,6 +89,12 @@ Topology::Topology() : engine(Unique("mmc-e")), exchange(Unique("mmc-x")) {
            exchange_ip + "/24 dev " + vx + " && ip -n " + exchange.name() + " link set " + vx +
            " up") == 0,
         "veth addresses");
+  engine_ip6 = "fd77:" + std::to_string(n) + "::1";
+  exchange_ip6 = "fd77:" + std::to_string(n) + "::2";
+  Check(Sh("ip -n " + engine.name() + " addr add " + engine_ip6 + "/64 dev " + ve +
+           " nodad && ip -n " + exchange.name() + " addr add " + exchange_ip6 + "/64 dev " + vx +
+           " nodad") == 0,
+        "veth IPv6 addresses");
 }
 
 Cgroup::Cgroup(const std::string& name) {

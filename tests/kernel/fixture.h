@@ -40,7 +40,8 @@ class Topology {
   NetNs engine;
   NetNs exchange;
   std::string engine_ip, exchange_ip;
-  std::string engine_if, exchange_if;  // the veth ends
+  std::string engine_ip6, exchange_ip6;  // fd77:<n>::1 / ::2 (no DAD: usable at once)
+  std::string engine_if, exchange_if;    // the veth ends
 };
 
 // A cgroup v2 directory under a per-test parent in the cgroup2 mount; its processes are killed
