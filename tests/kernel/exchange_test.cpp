@@ -212,6 +212,11 @@ TEST(Exchange, DnsFlapAnswersServfailToTheTargetOnly) {
   EXPECT_NE(getent(s.target), 0) << "getaddrinfo must fail";
   EXPECT_NE(dig(s.sibling).find("status: NOERROR"), std::string::npos);
   EXPECT_EQ(getent(s.sibling), 0);
+  ctl.reset();
+  s.dir.Write("chaos.yaml", s.Config({.dns_flap = 1.0}) + "faults:\n  dns_answer: nxdomain\n");
+  Controller nx(s.dir.path() + "/chaos.yaml");
+  ASSERT_TRUE(nx.WaitFor("tc hook up", 30s)) << nx.output();
+  EXPECT_NE(dig(s.target).find("status: NXDOMAIN"), std::string::npos) << dig(s.target);
   std::filesystem::remove_all(etc);
 }
 

@@ -975,3 +975,27 @@ TEST(ConfigLoad, ErrorsCarryThePath) {
 
 }  // namespace
 }  // namespace mmchaos
+
+namespace mmchaos {
+namespace {
+
+TEST(ConfigFaults, StatusAndDnsAnswerParseClampAndRefuse) {
+  auto c = ParseConfig("faults:\n  status_5xx: 502\n  dns_answer: nxdomain\n", "f.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->faults.status_5xx, 502);
+  EXPECT_EQ(c->faults.dns_answer, "nxdomain");
+  auto clamped = ParseConfig("faults:\n  status_5xx: 429\n", "f.yaml");
+  ASSERT_TRUE(clamped.has_value());
+  EXPECT_EQ(clamped->faults.status_5xx, 500);
+  ASSERT_EQ(clamped->warnings.size(), 1u);
+  EXPECT_NE(clamped->warnings[0].find("f.yaml:2"), std::string::npos);
+  auto bad = ParseConfig("faults:\n  dns_answer: timeout\n", "f.yaml");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().call.find("f.yaml:2"), std::string::npos);
+  auto again = ParseConfig(DumpConfig(*c), "dump");
+  ASSERT_TRUE(again.has_value());
+  EXPECT_EQ(again->faults.dns_answer, "nxdomain");
+}
+
+}  // namespace
+}  // namespace mmchaos

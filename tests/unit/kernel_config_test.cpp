@@ -79,6 +79,11 @@ TEST(KernelConfig, ExchangeFaultsCarryTheirParameters) {
   EXPECT_EQ(k.dns_rcode, 2);
   EXPECT_EQ(k.tag_sockets, 1u);
   EXPECT_EQ(ToKernelConfig(Config{}, 0, 0).tag_sockets, 0u);
+  c.faults.status_5xx = 502;
+  c.faults.dns_answer = "nxdomain";
+  k = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(k.status_5xx), 3), "502");
+  EXPECT_EQ(k.dns_rcode, 3);
 }
 
 TEST(KernelConfig, RewritesNeedAPlaintextRestEndpoint) {

@@ -254,8 +254,9 @@ class Parser {
   Config Parse(const YAML::Node& root) {
     Config cfg;
     cfg.source = source_;
-    ForEachKey(root, "", {"chaos", "netem", "target", "metrics", "log"},
+    ForEachKey(root, "", {"chaos", "netem", "target", "faults", "metrics", "log"},
                [&](const std::string& key, const YAML::Node&, const YAML::Node& v) {
+                 if (key == "faults") ParseFaults(v, cfg.faults);
                  if (key == "chaos") ParseChaos(v, cfg.chaos);
                  if (key == "netem") ParseNetem(v, cfg.netem);
                  if (key == "target") ParseTarget(v, cfg.target);
@@ -694,6 +695,21 @@ class Parser {
                });
   }
 
+  void ParseFaults(const YAML::Node& map, FaultsSection& f) {
+    const std::string w = "faults";
+    ForEachKey(map, w, {"status_5xx", "dns_answer"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "status_5xx") f.status_5xx = Integer(k, v, name, 500, 599);
+                 if (key == "dns_answer") {
+                   f.dns_answer = String(k, v, name);
+                   if (f.dns_answer != "servfail" && f.dns_answer != "nxdomain")
+                     Throw(ValueMark(k, v),
+                           name + ": expected servfail or nxdomain, got '" + f.dns_answer + "'");
+                 }
+               });
+  }
+
   void ParseLog(const YAML::Node& map, LogSection& l) {
     const std::string w = "log";
     ForEachKey(map, w, {"injections", "max_events_per_sec"},
@@ -874,6 +890,11 @@ std::string DumpConfig(const Config& cfg) {
   e << YAML::EndSeq;
   e << YAML::Key << "rollout_percent" << YAML::Value << num(t.rollout_percent);
   e << YAML::Key << "heartbeat_ms" << YAML::Value << std::to_string(t.heartbeat_ms);
+  e << YAML::EndMap;
+
+  e << YAML::Key << "faults" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "status_5xx" << YAML::Value << std::to_string(cfg.faults.status_5xx);
+  e << YAML::Key << "dns_answer" << YAML::Value << cfg.faults.dns_answer;
   e << YAML::EndMap;
 
   e << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

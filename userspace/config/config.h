@@ -73,6 +73,12 @@ struct Target {
   int heartbeat_ms = 250;  // controller -> BPF liveness period; 2 missed periods stop steering
 };
 
+// How the exchange-protocol faults answer.
+struct FaultsSection {
+  int status_5xx = 503;                 // exch_5xx's status code (500..599)
+  std::string dns_answer = "servfail";  // dns_flap's RCODE: servfail | nxdomain
+};
+
 struct MetricsSection {
   std::string listen = "127.0.0.1:9464";
 };
@@ -86,6 +92,7 @@ struct Config {
   ChaosSection chaos;
   NetemSection netem;
   Target target;
+  FaultsSection faults;
   MetricsSection metrics;
   LogSection log;
   std::string source;                 // file name the config came from

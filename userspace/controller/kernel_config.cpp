@@ -62,8 +62,9 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   k.prob[MMC_SCN_RECONCILE_MISMATCH] = ProbabilityThreshold(cfg.chaos.reconcile_mismatch);
   for (size_t i = 0; i < cfg.target.dns_ports.size() && i < 8; ++i)
     k.dns_ports[i] = htons(cfg.target.dns_ports[i]);
-  std::memcpy(k.status_5xx, "503", 3);
-  k.dns_rcode = 2;  // SERVFAIL
+  std::string code = std::to_string(cfg.faults.status_5xx);
+  std::memcpy(k.status_5xx, code.data(), 3);
+  k.dns_rcode = cfg.faults.dns_answer == "nxdomain" ? 3 : 2;  // NXDOMAIN : SERVFAIL
   size_t r = 0;
   for (const auto& x : cfg.target.exchanges)
     for (const auto& req : x.order_requests)
