@@ -152,6 +152,8 @@ int CountProbes(const char* ip, uint16_t port, uint32_t expected, int seconds, i
 
 #include <netinet/tcp.h>
 
+#include <functional>
+
 namespace mmchaos::testing {
 namespace {
 
@@ -195,6 +197,26 @@ void SleepUntil(uint64_t mono_ns) {
   clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
 }
 
+// Accepts connections on listen_fd until stop, running serve(conn) on a thread per connection
+// (each closes its connection); joins them all before returning.
+void AcceptLoop(int listen_fd, const std::atomic<bool>& stop,
+                const std::function<void(int)>& serve) {
+  std::vector<std::thread> conns;
+  pollfd p{listen_fd, POLLIN, 0};
+  while (!stop) {
+    if (poll(&p, 1, 50) <= 0) continue;
+    int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+    if (c < 0) continue;
+    int one = 1;
+    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conns.emplace_back([c, &serve] {
+      serve(c);
+      close(c);
+    });
+  }
+  for (auto& t : conns) t.join();
+}
+
 }  // namespace
 
 int ListenOn(int fd, const char* ip, uint16_t port) {
@@ -210,27 +232,16 @@ int ListenOn(int fd, const char* ip, uint16_t port) {
 
 TcpEchoServer::TcpEchoServer(int listen_fd) : fd_(listen_fd) {
   thread_ = std::thread([this] {
-    std::vector<std::thread> conns;
-    pollfd p{fd_, POLLIN, 0};
-    while (!stop_) {
-      if (poll(&p, 1, 50) <= 0) continue;
-      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      int one = 1;
-      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      conns.emplace_back([c, this] {
-        char buf[4096];
-        pollfd cp{c, POLLIN, 0};
-        while (!stop_) {
-          if (poll(&cp, 1, 50) <= 0) continue;
-          ssize_t n = read(c, buf, sizeof(buf));
-          if (n > 0) received_ += static_cast<uint64_t>(n);
-          if (n <= 0 || !WriteAll(c, buf, static_cast<size_t>(n))) break;
-        }
-        close(c);
-      });
-    }
-    for (auto& t : conns) t.join();
+    AcceptLoop(fd_, stop_, [this](int c) {
+      char buf[4096];
+      pollfd cp{c, POLLIN, 0};
+      while (!stop_) {
+        if (poll(&cp, 1, 50) <= 0) continue;
+        ssize_t n = read(c, buf, sizeof(buf));
+        if (n > 0) received_ += static_cast<uint64_t>(n);
+        if (n <= 0 || !WriteAll(c, buf, static_cast<size_t>(n))) break;
+      }
+    });
   });
 }
 
@@ -243,26 +254,15 @@ TcpEchoServer::~TcpEchoServer() {
 TickServer::TickServer(int listen_fd, uint32_t interval_us)
     : fd_(listen_fd), interval_us_(interval_us) {
   thread_ = std::thread([this] {
-    std::vector<std::thread> conns;
-    pollfd p{fd_, POLLIN, 0};
-    while (!stop_) {
-      if (poll(&p, 1, 50) <= 0) continue;
-      int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-      if (c < 0) continue;
-      int one = 1;
-      setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-      conns.emplace_back([c, this] {
-        uint64_t next = MonoNs();
-        for (uint64_t seq = 0; !stop_; ++seq) {
-          uint64_t msg[2] = {seq, MonoNs()};
-          if (!WriteAll(c, msg, sizeof(msg))) break;
-          next += static_cast<uint64_t>(interval_us_) * 1000ULL;
-          SleepUntil(next);
-        }
-        close(c);
-      });
-    }
-    for (auto& t : conns) t.join();
+    AcceptLoop(fd_, stop_, [this](int c) {
+      uint64_t next = MonoNs();
+      for (uint64_t seq = 0; !stop_; ++seq) {
+        uint64_t msg[2] = {seq, MonoNs()};
+        if (!WriteAll(c, msg, sizeof(msg))) break;
+        next += static_cast<uint64_t>(interval_us_) * 1000ULL;
+        SleepUntil(next);
+      }
+    });
   });
 }
 

@@ -20,6 +20,20 @@ class DataPlaneCollector : public prometheus::Collectable {
   explicit DataPlaneCollector(std::function<DataPlaneSnapshot()> snapshot)
       : snapshot_(std::move(snapshot)) {}
 
+  // A counter family with one label whose series are counter-map slots.
+  static MetricFamily SlotCounters(const DataPlaneSnapshot& s, std::string name, std::string help,
+                                   const char* label,
+                                   std::initializer_list<std::pair<const char*, uint32_t>> series) {
+    MetricFamily f{std::move(name), std::move(help), MetricType::Counter, {}};
+    for (auto [value, slot] : series) {
+      ClientMetric m;
+      m.label = {{label, value}};
+      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
+      f.metric.push_back(std::move(m));
+    }
+    return f;
+  }
+
   std::vector<MetricFamily> Collect() const override {
     DataPlaneSnapshot s = snapshot_();
     std::vector<MetricFamily> out;
@@ -41,32 +55,14 @@ class DataPlaneCollector : public prometheus::Collectable {
     }
     out.push_back(std::move(inj));
 
-    MetricFamily pkts{"mm_chaos_packets_total",
-                      "Packets of the target cgroup seen by the data plane",
-                      MetricType::Counter,
-                      {}};
-    for (auto [dir, slot] :
-         {std::pair{"egress", MMC_STAT_PKTS_EGRESS}, std::pair{"ingress", MMC_STAT_PKTS_INGRESS}}) {
-      ClientMetric m;
-      m.label = {{"direction", dir}};
-      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
-      pkts.metric.push_back(std::move(m));
-    }
-    out.push_back(std::move(pkts));
-
-    MetricFamily reconnects{"mm_reconnect_attempts_total",
-                            "The engine's connect() attempts to exchange endpoints, seen by a "
-                            "cgroup connect hook",
-                            MetricType::Counter,
-                            {}};
-    for (auto [kind, slot] :
-         {std::pair{"rest", MMC_STAT_CONNECT_REST}, std::pair{"ws", MMC_STAT_CONNECT_WS}}) {
-      ClientMetric m;
-      m.label = {{"kind", kind}};
-      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
-      reconnects.metric.push_back(std::move(m));
-    }
-    out.push_back(std::move(reconnects));
+    out.push_back(SlotCounters(
+        s, "mm_chaos_packets_total", "Packets of the target cgroup seen by the data plane",
+        "direction", {{"egress", MMC_STAT_PKTS_EGRESS}, {"ingress", MMC_STAT_PKTS_INGRESS}}));
+    out.push_back(SlotCounters(s, "mm_reconnect_attempts_total",
+                               "The engine's connect() attempts to exchange endpoints, seen by a "
+                               "cgroup connect hook",
+                               "kind",
+                               {{"rest", MMC_STAT_CONNECT_REST}, {"ws", MMC_STAT_CONNECT_WS}}));
 
     MetricFamily gaps{"mm_ws_gap_ms",
                       "Gaps between inbound data segments on the engine's WebSocket flows, "
@@ -105,19 +101,12 @@ class DataPlaneCollector : public prometheus::Collectable {
     }
     out.push_back(std::move(pfail));
 
-    MetricFamily logd{"mm_chaos_log_events_dropped_total",
-                      "Injection-log events not written: reason=rate_limit (over "
-                      "log.max_events_per_sec) or ring_full",
-                      MetricType::Counter,
-                      {}};
-    for (auto [why, slot] : {std::pair{"rate_limit", MMC_STAT_EVENTS_SUPPRESSED},
-                             std::pair{"ring_full", MMC_STAT_EVENTS_LOST}}) {
-      ClientMetric m;
-      m.label = {{"reason", why}};
-      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
-      logd.metric.push_back(std::move(m));
-    }
-    out.push_back(std::move(logd));
+    out.push_back(SlotCounters(
+        s, "mm_chaos_log_events_dropped_total",
+        "Injection-log events not written: reason=rate_limit (over "
+        "log.max_events_per_sec) or ring_full",
+        "reason",
+        {{"rate_limit", MMC_STAT_EVENTS_SUPPRESSED}, {"ring_full", MMC_STAT_EVENTS_LOST}}));
 
     mmc_phase phase =
         mmc_schedule_phase(s.config.epoch_ns, s.config.on_ns, s.config.off_ns, s.now_ns);
