@@ -34,10 +34,13 @@ TEST(Controller, MetricsScrapeMatchesTheBpfMaps) {
   std::string body =
       Capture("curl -sf http://127.0.0.1:" + std::to_string(mport) + "/metrics", &rc);
   ASSERT_EQ(rc, 0) << "scrape failed";
-  auto found = FindAttached();
-  ASSERT_TRUE(found.has_value());
-  ASSERT_EQ(found->size(), 1u);
-  const Counters& maps = *found->front().counters;
+  Counters maps{};
+  {  // the maps as `status` and `rollback` read them, by kernel ids
+    auto found = FindAttached();
+    ASSERT_TRUE(found.has_value());
+    ASSERT_EQ(found->size(), 1u);
+    maps = *found->front().counters;
+  }
 
   double live = Scraped(body, "mm_chaos_injections_total", R"(mode="live",scenario="net_loss")");
   double shadow =

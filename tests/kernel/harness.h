@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
 #include <string>
 
@@ -46,16 +45,15 @@ inline std::string ConfigYaml(const std::string& cgroup, const ChaosKnobs& k, ui
   return y.str();
 }
 
-// The value of one sample in a Prometheus text body, or -1 when absent.
+// The value of one sample in a Prometheus text body, or -1 when absent. labels is the exact
+// label text as the exposer prints it (e.g. `mode="live",scenario="net_loss"`), or empty.
 inline double Scraped(const std::string& body, const std::string& name,
-                      const std::string& labels_re) {
-  std::regex re("^" + name + (labels_re.empty() ? "" : "\\{" + labels_re + "\\}") +
-                " ([0-9.e+-]+)$");
-  std::smatch m;
+                      const std::string& labels) {
+  const std::string prefix = labels.empty() ? name + " " : name + "{" + labels + "} ";
   std::istringstream in(body);
   std::string line;
   while (std::getline(in, line))
-    if (std::regex_match(line, m, re)) return std::stod(m[1]);
+    if (line.rfind(prefix, 0) == 0) return std::stod(line.substr(prefix.size()));
   return -1;
 }
 

@@ -283,7 +283,9 @@ class Parser {
     }
     std::vector<std::pair<std::string, YAML::Mark>> seen;
     for (auto it = map.begin(); it != map.end(); ++it) {
-      const YAML::Node& k = it->first;
+      // Copies: it-> yields a temporary proxy, so references to its members would dangle.
+      const YAML::Node k = it->first;
+      const YAML::Node v = it->second;
       if (!k.IsScalar()) Throw(k.Mark(), "expected a string key " + in + ", got " + TypeName(k));
       const std::string& key = k.Scalar();
       for (const auto& [name, mark] : seen) {
@@ -296,7 +298,7 @@ class Parser {
       if (known.size() > 0 && std::find(known.begin(), known.end(), key) == known.end()) {
         Throw(k.Mark(), "unknown key '" + key + "' " + in + " (known: " + Join(known) + ")");
       }
-      fn(key, k, it->second);
+      fn(key, k, v);
     }
   }
 
