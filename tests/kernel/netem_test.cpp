@@ -257,6 +257,15 @@ TEST(Netem, NonTargetFlowLosesNothingOver20AttachDetachCycles) {
                " clsact"),
             0);
   const std::string before = s.Snapshot();
+  // Under qemu's TCG, switching a cgroup-BPF static key on or off (first attach, last detach on
+  // the host) while another CPU runs the packet path can livelock the guest in int3 text
+  // patching (seen: sk_filter_trim_cap + asm_exc_int3). A second controller on another cgroup
+  // keeps the keys on, so the 20 cycles below never flip them; on real CPUs it changes nothing.
+  Cgroup holder_cg("holder");
+  Controller holder(s.dir.Write(
+      "holder.yaml",
+      ConfigYaml(holder_cg.path(), {.dry_run = true}, TestPort(14), s.dir.path() + "/h.jsonl")));
+  ASSERT_TRUE(holder.WaitFor("attached to", 30s)) << holder.output();
   auto cfg = s.dir.Write("chaos.yaml", s.Config({.lat_ms = 50, .ws_ms = 50}));
   constexpr uint32_t n = 30000, gap_us = 1000;  // up to 30 s of probes, one per ms
   ProbeSink sink(SocketIn(s.topo.exchange, AF_INET, SOCK_DGRAM), s.topo.exchange_ip, TestPort(6),
