@@ -4,23 +4,27 @@
 # In one run, over a veth pair between two network namespaces it makes, with the sender (iperf3
 # client) in a cgroup v2 group it makes:
 #   1. TCP throughput, alternating rounds (ABBA order) of baseline (nothing attached) and shadow
-#      (`mmchaos run`, dry_run: true, net_loss 0.3, always in a burst) with bpf_stats as found;
+#      (`mmchaos run`, dry_run: true, net_loss 0.3, always in a burst), bpf_stats as found;
 #      medians, and the ratio of the medians.
 #   2. With kernel.bpf_stats_enabled=1: ns/packet of mmc_egress and mmc_ingress, and of two
 #      do-nothing cgroup_skb programs (bench/calib.bpf.c) attached to the same cgroup at the same
-#      time, whose ns/packet estimates the timing overhead of bpf_stats itself; it is subtracted.
+#      time, whose ns/packet is the timing overhead of bpf_stats itself; it is subtracted.
 #   3. Breakdown (BENCH_BREAKDOWN=0 skips it): one round without mmchaos, with programs that each
 #      add one building block of mmchaos' packet path (clock read, socket cookie, random number,
 #      per-CPU counter) to the do-nothing program: what each block costs on this machine.
 # Prints a table against the targets (ratio >= 0.98, <= 60 ns/packet per program) and exits 0
-# whatever the figures; non-zero only when the setup or a measurement fails. Everything it makes
-# (netns, veth, cgroup, programs, files) is removed and the sysctl restored on exit, however it
-# exits. See docs/BENCHMARKS.md.
+# whatever the figures; non-zero only when the setup or a measurement fails. A round during
+# which other work took over 25% of a CPU is repeated (4 times per run at most), and a round
+# that mmchaos was detached from by an `mmchaos rollback` elsewhere too. Everything it makes
+# (netns, veth, cgroups, programs, files) is removed and the sysctl restored on exit, however it
+# exits (short of SIGKILL). See docs/BENCHMARKS.md.
 #
 # Environment: BENCH_ROUNDS (pairs of throughput rounds, default 5), BENCH_SECS (seconds measured
-# per round, default 5), BENCH_STATS_ROUNDS (default 3), BENCH_BREAKDOWN (default 1), MMCHAOS
-# (binary, default the build's). The defaults take about 100 s.
-set -euo pipefail
+# per round, default 5), BENCH_STATS_ROUNDS (default 3), BENCH_BREAKDOWN (default 1), BENCH_CPUS
+# ("C,S": the iperf3 client runs on CPU C, the server on CPU S; default 0,1; "none": wherever
+# the scheduler puts them, which makes the ingress figures bimodal), MMCHAOS (binary, default
+# build/userspace/mmchaos). The defaults take about 90 s, up to ~2 min when rounds are repeated.
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh needs root (CAP_BPF, CAP_NET_ADMIN, cgroups)" >&2; exit 1; }
 
@@ -28,11 +32,19 @@ ROUNDS=${BENCH_ROUNDS:-5}
 SECS=${BENCH_SECS:-5}
 STATS_ROUNDS=${BENCH_STATS_ROUNDS:-3}
 BREAKDOWN=${BENCH_BREAKDOWN:-1}
+CPUS=${BENCH_CPUS:-0,1}
+[ "$(nproc)" -ge 2 ] || CPUS=none
+[ "$CPUS" != none ] || CPUS=
+PIN_CLI=() PIN_SRV=() # affinity of the iperf3 processes only, which end with the run
+if [ -n "$CPUS" ]; then
+  PIN_CLI=(taskset -c "${CPUS%,*}")
+  PIN_SRV=(taskset -c "${CPUS#*,}")
+fi
 TARGET_RATIO=0.98
 TARGET_NS=60
 MMCHAOS=${MMCHAOS:-$PWD/build/userspace/mmchaos}
 
-for tool in iperf3 jq bc bpftool clang ip; do
+for tool in iperf3 jq bc bpftool clang gcc ip ss; do
   command -v "$tool" >/dev/null || { echo "bench.sh: $tool not found: run ./scripts/install-deps.sh" >&2; exit 1; }
 done
 if [ ! -x "$MMCHAOS" ]; then
@@ -42,77 +54,80 @@ fi
 
 SYSCTL=/proc/sys/kernel/bpf_stats_enabled
 STATS_OLD=$(cat "$SYSCTL")
-CG2=$(awk '$9=="cgroup2"{print $5; exit}' /proc/self/mountinfo)
+CG2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
 [ -n "$CG2" ] || { echo "bench.sh: no cgroup2 mount in /proc/self/mountinfo" >&2; exit 1; }
 SND=mmcb-snd-$$ RCV=mmcb-rcv-$$
 SND_IP=10.79.0.1 RCV_IP=10.79.0.2
-CG=$CG2/mmchaos-bench-$$
+CG=$CG2/mmchaos-bench-$$          # the sender: mmchaos' target
+CG_RCV=$CG2/mmchaos-bench-$$-rcv  # the receiver, only to account its CPU time
 PIN=/sys/fs/bpf/mmcb-calib-$$
 WORK=$(mktemp -d /tmp/mmchaos-bench-XXXXXX)
 PORT=$((20000 + RANDOM % 10000))
-CTL= SRV= CALIB=() # CALIB: "dir id" of each calibration program attached
+CTL='' SRV='' CALIB=() # CTL: controller pid; CALIB: "direction id" of each calibration program
 
 cleanup() {
   local rc=$?
+  trap - ERR
   set +e
   [ -n "$CTL" ] && kill -TERM "$CTL" 2>/dev/null && wait "$CTL" 2>/dev/null
-  for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" ${a% *} id ${a#* } 2>/dev/null; done
-  if [ -d "$CG" ]; then
-    for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
-  fi
+  for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" "${a% *}" id "${a#* }" 2>/dev/null; done
   [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
+  for g in "$CG" "$CG_RCV"; do
+    [ -d "$g" ] || continue
+    for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$g" 2>/dev/null && break; sleep 0.1; done
+    [ -d "$g" ] && echo "bench.sh: warning: could not remove $g" >&2
+  done
   ip netns del "$SND" 2>/dev/null
   ip netns del "$RCV" 2>/dev/null
   rm -rf "$PIN"
   echo "$STATS_OLD" > "$SYSCTL"
   rm -rf "$WORK"
-  [ -d "$CG" ] && echo "bench.sh: warning: could not remove $CG" >&2
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'echo "bench.sh: line $LINENO: \"$BASH_COMMAND\" failed" >&2' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
 die() { echo "bench.sh: $*" >&2; exit 1; }
 
-# A private copy of the binary (BPF objects are embedded in it): a rebuild of build/ during the
-# run, by someone else on this machine, must not swap it under the benchmark.
+# A private copy of the binary (its BPF objects are embedded): a rebuild of build/ by someone else
+# during the run must not swap it under the benchmark.
 cp "$MMCHAOS" "$WORK/mmchaos"
 MMCHAOS=$WORK/mmchaos
 "$MMCHAOS" --help >/dev/null 2>&1 || die "$MMCHAOS does not run (half-written by a concurrent build?)"
 
-# --- topology: sender netns + cgroup, receiver netns with the iperf3 server ---------------------
+# --- topology: sender netns + cgroup, receiver netns + cgroup with the iperf3 server -------------
 ip netns add "$SND"
 ip netns add "$RCV"
 ip -n "$SND" link add veth-snd type veth peer name veth-rcv netns "$RCV"
 ip -n "$SND" addr add "$SND_IP/24" dev veth-snd
 ip -n "$RCV" addr add "$RCV_IP/24" dev veth-rcv
+for ns in "$SND" "$RCV"; do ip -n "$ns" link set lo up; done
 ip -n "$SND" link set veth-snd up
 ip -n "$RCV" link set veth-rcv up
-ip -n "$SND" link set lo up
-ip -n "$RCV" link set lo up
-mkdir "$CG"
+mkdir "$CG" "$CG_RCV"
 
-ip netns exec "$RCV" iperf3 -s -B "$RCV_IP" -p "$PORT" > "$WORK/server.log" 2>&1 &
+# `ip netns exec` hides the cgroup2 mount: join the cgroup first, then enter the namespace.
+sh -c "echo \$\$ > '$CG_RCV/cgroup.procs'; exec ${PIN_SRV[*]} ip netns exec '$RCV' iperf3 -s -B '$RCV_IP' -p '$PORT'" \
+  > "$WORK/server.log" 2>&1 &
 SRV=$!
-for _ in $(seq 50); do
-  ip netns exec "$RCV" ss -Hltn "sport = :$PORT" | grep -q . && break
-  sleep 0.1
-done
-ip netns exec "$RCV" ss -Hltn "sport = :$PORT" | grep -q . || die "iperf3 server did not start: $(cat "$WORK/server.log")"
+listening() { ip netns exec "$RCV" ss -Hltn "sport = :$PORT" | grep -q .; }
+for _ in $(seq 50); do listening && break; sleep 0.1; done
+listening || die "iperf3 server did not start: $(cat "$WORK/server.log")"
 
-# One iperf3 TCP run from the cgroup; prints Gbit/s received. The first second (slow start) is
-# omitted from the figure.
+# One iperf3 TCP run from the sender's cgroup; prints Gbit/s received. The first second (slow
+# start) is left out of the figure (-O 1), so a run lasts $1 + 1 seconds.
 iperf_run() { # $1 = seconds
   local out=$WORK/iperf.json
-  timeout $(( $1 + 20 )) sh -c "echo \$\$ > '$CG/cgroup.procs'; exec ip netns exec '$SND' \
-    iperf3 -c '$RCV_IP' -p '$PORT' -t '$1' -O 1 -J" > "$out" 2>"$WORK/iperf.err" ||
+  timeout $(( $1 + 20 )) sh -c "echo \$\$ > '$CG/cgroup.procs'; exec ${PIN_CLI[*]} ip netns exec '$SND' \
+    iperf3 -c '$RCV_IP' -p '$PORT' -t '$1' -O 1 -J" > "$out" 2> "$WORK/iperf.err" ||
     die "iperf3 client failed: $(jq -r '.error // empty' "$out" 2>/dev/null) $(cat "$WORK/iperf.err")"
   jq -r '.end.sum_received.bits_per_second / 1e9' "$out"
 }
 
-# --- mmchaos in shadow mode on the cgroup -----------------------------------------------------
+# --- mmchaos in shadow mode on the sender's cgroup ----------------------------------------------
 free_port() {
   local p
   for _ in $(seq 50); do
@@ -129,12 +144,15 @@ metrics: {listen: "127.0.0.1:$(free_port)"}
 log: {injections: $WORK/injections.jsonl}
 YAML
 
-# Programs attached to the cgroup: "id name" per line (links and legacy attachments alike).
-cg_progs() {
-  bpftool -j cgroup show "$CG" 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"'
+# Programs attached to the sender's cgroup: "id name" per line (links and plain attachments).
+cg_progs() { bpftool -j cgroup show "$CG" 2>/dev/null | jq -r '.[] | "\(.id) \(.name)"'; }
+mmc_attached() {
+  local p
+  p=$(cg_progs)
+  grep -q ' mmc_egress$' <<< "$p" && grep -q ' mmc_ingress$' <<< "$p"
 }
-mmc_attached() { [ "$(cg_progs | grep -c ' mmc_')" -eq 2 ]; }
 
+# Starts the controller; returns 1 when it was detached from outside right away (see below).
 mmchaos_start() {
   "$MMCHAOS" run -c "$WORK/chaos.yaml" 2> "$WORK/run.log" &
   CTL=$!
@@ -145,35 +163,37 @@ mmchaos_start() {
   done
   if ! grep -q "attached to" "$WORK/run.log"; then
     local rc=0
-    kill -0 "$CTL" 2>/dev/null || { wait "$CTL" || rc=$?; CTL=; die "mmchaos exited with $rc before attaching: $(cat "$WORK/run.log")"; }
+    kill -0 "$CTL" 2>/dev/null ||
+      { wait "$CTL" || rc=$?; CTL=; die "mmchaos exited with $rc before attaching: $(cat "$WORK/run.log")"; }
     die "mmchaos did not attach within 10 s: $(cat "$WORK/run.log")"
   fi
-  sleep 0.2 # the metrics exposer starts after the attach; let a failure there show
+  sleep 0.2 # the metrics exposer starts after the attach: let a failure there show
   grep -q "detached from outside" "$WORK/run.log" && return 1
   kill -0 "$CTL" 2>/dev/null || die "mmchaos exited: $(cat "$WORK/run.log")"
   mmc_attached || return 1
 }
 
-# True when mmchaos stayed attached: `mmchaos rollback` run by anyone on this host (a concurrent
-# test run, say) detaches every mmchaos link, this run's included, and its controller exits.
+# True while mmchaos is attached. `mmchaos rollback` run by anyone on this host (the kernel tests
+# do) detaches every mmchaos link, this run's included, and its controller exits.
 mmchaos_intact() {
   kill -0 "$CTL" 2>/dev/null && mmc_attached && ! grep -q "detached from outside" "$WORK/run.log"
 }
 
 mmchaos_stop() {
   local rc=0
-  kill -TERM "$CTL" 2>/dev/null
+  kill -TERM "$CTL" 2>/dev/null || true # it exits by itself when detached from outside
   wait "$CTL" || rc=$?
   CTL=
   [ "$rc" -eq 0 ] || die "mmchaos exited with $rc: $(cat "$WORK/run.log")"
 }
 
 # Runs "$@" (a measurement) with mmchaos attached and prints its output, repeating it (up to 5
-# attempts) when mmchaos was detached from outside meanwhile. Call it in this shell (redirect its
-# output to a file, no $(...)), so that the exit trap knows the controller's pid.
+# attempts) when mmchaos was detached from outside meanwhile. Call it in this shell, its output
+# redirected to a file (not in $(...)), so that the exit trap knows the controller's pid.
+REPEATS=0
 with_mmchaos() {
   local out
-  for attempt in 1 2 3 4 5; do
+  for _ in 1 2 3 4 5; do
     if mmchaos_start; then
       out=$("$@")
       if mmchaos_intact; then
@@ -189,33 +209,74 @@ with_mmchaos() {
   done
   die "mmchaos kept being detached from outside: is another session running 'mmchaos rollback' (the kernel tests)?"
 }
-REPEATS=0
 
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# Other work on the machine. snap prints "wall busy-irq-softirq steal ours" in usec: wall clock,
+# busy CPU time outside interrupts and steal from /proc/stat (tick-based), and the CPU time of
+# this benchmark's two cgroups. Between two snapshots, (busy - ours) / wall is the share of one
+# CPU that other work took (the controller and bpftool's small share included; a tick-based
+# figure, a few % off either way); steal / wall the share the hypervisor gave to other guests.
+cg_usec() { awk '$1 == "usage_usec" {print $2}' "$1/cpu.stat"; }
+snap() {
+  local ours=$(( $(cg_usec "$CG") + $(cg_usec "$CG_RCV") ))
+  awk -v hz="$(getconf CLK_TCK)" -v wall="$(( $(date +%s%N) / 1000 ))" -v ours="$ours" '$1 == "cpu" {
+    printf "%.0f %.0f %.0f %.0f\n", wall, ($2 + $3 + $4) * 1e6 / hz, $9 * 1e6 / hz, ours }' /proc/stat
+}
+other_pct() { # $1, $2 = snapshots; prints "other steal" in % of one CPU
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    split(a, x, " "); split(b, y, " "); w = y[1] - x[1]
+    o = 100 * (y[2] - x[2] - (y[4] - x[4])) / w; if (o < 0) o = 0
+    printf "%.1f %.1f\n", o, 100 * (y[3] - x[3]) / w }'
+}
+
+# Runs "$@" with its output in $WORK/out, in this shell, and sets NOISE to the share of one CPU
+# that other work took meanwhile. While that is above NOISE_MAX, the round is repeated, up to
+# NOISE_RETRIES times in the whole run (to keep it bounded); a round kept anyway is flagged.
+NOISE_MAX=25
+NOISE_RETRIES=4
+NOISY_KEPT=0
+measured() {
+  local a b
+  while :; do
+    a=$(snap)
+    "$@" > "$WORK/out"
+    b=$(snap)
+    read -r NOISE _ < <(other_pct "$a" "$b")
+    [ "$(echo "$NOISE > $NOISE_MAX" | bc -l)" -eq 1 ] || return 0
+    if [ "$NOISE_RETRIES" -eq 0 ]; then NOISY_KEPT=$((NOISY_KEPT + 1)); return 0; fi
+    NOISE_RETRIES=$((NOISE_RETRIES - 1))
+    echo "  (other work took $NOISE% of a CPU during the round: repeating it)" >&2
+  done
+}
+flag() { # the last round's other-work figure, for its line
+  if [ "$(echo "$NOISE > $NOISE_MAX" | bc -l)" -eq 1 ]; then echo "  [other work $NOISE%: kept, skewed]"
+  else echo "  [other work $NOISE%]"; fi
+}
 
 echo "mmchaos benchmark: kernel $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)"
-echo "TCP over veth $SND -> $RCV, sender in $CG"
-echo "throughput: $ROUNDS x (baseline, shadow) rounds of ${SECS} s, ABBA order"
-LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running skews the figures)"
+echo "TCP over veth $SND -> $RCV, sender in $CG${CPUS:+; client on CPU ${CPUS%,*}, server on CPU ${CPUS#*,}}"
 others=$("$MMCHAOS" status --json 2>/dev/null | jq -r '.attached | length' 2>/dev/null || echo 0)
-[ "${others:-0}" = 0 ] || echo "note: $others other mmchaos attachment(s) live on this host: their tests and this benchmark disturb each other"
-[ "$STATS_OLD" = 0 ] || echo "note: kernel.bpf_stats_enabled was already $STATS_OLD: throughput rounds ran with stats on"
+[ "${others:-0}" = 0 ] ||
+  echo "note: $others other mmchaos attachment(s) live on this host: they and this benchmark may disturb each other"
+[ "$STATS_OLD" = 0 ] || echo "note: kernel.bpf_stats_enabled was already $STATS_OLD: throughput rounds run with stats on"
+RUN0=$(snap)
 
 # --- 1. throughput: baseline vs shadow, alternating ----------------------------------------------
+echo "throughput: $ROUNDS x (baseline, shadow) rounds of ${SECS} s, ABBA order"
 : > "$WORK/base"
 : > "$WORK/shadow"
 round() { # $1 = base|shadow, $2 = round number
   local g
   if [ "$1" = base ]; then
     [ -z "$(cg_progs)" ] || die "programs attached to $CG during a baseline round: $(cg_progs | tr '\n' ' ')"
-    g=$(iperf_run "$SECS")
+    measured iperf_run "$SECS"
   else
-    with_mmchaos iperf_run "$SECS" > "$WORK/out"
-    g=$(cat "$WORK/out")
+    measured with_mmchaos iperf_run "$SECS"
   fi
+  g=$(cat "$WORK/out")
   echo "$g" >> "$WORK/$1"
-  printf "  round %d %-8s %7.2f Gbit/s\n" "$2" "$1" "$g"
+  printf "  round %d %-8s %7.2f Gbit/s%s\n" "$2" "$1" "$g" "$(flag)"
 }
 for i in $(seq "$ROUNDS"); do
   if [ $((i % 2)) -eq 1 ]; then round base "$i"; round shadow "$i"
@@ -224,6 +285,8 @@ done
 BASE_MED=$(median < "$WORK/base")
 SHADOW_MED=$(median < "$WORK/shadow")
 RATIO=$(echo "scale=4; $SHADOW_MED / $BASE_MED" | bc -l)
+# Also the median of each pair's shadow/baseline (adjacent rounds share the machine's state).
+PAIR_RATIO=$(paste "$WORK/shadow" "$WORK/base" | awk '{print $1 / $2}' | median)
 
 # --- 2. ns/packet with bpf_stats: mmchaos' programs and the do-nothing programs together --------
 clang -O2 -g -target bpf -I"/usr/include/$(gcc -print-multiarch)" -c bench/calib.bpf.c -o "$WORK/calib.bpf.o"
@@ -232,10 +295,6 @@ calib_attach() { # $1 = egress|ingress, $2 = program name
   bpftool cgroup attach "$CG" "$1" pinned "$PIN/$2" multi
   CALIB+=("$1 $(bpftool -j prog show pinned "$PIN/$2" | jq -r .id)")
 }
-calib_detach_all() {
-  for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" ${a% *} id ${a#* }; done
-  CALIB=()
-}
 calib_attach egress bench_nop_egr
 calib_attach ingress bench_nop_ingr
 
@@ -243,7 +302,7 @@ prog_stats() { # $1 = id; prints "run_time_ns run_cnt"
   bpftool -j prog show id "$1" | jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"'
 }
 # One iperf3 run with bpf_stats on. Prints "gbps G" and, for each program attached to the
-# cgroup, "NAME delta_run_time_ns delta_run_cnt".
+# sender's cgroup, "NAME delta_run_time_ns delta_run_cnt".
 stats_run() {
   local -A id t0 c0
   local n i t c
@@ -261,7 +320,7 @@ record() {
   local n t c
   while read -r n t c; do
     if [ "$n" = gbps ]; then G=$t; continue; fi
-    [ "$c" -gt 0 ] || die "$n did not run during the round"
+    [ "$c" -gt 0 ] || continue # e.g. mmc_connect4/6: they run per connect(), not per packet
     echo "$t $c" >> "$WORK/stats.$n.$2"
     echo "scale=3; $t / $c" | bc -l >> "$WORK/ns.$n.$2"
   done < "$1"
@@ -271,27 +330,31 @@ last() { tail -n 1 "$WORK/ns.$1.main"; }
 echo 1 > "$SYSCTL"
 echo "bpf_stats: $STATS_ROUNDS rounds of ${SECS} s, mmchaos (shadow) and do-nothing programs attached together"
 for r in $(seq "$STATS_ROUNDS"); do
-  with_mmchaos stats_run > "$WORK/out"
+  measured with_mmchaos stats_run
   record "$WORK/out" main
-  printf "  round %d %7.2f Gbit/s  ns/packet: mmc_egress %.1f  mmc_ingress %.1f  nop egress %.1f  nop ingress %.1f\n" \
-    "$r" "$G" "$(last mmc_egress)" "$(last mmc_ingress)" "$(last bench_nop_egr)" "$(last bench_nop_ingr)"
+  printf "  round %d %7.2f Gbit/s  ns/packet: mmc_egress %.1f  mmc_ingress %.1f  nop egress %.1f  nop ingress %.1f%s\n" \
+    "$r" "$G" "$(last mmc_egress)" "$(last mmc_ingress)" "$(last bench_nop_egr)" "$(last bench_nop_ingr)" "$(flag)"
 done
 for n in mmc_egress mmc_ingress bench_nop_egr bench_nop_ingr; do
-  [ -s "$WORK/ns.$n.main" ] || die "no bpf_stats figures for $n"
+  [ -s "$WORK/ns.$n.main" ] || die "$n did not run during the bpf_stats rounds"
 done
 
 # --- 3. breakdown: what each building block of the packet path costs here -----------------------
 PARTS=(bench_c_ktime bench_c_cookie bench_c_prandom bench_c_count)
 if [ "$BREAKDOWN" = 1 ]; then
   for p in "${PARTS[@]}"; do calib_attach egress "$p"; done
-  stats_run > "$WORK/out"
+  measured stats_run
   record "$WORK/out" bd
-  echo "breakdown: 1 round of ${SECS} s (no mmchaos, building-block programs), $(printf '%.2f' "$G") Gbit/s"
+  echo "breakdown: 1 round of ${SECS} s without mmchaos, building-block programs attached: $(printf '%.2f' "$G") Gbit/s$(flag)"
 fi
 echo "$STATS_OLD" > "$SYSCTL"
-calib_detach_all
+for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" "${a% *}" id "${a#* }"; done
+CALIB=()
 rm -rf "$PIN"
 
+read -r OTHER_PCT STEAL_PCT < <(other_pct "$RUN0" "$(snap)")
+
+# --- results -----------------------------------------------------------------------------------
 pps() { awk -v s="$SECS" '{c += $2} END {printf "%.0f", c / NR / (s + 1)}' "$WORK/stats.$1.main"; }
 NS_EG=$(median < "$WORK/ns.mmc_egress.main")
 NS_IN=$(median < "$WORK/ns.mmc_ingress.main")
@@ -299,18 +362,15 @@ NOP_EG=$(median < "$WORK/ns.bench_nop_egr.main")
 NOP_IN=$(median < "$WORK/ns.bench_nop_ingr.main")
 NET_EG=$(echo "$NS_EG - $NOP_EG" | bc -l)
 NET_IN=$(echo "$NS_IN - $NOP_IN" | bc -l)
-
 verdict() { [ "$(echo "$1" | bc -l)" -eq 1 ] && echo PASS || echo FAIL; }
 
 echo
-LOAD_END=$(cut -d' ' -f1 /proc/loadavg)
-echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-# The benchmark itself keeps about one CPU busy (iperf3 + softirq): more than that means that
-# something else competed for the CPUs and the figures below are not to be trusted.
-[ "$REPEATS" = 0 ] || echo "note: $REPEATS round(s) repeated because an 'mmchaos rollback' elsewhere detached this run's mmchaos"
-if [ "$(echo "$LOAD_START > 1.5 || $LOAD_END > 2.5" | bc -l)" -eq 1 ]; then
-  echo "WARNING: the machine was busy with other work during the run (load average above);"
-  echo "         the figures below are skewed by it: run again on a quiet machine."
+echo "CPU taken by other work during the run: $OTHER_PCT% of one CPU; steal: $STEAL_PCT% ($(nproc) CPUs)"
+[ "$REPEATS" = 0 ] ||
+  echo "note: $REPEATS round(s) repeated because an 'mmchaos rollback' elsewhere detached this run's mmchaos"
+if [ "$NOISY_KEPT" -gt 0 ] || [ "$(echo "$STEAL_PCT > 10" | bc -l)" -eq 1 ]; then
+  echo "WARNING: other work competed for the CPUs during $NOISY_KEPT round(s) kept (flagged above; steal"
+  echo "         $STEAL_PCT%): the figures below are skewed by it. Run again on a quiet machine."
 fi
 echo "Results (medians; the ratio is against the baseline of this run)"
 printf "%-34s %10s %10s %8s\n" metric measured target verdict
@@ -318,6 +378,7 @@ printf "%-34s %10.2f %10s %8s\n" "baseline throughput (Gbit/s)" "$BASE_MED" "" "
 printf "%-34s %10.2f %10s %8s\n" "shadow throughput (Gbit/s)" "$SHADOW_MED" "" ""
 printf "%-34s %10.4f %10s %8s\n" "throughput ratio shadow/baseline" "$RATIO" ">= $TARGET_RATIO" \
   "$(verdict "$RATIO >= $TARGET_RATIO")"
+printf "%-34s %10.4f %10s %8s\n" "  (median of per-pair ratios)" "$PAIR_RATIO" "" ""
 printf "%-34s %10.1f %10s %8s\n" "mmc_egress ns/packet (net)" "$NET_EG" "<= $TARGET_NS" \
   "$(verdict "$NET_EG <= $TARGET_NS")"
 printf "%-34s %10.1f %10s %8s\n" "mmc_ingress ns/packet (net)" "$NET_IN" "<= $TARGET_NS" \
@@ -329,17 +390,19 @@ printf "  %-12s raw %6.1f  overhead %6.1f  net %6.1f  (%s packets/s)\n" \
   mmc_egress "$NS_EG" "$NOP_EG" "$NET_EG" "$(pps mmc_egress)" \
   mmc_ingress "$NS_IN" "$NOP_IN" "$NET_IN" "$(pps mmc_ingress)"
 echo "  a packet is an skb: egress sees the sender's GSO super-packets (up to 64 KiB), ingress its ACKs"
+CPU_PCT=$(echo "scale=2; ($(pps mmc_egress) * $NET_EG + $(pps mmc_ingress) * $NET_IN) / 10000000" | bc -l)
+printf "  at these packet rates both programs together take %.2f%% of one CPU (net ns x packets/s)\n" "$CPU_PCT"
 if [ "$BREAKDOWN" = 1 ]; then
   NOP_BD=$(cat "$WORK/ns.bench_nop_egr.bd")
-  echo "breakdown (egress, ns/packet above the do-nothing program's $(printf '%.1f' "$NOP_BD") in the same round):"
+  echo "breakdown (egress; ns/packet above the do-nothing program's $(printf '%.1f' "$NOP_BD") in the same round):"
   for p in "${PARTS[@]}"; do
     case $p in
-      bench_c_ktime) what="bpf_ktime_get_ns() (burst schedule, log rate limit)" ;;
-      bench_c_cookie) what="bpf_get_socket_cookie() (flow id for rollout)" ;;
+      bench_c_ktime) what="bpf_ktime_get_ns() (schedule, heartbeat, log)" ;;
+      bench_c_cookie) what="bpf_get_socket_cookie() (flow id)" ;;
       bench_c_prandom) what="bpf_get_prandom_u32() (the loss draw)" ;;
       bench_c_count) what="per-CPU counter update (lookup + add)" ;;
     esac
-    printf "  %-52s %6.1f\n" "$what" "$(echo "$(cat "$WORK/ns.$p.bd") - $NOP_BD" | bc -l)"
+    printf "  %-48s %6.1f\n" "$what" "$(echo "$(cat "$WORK/ns.$p.bd") - $NOP_BD" | bc -l)"
   done
 fi
 exit 0

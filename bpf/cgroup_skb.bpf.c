@@ -125,11 +125,12 @@ int mmc_egress(struct __sk_buff *skb)
 	mmc_count(MMC_STAT_PKTS_EGRESS);
 	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
 		return CG_PASS;
-	flow = bpf_get_socket_cookie(skb);
-	if (mmc_decide(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, flow) == MMC_LIVE)
+	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, skb) == MMC_LIVE)
 		return CG_DROP_SILENT_EGRESS;
-	if (cfg->tag_sockets)
+	if (cfg->tag_sockets) {
+		flow = bpf_get_socket_cookie(skb);
 		mmc_egress_endpoints(skb, cfg, flow);
+	}
 	return CG_PASS;
 }
 
@@ -141,8 +142,7 @@ int mmc_ingress(struct __sk_buff *skb)
 	mmc_count(MMC_STAT_PKTS_INGRESS);
 	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
 		return CG_PASS;
-	if (mmc_decide(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, bpf_get_socket_cookie(skb)) ==
-	    MMC_LIVE)
+	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, 0, 0, skb) == MMC_LIVE)
 		return CG_DROP;
 	return CG_PASS;
 }

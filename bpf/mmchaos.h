@@ -69,7 +69,7 @@ static inline __u32 mmc_injection_slot(enum mmc_scenario scn, enum mmc_mode mode
 #define MMC_P_ONE (1ULL << 32)
 
 /* Written by the controller into the single entry of the mmc_cfg array map. Times are
- * CLOCK_MONOTONIC nanoseconds (bpf_ktime_get_ns). */
+ * CLOCK_MONOTONIC nanoseconds (the programs read it with bpf_ktime_get_coarse_ns). */
 struct mmc_config {
 	__u64 epoch_ns; /* start of the first burst */
 	__u64 on_ns;    /* burst on-phase length */

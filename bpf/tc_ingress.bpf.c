@@ -137,7 +137,7 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 static __always_inline void mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,
 					   const struct mmc_l4 *p, struct mmc_sk_tag *tag)
 {
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = bpf_ktime_get_ns(); /* gaps are reported in ms: this one needs the fine clock */
 
 	if (p->payload_len) {
 		if (tag->last_ws_rx_ns) {
