@@ -21,14 +21,6 @@
 #define CG_DROP_SILENT_EGRESS 2
 #define CG_DROP 0
 
-static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 port)
-{
-	for (int i = 0; i < 8; i++)
-		if (cfg->dns_ports[i] && cfg->dns_ports[i] == port)
-			return 1;
-	return 0;
-}
-
 /* Which request a REST segment starts: 0..3 for the configured order request lines
  * ("POST /api/v3/order"), MMC_OP_OTHER for another HTTP request (or any TLS application-data
  * record), -1 when the segment does not start a request. */

@@ -141,6 +141,15 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 	return 0;
 }
 
+/* port (network byte order) is one of target.dns_ports. */
+static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 port)
+{
+	for (int i = 0; i < 8; i++)
+		if (cfg->dns_ports[i] && cfg->dns_ports[i] == port)
+			return 1;
+	return 0;
+}
+
 /* The endpoint a packet's remote end belongs to, or NULL. remote_is_src: ingress. */
 static __always_inline struct mmc_endpoint_val *mmc_endpoint_of(const struct mmc_tcp_tuple *t,
 								int remote_is_src)

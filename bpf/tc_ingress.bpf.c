@@ -57,14 +57,6 @@ static __always_inline struct mmc_sk_tag *mmc_engine_tag(struct __sk_buff *skb,
 	return tag;
 }
 
-static __always_inline int mmc_is_dns_port(const struct mmc_config *cfg, __u16 port)
-{
-	for (int i = 0; i < 8; i++)
-		if (cfg->dns_ports[i] && cfg->dns_ports[i] == port)
-			return 1;
-	return 0;
-}
-
 /* mm_ws_gap_ms bucket bounds (ms); the last bucket is +Inf. Userspace exports the same. */
 static __always_inline __u32 mmc_ws_gap_bucket(__u64 gap_ns)
 {

@@ -153,14 +153,9 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
     out.push_back("chaos.dns_flap needs target.dns_ports");
   if (!NeedsNetem(cfg)) return out;
   const char* key = cfg.chaos.lat_spike_ms > 0 ? "chaos.lat_spike_ms" : "chaos.ws_lag_ms";
-  bool rest = false, ws = false;
-  for (const auto& x : cfg.target.exchanges) {
-    rest |= !x.rest.empty();
-    ws |= !x.ws.empty();
-  }
-  if (cfg.chaos.lat_spike_ms > 0 && !rest)
+  if (cfg.chaos.lat_spike_ms > 0 && !any_rest)
     out.push_back("chaos.lat_spike_ms needs REST endpoints in target.exchanges.*.rest");
-  if (cfg.chaos.ws_lag_ms > 0 && !ws)
+  if (cfg.chaos.ws_lag_ms > 0 && !any_ws)
     out.push_back("chaos.ws_lag_ms needs WebSocket endpoints in target.exchanges.*.ws");
   std::string netem = ProbeNetemSupport();
   if (!netem.empty())
