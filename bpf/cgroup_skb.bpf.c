@@ -4,12 +4,14 @@
  * - net_loss: a silent drop with the scenario's probability while a burst is on (both ways).
  * - lat_spike: outbound packets of the engine's REST flows are steered to the REST netem class
  *   (mark + priority; the interface's filter and the ifb's HTB do the rest).
- * - The engine's endpoint sockets are tagged so the tc ingress hook can tell them apart. */
+ * - The engine's endpoint sockets are tagged so the tc ingress hook can tell them apart, and
+ *   its REST requests are accounted (request.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
 #include "fault.bpf.h"
 #include "parse.bpf.h"
+#include "request.bpf.h"
 #include <bpf/bpf_endian.h>
 
 #define LOOPBACK_IFINDEX 1
@@ -88,10 +90,11 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	}
 	if (ep->cls != MMC_FLOW_REST)
 		return;
+	if (tag)
+		mmc_request_egress_close(cfg, tag, &p);
 	op = mmc_request_op(skb, cfg, &p, ep->tls);
-	if (tag && op >= 0) {
-		tag->last_op = op;
-		mmc_count_request(ep->exchange, op, 0);
+	if (tag && op >= 0 && !tag->req_pending) {
+		mmc_request_start(tag, op);
 		/* Order-changing requests on plaintext flows; on TLS flows any request. */
 		if (cfg->prob[MMC_SCN_RECONCILE_MISMATCH] && (ep->tls || op < MMC_OP_OTHER) &&
 		    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) == MMC_LIVE)
@@ -136,6 +139,8 @@ int mmc_ingress(struct __sk_buff *skb)
 		return CG_PASS;
 	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, 0, 0, skb) == MMC_LIVE)
 		return CG_DROP;
+	if (cfg->tag_sockets)
+		mmc_request_ingress(skb, cfg);
 	return CG_PASS;
 }
 

@@ -88,6 +88,20 @@ MMC_MAP struct {
 	__type(value, __u64);
 } mmc_reqstats SEC(".maps");
 
+/* mm_rest_latency_seconds's raw counts, see MMC_RESTLAT_STRIDE. */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MMC_RESTLAT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} mmc_restlat SEC(".maps");
+
+/* Finished REST requests for `mmchaos experiment` (struct mmc_req_event). */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} mmc_requests SEC(".maps");
+
 static __always_inline void mmc_count_request(__u32 exchange, __u32 op, __u32 failed)
 {
 	__u32 slot = mmc_reqstat_slot(exchange, op, failed);

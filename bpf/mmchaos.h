@@ -42,7 +42,8 @@ enum mmc_stat {
 	MMC_STAT_WSGAP_SUM_US,      /* mm_ws_gap_ms: sum of gaps (us) */
 	MMC_STAT_WSGAP_COUNT,
 	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= mmc_ws_gap_bounds_ms[i], not cumulative */
-	MMC_COUNTER_SLOTS = MMC_STAT_WSGAP_BUCKET0 + 12,
+	MMC_STAT_REQ_EVENTS_LOST = MMC_STAT_WSGAP_BUCKET0 + 12, /* mmc_requests full */
+	MMC_COUNTER_SLOTS,
 };
 
 #define MMC_WSGAP_BUCKETS 12 /* the last one is +Inf */
@@ -58,6 +59,37 @@ static inline __u32 mmc_reqstat_slot(__u32 exchange, __u32 op, __u32 failed)
 {
 	return ((exchange % MMC_MAX_EXCHANGES) * MMC_OPS + (op % MMC_OPS)) * 2 + (failed ? 1 : 0);
 }
+
+/* Kernel-observed REST latency, request sent -> first response byte, per exchange:
+ * mm_rest_latency_seconds{exchange}. Per exchange: MMC_RESTLAT_BUCKETS non-cumulative buckets
+ * (upper bounds in mmc_restlat_bounds_ms, the last one +Inf), then the sum (us) and the count. */
+#define MMC_RESTLAT_BUCKETS 14
+#define MMC_RESTLAT_STRIDE (MMC_RESTLAT_BUCKETS + 2)
+#define MMC_RESTLAT_SUM_US MMC_RESTLAT_BUCKETS
+#define MMC_RESTLAT_COUNT (MMC_RESTLAT_BUCKETS + 1)
+#define MMC_RESTLAT_SLOTS (MMC_MAX_EXCHANGES * MMC_RESTLAT_STRIDE)
+#define MMC_RESTLAT_BOUNDS_MS {1, 2, 5, 10, 25, 50, 100, 150, 200, 250, 500, 1000, 2500}
+
+/* How a REST request of the engine ended, as the kernel saw it. */
+enum mmc_req_outcome {
+	MMC_REQ_ANSWERED = 0,  /* a response started (any status but 429/5xx) */
+	MMC_REQ_HTTP_FAIL = 1, /* a response started with 429 or 5xx */
+	MMC_REQ_RESET = 2,     /* the connection was reset before a response */
+	MMC_REQ_ABANDONED = 3, /* the engine closed or reset it first: its deadline passed */
+};
+
+/* One finished REST request (ring buffer mmc_requests, only while cfg->req_events is set). */
+struct mmc_req_event {
+	__u64 ts_ns;      /* CLOCK_MONOTONIC, when it finished */
+	__u64 latency_ns; /* request sent -> first response byte (or reset / abandon) */
+	__u64 flow;       /* socket cookie */
+	__u16 status;     /* HTTP status of a plaintext response, else 0 */
+	__u8 exchange;
+	__u8 op;
+	__u8 outcome; /* enum mmc_req_outcome */
+	__u8 tls;
+	__u8 pad[2];
+};
 
 static inline __u32 mmc_injection_slot(enum mmc_scenario scn, enum mmc_mode mode)
 {
@@ -93,7 +125,8 @@ struct mmc_config {
 	__u16 dns_ports[8];  /* target.dns_ports, network byte order, 0 = unused */
 	__u8 status_5xx[3];  /* exch_5xx's status code as ASCII digits ("503") */
 	__u8 dns_rcode;      /* dns_flap's answer: 2 SERVFAIL, 3 NXDOMAIN */
-	__u32 tag_sockets;   /* a tc scenario is on: the egress hook tags the engine's sockets */
+	__u32 tag_sockets;   /* exchanges are named: the egress hook tags the engine's sockets */
+	__u32 req_events;    /* an experiment reads mmc_requests: emit one event per request */
 	/* "METHOD /path" prefixes of order requests (reconcile_mismatch), NUL padded. */
 	__u8 order_req[4][32];
 };
@@ -137,7 +170,9 @@ struct mmc_sk_tag {
 	__u8 pending; /* how many of pending_code's trailing digits are still to write */
 	__u64 last_ws_rx_ns; /* last inbound WebSocket data: mm_ws_gap_ms */
 	__u8 last_op;        /* op of the last REST request, for failure accounting */
-	__u8 pad3[7];
+	__u8 req_pending;    /* a request was sent and no response has started yet */
+	__u8 pad3[6];
+	__u64 req_sent_ns;   /* when that request's first segment left */
 };
 
 enum mmc_reason {

@@ -62,6 +62,10 @@ static __always_inline int mmc_parse_tcp(struct __sk_buff *skb, __u32 l3, __u16 
 
 #define MMC_IPPROTO_UDP 17
 
+#define MMC_TCP_FIN 0x01
+#define MMC_TCP_RST 0x04
+#define MMC_TCP_PSH 0x08
+
 /* Everything the tc hooks need about a TCP or UDP packet. */
 struct mmc_l4 {
 	struct mmc_tcp_tuple t;

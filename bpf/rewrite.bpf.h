@@ -8,10 +8,6 @@
 #include "csum.bpf.h"
 #include "parse.bpf.h"
 
-#define MMC_TCP_FIN 0x01
-#define MMC_TCP_RST 0x04
-#define MMC_TCP_PSH 0x08
-
 /* "HTTP/1.x " at the start of the payload: a response's status line begins here. */
 static __always_inline int mmc_http_status_start(struct __sk_buff *skb, const struct mmc_l4 *p)
 {

@@ -70,39 +70,18 @@ static __always_inline __u32 mmc_ws_gap_bucket(__u64 gap_ns)
 	return MMC_WSGAP_BUCKETS - 1;
 }
 
-/* A failed REST request as the kernel sees it: reset, 429 or 5xx. */
-static __always_inline void mmc_count_failure(const struct mmc_sk_tag *tag)
-{
-	mmc_count_request(tag->exchange, tag->last_op, 1);
-}
-
-/* The status code of the response starting here, after any rewrite: 1 if 429 or 5xx. */
-static __always_inline int mmc_http_failed(struct __sk_buff *skb, const struct mmc_l4 *p)
-{
-	__u8 code[3];
-
-	if (bpf_skb_load_bytes(skb, p->payload_off + 9, code, 3) < 0)
-		return 0;
-	return code[0] == '5' || (code[0] == '4' && code[1] == '2' && code[2] == '9');
-}
-
 static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struct mmc_config *cfg,
 					      const struct mmc_l4 *p, struct mmc_sk_tag *tag)
 {
 	static const __u8 code_429[3] = {'4', '2', '9'};
 	__u64 flow = tag->cookie;
 
-	if (p->tcp_flags & MMC_TCP_RST) {
-		mmc_count_failure(tag);
-		return;
-	}
-	if (!p->payload_len)
+	if (!p->payload_len || (p->tcp_flags & MMC_TCP_RST))
 		return;
 	if (tag->lose_response) {
 		/* reconcile_mismatch: the exchange processed the order; its answer never arrives. */
 		tag->lose_response = 0;
 		mmc_tcp_reset(skb, p);
-		mmc_count_failure(tag);
 		return;
 	}
 	if (tag->tls)
@@ -122,8 +101,7 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	else if (cfg->prob[MMC_SCN_EXCH_5XX] &&
 		 mmc_decide(cfg, MMC_SCN_EXCH_5XX, MMC_DIR_INGRESS, flow) == MMC_LIVE)
 		mmc_http_set_status(skb, p, cfg->status_5xx, tag);
-	if (!tag->pending && mmc_http_failed(skb, p))
-		mmc_count_failure(tag);
+	/* Failures and latency are accounted by the cgroup ingress hook, after this rewrite. */
 }
 
 static __always_inline void mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,

@@ -134,6 +134,37 @@ TEST(Exchange, Http429AtTheConfiguredRateOnlyForTheTarget) {
   // ones otherwise (slow emulation): then a sample of the same 0.3 draw.
   double tolerance = took < 9500ms ? 1e-9 : 0.12;
   EXPECT_NEAR(rate, n429 / 150.0, tolerance) << body;
+  // Kernel-measured latency: every request of the target got a response (a 429 is one), the
+  // sibling's are not the engine's.
+  EXPECT_EQ(Scraped(body, "mm_rest_latency_seconds_count", R"(exchange="testnet")"), 150) << body;
+  EXPECT_GT(Scraped(body, "mm_rest_latency_seconds_sum", R"(exchange="testnet")"), 0) << body;
+}
+
+// A request the engine gives up on (it closes the connection before any answer) is a timeout:
+// a failure in mm_partial_fail_rate, and no latency sample.
+TEST(Exchange, AbandonedRequestsCountAsFailures) {
+  ExchangeScene s;
+  // A server that accepts, reads and never answers.
+  Process mute(
+      "/usr/bin/python3 -c \"import socket,time\n"
+      "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(('" +
+          s.topo.exchange_ip + "'," + std::to_string(s.http_port) +
+          "))\n"
+          "s.listen(64)\nc=[]\nwhile True: c.append(s.accept()[0])\"",
+      s.topo.exchange);
+  s.WaitPort(s.http_port);
+  auto ctl = s.Start({.exch_429 = 0.0});
+  std::string url = "http://" + s.Host() + ":" + std::to_string(s.http_port) + "/x";
+  for (int i = 0; i < 5; ++i) {
+    Process p("curl -sS --max-time 0.3 -o /dev/null " + url, s.topo.engine, &s.target);
+    EXPECT_NE(p.Wait(), 0) << "curl must time out";
+  }
+  std::this_thread::sleep_for(1500ms);  // one request-count sample
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_partial_fail_rate", R"(exchange="testnet",op="other")"), 1.0) << body;
+  EXPECT_EQ(Scraped(body, "mm_rest_latency_seconds_count", R"(exchange="testnet")"), 0) << body;
+  EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="rest")"), 5) << body;
 }
 
 TEST(Exchange, Ipv6ResponsesAreRewrittenToo) {

@@ -591,8 +591,14 @@ TEST(ConfigErrors, UnknownKeysInEverySection) {
     const char* yaml;
     const char* want;
   } cases[] = {
-      {"chaos: {}\nacceptance:\n  p95: 1\n", "t.yaml:2:1: unknown key 'acceptance' at top level"},
-      {"rollback_triggers: []\n", "t.yaml:1:1: unknown key 'rollback_triggers' at top level"},
+      {"chaos: {}\nacceptnce:\n  p95: 1\n", "t.yaml:2:1: unknown key 'acceptnce' at top level"},
+      {"chaos: {}\nacceptance:\n  p95: 1\n",
+       "t.yaml:3:3: unknown key 'p95' in acceptance (known: p95_regression_max_pct,"},
+      {"experiment:\n  ticks: 5\n",
+       "t.yaml:2:3: unknown key 'ticks' in experiment (known: baseline_ticks, bursts, "
+       "recovery_ticks)"},
+      {"rollback_triggers:\n  - {metric: p95_ms, op: \">\", value: 1, every: 2}\n",
+       "t.yaml:2:41: unknown key 'every' in rollback_triggers[0]"},
       {"target:\n  cgroups: /x\n", "t.yaml:2:3: unknown key 'cgroups' in target"},
       {"target:\n  exchanges:\n    b:\n      rests: []\n",
        "t.yaml:4:7: unknown key 'rests' in target.exchanges.b (known: rest, ws, order_requests)"},
@@ -607,6 +613,59 @@ TEST(ConfigErrors, UnknownKeysInEverySection) {
     SCOPED_TRACE(tc.yaml);
     EXPECT_TRUE(HasPrefix(MustFail(tc.yaml), tc.want));
   }
+}
+
+// --- acceptance, rollback_triggers, experiment ------------------------------------------------
+
+TEST(ConfigExperiment, DefaultsAreTheSeeds) {
+  Config c = MustParse("chaos: {}\n");
+  EXPECT_EQ(c.acceptance.p95_regression_max_pct, 15);
+  EXPECT_EQ(c.acceptance.deadline_miss_max_pct, 2);
+  EXPECT_EQ(c.acceptance.recovery_ticks_max, 3);
+  EXPECT_EQ(c.acceptance.lat_spike_p99_max_ms, 250);
+  EXPECT_TRUE(c.acceptance.discrepancies_all_detected);
+  EXPECT_TRUE(c.rollback_triggers.empty());
+  EXPECT_EQ(c.target.tick_ms, 100);
+  EXPECT_EQ(c.target.deadline_ms, 200);
+  EXPECT_EQ(c.experiment.bursts, 2);
+}
+
+TEST(ConfigExperiment, TriggersParseWithGeneratedNames) {
+  Config c = MustParse(
+      "rollback_triggers:\n"
+      "  - {metric: deadline_miss_pct, op: \">\", value: 5, for_ticks: 3}\n"
+      "  - {name: engine-misses, metric: \"engine:mm_deadline_miss_total\", op: \">=\", "
+      "value: 10, window_ticks: 20}\n"
+      "target: {tick_ms: 50, deadline_ms: 150, metrics_url: \"http://10.0.0.2:9470/metrics\"}\n");
+  ASSERT_EQ(c.rollback_triggers.size(), 2u);
+  EXPECT_EQ(c.rollback_triggers[0].name, "deadline_miss_pct > 5 for 3 ticks");
+  EXPECT_EQ(c.rollback_triggers[0].window_ticks, 10);
+  EXPECT_EQ(c.rollback_triggers[1].name, "engine-misses");
+  EXPECT_EQ(c.rollback_triggers[1].metric, "engine:mm_deadline_miss_total");
+  EXPECT_EQ(c.rollback_triggers[1].window_ticks, 20);
+  EXPECT_EQ(c.target.tick_ms, 50);
+  EXPECT_EQ(c.target.metrics_url, "http://10.0.0.2:9470/metrics");
+  // Round trip through DumpConfig.
+  Config again = MustParse(DumpConfig(c));
+  ASSERT_EQ(again.rollback_triggers.size(), 2u);
+  EXPECT_EQ(again.rollback_triggers[0].name, c.rollback_triggers[0].name);
+  EXPECT_EQ(again.rollback_triggers[1].value, 10);
+  EXPECT_EQ(again.target.metrics_url, c.target.metrics_url);
+}
+
+TEST(ConfigExperiment, BadTriggersSayWhatIsWrong) {
+  EXPECT_TRUE(Contains(MustFail("rollback_triggers:\n  - {metric: p42, op: \">\", value: 1}\n"),
+                       "rollback_triggers[0].metric: unknown metric 'p42' (known: "
+                       "deadline_miss_pct, fail_pct"));
+  EXPECT_TRUE(Contains(MustFail("rollback_triggers:\n  - {metric: p99_ms, op: \"=\", value: 1}\n"),
+                       "expected >, >=, < or <=, got '='"));
+  EXPECT_TRUE(Contains(MustFail("rollback_triggers:\n  - {metric: p99_ms, op: \">\"}\n"),
+                       "rollback_triggers[0]: needs metric, op and value"));
+  EXPECT_TRUE(Contains(MustFail("rollback_triggers:\n  - {metric: p99_ms, op: \">\", value: 1}\n"
+                                "  - {metric: p99_ms, op: \">\", value: 1}\n"),
+                       "duplicate trigger name 'p99_ms > 1'"));
+  EXPECT_TRUE(Contains(MustFail("target: {metrics_url: \"10.0.0.1:9/metrics\"}\n"),
+                       "target.metrics_url: expected an http:// URL"));
 }
 
 TEST(ConfigErrors, DuplicateKey) {

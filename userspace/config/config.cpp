@@ -254,7 +254,9 @@ class Parser {
   Config Parse(const YAML::Node& root) {
     Config cfg;
     cfg.source = source_;
-    ForEachKey(root, "", {"chaos", "netem", "target", "faults", "metrics", "log"},
+    ForEachKey(root, "",
+               {"chaos", "netem", "target", "faults", "metrics", "log", "acceptance",
+                "rollback_triggers", "experiment"},
                [&](const std::string& key, const YAML::Node&, const YAML::Node& v) {
                  if (key == "faults") ParseFaults(v, cfg.faults);
                  if (key == "chaos") ParseChaos(v, cfg.chaos);
@@ -262,6 +264,9 @@ class Parser {
                  if (key == "target") ParseTarget(v, cfg.target);
                  if (key == "metrics") ParseMetrics(v, cfg.metrics);
                  if (key == "log") ParseLog(v, cfg.log);
+                 if (key == "acceptance") ParseAcceptance(v, cfg.acceptance);
+                 if (key == "experiment") ParseExperiment(v, cfg.experiment);
+                 if (key == "rollback_triggers") ParseTriggers(v, cfg.rollback_triggers);
                });
     CheckNetemLimit(cfg);
     cfg.warnings = std::move(warnings_);
@@ -522,7 +527,7 @@ class Parser {
     const std::string w = "target";
     ForEachKey(map, w,
                {"cgroup", "netns", "interfaces", "exchanges", "dns_ports", "rollout_percent",
-                "heartbeat_ms"},
+                "heartbeat_ms", "tick_ms", "deadline_ms", "metrics_url"},
                [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
                  const std::string name = Dotted(w, key);
                  if (key == "cgroup") {
@@ -563,6 +568,17 @@ class Parser {
                  }
                  if (key == "rollout_percent") t.rollout_percent = Number(k, v, name, 0, 100);
                  if (key == "heartbeat_ms") t.heartbeat_ms = Integer(k, v, name, 50, 10000);
+                 if (key == "tick_ms") t.tick_ms = Integer(k, v, name, 10, 60000);
+                 if (key == "deadline_ms") t.deadline_ms = Integer(k, v, name, 1, 600000);
+                 if (key == "metrics_url") {
+                   t.metrics_url = String(k, v, name);
+                   if (!t.metrics_url.empty() && t.metrics_url.rfind("http://", 0) != 0)
+                     Throw(ValueMark(k, v), name +
+                                                ": expected an http:// URL of the engine's "
+                                                "Prometheus endpoint (e.g. "
+                                                "http://10.0.0.2:9470/metrics), got '" +
+                                                t.metrics_url + "'");
+                 }
                });
   }
 
@@ -729,6 +745,95 @@ class Parser {
                });
   }
 
+  void ParseAcceptance(const YAML::Node& map, AcceptanceSection& a) {
+    const std::string w = "acceptance";
+    ForEachKey(map, w,
+               {"p95_regression_max_pct", "deadline_miss_max_pct", "recovery_ticks_max",
+                "lat_spike_p99_max_ms", "discrepancies_all_detected"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "p95_regression_max_pct")
+                   a.p95_regression_max_pct = Number(k, v, name, 0, 10000);
+                 if (key == "deadline_miss_max_pct")
+                   a.deadline_miss_max_pct = Number(k, v, name, 0, 100);
+                 if (key == "recovery_ticks_max")
+                   a.recovery_ticks_max = Integer(k, v, name, 0, 1000000);
+                 if (key == "lat_spike_p99_max_ms")
+                   a.lat_spike_p99_max_ms = Number(k, v, name, 0, 3600000);
+                 if (key == "discrepancies_all_detected")
+                   a.discrepancies_all_detected = Bool(k, v, name);
+               });
+  }
+
+  void ParseExperiment(const YAML::Node& map, ExperimentSection& x) {
+    const std::string w = "experiment";
+    ForEachKey(map, w, {"baseline_ticks", "bursts", "recovery_ticks"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "baseline_ticks") x.baseline_ticks = Integer(k, v, name, 1, 1000000);
+                 if (key == "bursts") x.bursts = Integer(k, v, name, 1, 10000);
+                 if (key == "recovery_ticks") x.recovery_ticks = Integer(k, v, name, 1, 1000000);
+               });
+  }
+
+  void ParseTriggers(const YAML::Node& list, std::vector<RollbackTrigger>& out) {
+    const std::string w = "rollback_triggers";
+    if (list.IsNull()) return;
+    if (!list.IsSequence())
+      Throw(list.Mark(), w + ": expected a list of conditions, got " + Got(list));
+    for (size_t i = 0; i < list.size(); ++i) {
+      const YAML::Node item = list[i];
+      const std::string where = w + "[" + std::to_string(i) + "]";
+      RollbackTrigger t;
+      bool has_metric = false, has_op = false, has_value = false;
+      std::optional<YAML::Mark> metric_mark;
+      ForEachKey(item, where, {"name", "metric", "op", "value", "for_ticks", "window_ticks"},
+                 [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                   const std::string name = Dotted(where, key);
+                   if (key == "name") t.name = String(k, v, name);
+                   if (key == "metric") {
+                     t.metric = String(k, v, name);
+                     has_metric = true;
+                     bool known = t.metric.rfind("engine:", 0) == 0 && t.metric.size() > 7;
+                     for (const char* m : kTriggerMetrics) known = known || t.metric == m;
+                     if (!known) {
+                       std::string list;
+                       for (const char* m : kTriggerMetrics) list += std::string(m) + ", ";
+                       Throw(ValueMark(k, v), name + ": unknown metric '" + t.metric +
+                                                  "' (known: " + list +
+                                                  "or engine:<metric name> for the engine's own "
+                                                  "counter at target.metrics_url)");
+                     }
+                   }
+                   if (key == "op") {
+                     t.op = String(k, v, name);
+                     has_op = true;
+                     if (t.op != ">" && t.op != ">=" && t.op != "<" && t.op != "<=")
+                       Throw(ValueMark(k, v),
+                             name + ": expected >, >=, < or <=, got '" + t.op + "'");
+                   }
+                   if (key == "value") {
+                     t.value = Number(k, v, name, -1e18, 1e18);
+                     has_value = true;
+                   }
+                   if (key == "for_ticks") t.for_ticks = Integer(k, v, name, 1, 1000000);
+                   if (key == "window_ticks") t.window_ticks = Integer(k, v, name, 1, 1000000);
+                 });
+      if (!has_metric || !has_op || !has_value)
+        Throw(item.Mark(), where +
+                               ": needs metric, op and value (e.g. {metric: deadline_miss_pct, "
+                               "op: \">\", value: 5, for_ticks: 3})");
+      if (t.name.empty()) {
+        t.name = t.metric + " " + t.op + " " + FormatDouble(t.value);
+        if (t.for_ticks > 1) t.name += " for " + std::to_string(t.for_ticks) + " ticks";
+      }
+      for (const RollbackTrigger& o : out)
+        if (o.name == t.name)
+          Throw(item.Mark(), where + ": duplicate trigger name '" + t.name + "'");
+      out.push_back(std::move(t));
+    }
+  }
+
   std::string source_;
   std::vector<std::string> warnings_;
   std::optional<YAML::Mark> limit_mark_;  // where netem.limit was set, if it was
@@ -892,6 +997,10 @@ std::string DumpConfig(const Config& cfg) {
   e << YAML::EndSeq;
   e << YAML::Key << "rollout_percent" << YAML::Value << num(t.rollout_percent);
   e << YAML::Key << "heartbeat_ms" << YAML::Value << std::to_string(t.heartbeat_ms);
+  e << YAML::Key << "tick_ms" << YAML::Value << std::to_string(t.tick_ms);
+  e << YAML::Key << "deadline_ms" << YAML::Value << std::to_string(t.deadline_ms);
+  e << YAML::Key << "metrics_url" << YAML::Value;
+  quoted(t.metrics_url);
   e << YAML::EndMap;
 
   e << YAML::Key << "faults" << YAML::Value << YAML::BeginMap;
@@ -909,6 +1018,41 @@ std::string DumpConfig(const Config& cfg) {
   quoted(cfg.log.injections);
   e << YAML::Key << "max_events_per_sec" << YAML::Value
     << std::to_string(cfg.log.max_events_per_sec);
+  e << YAML::EndMap;
+
+  const AcceptanceSection& a = cfg.acceptance;
+  e << YAML::Key << "acceptance" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "p95_regression_max_pct" << YAML::Value << num(a.p95_regression_max_pct);
+  e << YAML::Key << "deadline_miss_max_pct" << YAML::Value << num(a.deadline_miss_max_pct);
+  e << YAML::Key << "recovery_ticks_max" << YAML::Value << std::to_string(a.recovery_ticks_max);
+  e << YAML::Key << "lat_spike_p99_max_ms" << YAML::Value << num(a.lat_spike_p99_max_ms);
+  e << YAML::Key << "discrepancies_all_detected" << YAML::Value
+    << (a.discrepancies_all_detected ? "true" : "false");
+  e << YAML::EndMap;
+
+  e << YAML::Key << "rollback_triggers" << YAML::Value;
+  if (cfg.rollback_triggers.empty()) e << YAML::Flow;
+  e << YAML::BeginSeq;
+  for (const RollbackTrigger& t : cfg.rollback_triggers) {
+    e << YAML::BeginMap;
+    e << YAML::Key << "name" << YAML::Value;
+    quoted(t.name);
+    e << YAML::Key << "metric" << YAML::Value;
+    quoted(t.metric);
+    e << YAML::Key << "op" << YAML::Value;
+    quoted(t.op);
+    e << YAML::Key << "value" << YAML::Value << num(t.value);
+    e << YAML::Key << "for_ticks" << YAML::Value << std::to_string(t.for_ticks);
+    e << YAML::Key << "window_ticks" << YAML::Value << std::to_string(t.window_ticks);
+    e << YAML::EndMap;
+  }
+  e << YAML::EndSeq;
+
+  const ExperimentSection& x = cfg.experiment;
+  e << YAML::Key << "experiment" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "baseline_ticks" << YAML::Value << std::to_string(x.baseline_ticks);
+  e << YAML::Key << "bursts" << YAML::Value << std::to_string(x.bursts);
+  e << YAML::Key << "recovery_ticks" << YAML::Value << std::to_string(x.recovery_ticks);
   e << YAML::EndMap;
   e << YAML::EndMap;
   return std::string(e.c_str()) + "\n";

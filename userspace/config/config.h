@@ -70,7 +70,44 @@ struct Target {
   std::vector<Exchange> exchanges;
   std::vector<uint16_t> dns_ports{53};
   double rollout_percent = 100.0;
-  int heartbeat_ms = 250;  // controller -> BPF liveness period; 2 missed periods stop steering
+  int heartbeat_ms = 250;   // controller -> BPF liveness period; 2 missed periods stop steering
+  int tick_ms = 100;        // the engine's tick: mmchaos measures and judges per tick
+  int deadline_ms = 200;    // a REST request not answered within this is a deadline miss
+  std::string metrics_url;  // the engine's Prometheus endpoint (scraped in target.netns), optional
+};
+
+// Acceptance criteria of an experiment (the seed's defaults).
+struct AcceptanceSection {
+  double p95_regression_max_pct = 15;      // chaos p95 <= baseline p95 * (1 + this/100)
+  double deadline_miss_max_pct = 2;        // chaos deadline-miss rate < this
+  int recovery_ticks_max = 3;              // every burst recovered within this many ticks
+  double lat_spike_p99_max_ms = 250;       // under lat_spike: chaos p99 < this
+  bool discrepancies_all_detected = true;  // every created discrepancy detected by the engine
+};
+
+// A stop condition: when `metric op value` holds on `for_ticks` consecutive ticks (the metric
+// taken over the last `window_ticks` ticks), mmchaos detaches at once.
+struct RollbackTrigger {
+  std::string name;    // label of mm_chaos_rollbacks_total{trigger}; default: the condition
+  std::string metric;  // see kTriggerMetrics, or "engine:<metric name>"
+  std::string op;      // >, >=, <, <=
+  double value = 0;
+  int for_ticks = 1;
+  int window_ticks = 10;
+};
+
+// Kernel-observed trigger metrics, over the window's REST requests: deadline_miss_pct (misses /
+// requests), fail_pct (reset, timeout, 429, 5xx / requests), p95_ms, p99_ms (answered
+// requests), requests (count).
+inline constexpr const char* kTriggerMetrics[] = {"deadline_miss_pct", "fail_pct", "p95_ms",
+                                                  "p99_ms", "requests"};
+
+// `mmchaos experiment`'s phases, in ticks of target.tick_ms (the chaos phase lasts `bursts`
+// duty cycles of chaos.burst_on_sec/burst_off_sec, its last off-period excluded).
+struct ExperimentSection {
+  int baseline_ticks = 50;
+  int bursts = 2;
+  int recovery_ticks = 30;
 };
 
 // How the exchange-protocol faults answer.
@@ -95,6 +132,9 @@ struct Config {
   FaultsSection faults;
   MetricsSection metrics;
   LogSection log;
+  AcceptanceSection acceptance;
+  std::vector<RollbackTrigger> rollback_triggers;
+  ExperimentSection experiment;
   std::string source;                 // file name the config came from
   std::vector<std::string> warnings;  // "file:line: key clamped from X to Y"
 };

@@ -14,8 +14,8 @@
 #include "common/fd.h"
 #include "config/config.h"
 #include "controller/kernel_config.h"
-#include "controller/tc_path.h"
 #include "controller/registry.h"
+#include "controller/tc_path.h"
 #include "eventlog/eventlog.h"
 #include "loader/dataplane.h"
 #include "metrics/exporter.h"
@@ -188,7 +188,9 @@ int RunController(const RunOptions& opts) {
   if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
   // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
-  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&plane, &placed, &requests]() {
+  std::vector<std::string> exchange_names;
+  for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
+  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
     if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
@@ -196,6 +198,8 @@ int RunController(const RunOptions& opts) {
     s.now_ns = MonoNs();
     s.netem = placed.NetemStats();
     s.partial_fail = requests.Rates();
+    if (auto r = ReadRestLatency(plane.restlat_fd())) s.rest_latency = *r;
+    s.exchanges = exchange_names;
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);

@@ -72,7 +72,9 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
         std::strncpy(reinterpret_cast<char*>(k.order_req[r++]), req.c_str(),
                      sizeof(k.order_req[0]) - 1);
       }
-  k.tag_sockets = NeedsTc(cfg) ? 1 : 0;
+  // The engine's endpoint sockets are tagged whenever exchanges are named: request accounting
+  // (partial fail rate, REST latency) needs the tag, with or without a tc scenario.
+  k.tag_sockets = NeedsTc(cfg) || !cfg.target.exchanges.empty() ? 1 : 0;
   k.armed = cfg.chaos.enabled ? 1 : 0;
   k.dry_run = cfg.chaos.dry_run ? 1 : 0;
   k.seed = seed;

@@ -57,7 +57,7 @@ std::array<NetemSpec, 2> NetemSpecs(const Config& cfg) {
 }
 
 Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::string& netns,
-                                                    uint64_t cgroup_id, DataPlane& plane) {
+                                              uint64_t cgroup_id, DataPlane& plane) {
   // A predecessor on this cgroup that crashed left its path behind: we hold the target's lock,
   // so any record for it is stale.
   for (const auto& s : ReadStates()) {

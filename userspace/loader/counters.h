@@ -20,6 +20,10 @@ using ReqStats = std::array<uint64_t, MMC_REQSTAT_SLOTS>;
 // Sums the mmc_reqstats per-CPU array (see mmc_reqstat_slot()).
 Result<ReqStats> ReadReqStats(int map_fd);
 
+using RestLatency = std::array<uint64_t, MMC_RESTLAT_SLOTS>;
+// Sums the mmc_restlat per-CPU array (see MMC_RESTLAT_STRIDE).
+Result<RestLatency> ReadRestLatency(int map_fd);
+
 inline uint64_t Injections(const Counters& c, mmc_scenario s, mmc_mode m) {
   return c[mmc_injection_slot(s, m)];
 }

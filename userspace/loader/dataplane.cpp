@@ -122,6 +122,8 @@ Result<void> DataPlane::SetInterfaces(const std::vector<int>& ifindexes) {
 }
 
 int DataPlane::reqstats_fd() const { return bpf_map__fd(skel_->maps.mmc_reqstats); }
+int DataPlane::restlat_fd() const { return bpf_map__fd(skel_->maps.mmc_restlat); }
+int DataPlane::requests_fd() const { return bpf_map__fd(skel_->maps.mmc_requests); }
 
 int DataPlane::tc_ingress_prog_fd() const { return bpf_program__fd(skel_->progs.mmc_tc_ingress); }
 

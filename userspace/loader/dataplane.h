@@ -43,6 +43,8 @@ class DataPlane {
   Result<void> SetInterfaces(const std::vector<int>& ifindexes);
   int tc_ingress_prog_fd() const;
   int reqstats_fd() const;
+  int restlat_fd() const;   // mm_rest_latency_seconds
+  int requests_fd() const;  // ring buffer of struct mmc_req_event
   Result<Counters> ReadCounters() const;
 
   int events_fd() const;

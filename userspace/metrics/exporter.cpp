@@ -90,7 +90,7 @@ class DataPlaneCollector : public prometheus::Collectable {
 
     MetricFamily pfail{"mm_partial_fail_rate",
                        "Share of the engine's REST requests over the last window that failed "
-                       "(reset, 429 or 5xx as seen in the kernel)",
+                       "(reset, timeout (the engine gave up), 429 or 5xx as seen in the kernel)",
                        MetricType::Gauge,
                        {}};
     for (const auto& f : s.partial_fail) {
@@ -100,6 +100,7 @@ class DataPlaneCollector : public prometheus::Collectable {
       pfail.metric.push_back(std::move(m));
     }
     out.push_back(std::move(pfail));
+    out.push_back(RestLatencyFamily(s));
 
     out.push_back(SlotCounters(
         s, "mm_chaos_log_events_dropped_total",
@@ -124,6 +125,35 @@ class DataPlaneCollector : public prometheus::Collectable {
   }
 
  private:
+  // One histogram per named exchange, from the kernel's non-cumulative buckets.
+  static MetricFamily RestLatencyFamily(const DataPlaneSnapshot& s) {
+    MetricFamily f{"mm_rest_latency_seconds",
+                   "The engine's REST request latency per exchange, measured in the kernel: "
+                   "request's first segment sent -> response's first byte received",
+                   MetricType::Histogram,
+                   {}};
+    static constexpr uint32_t kBoundsMs[MMC_RESTLAT_BUCKETS - 1] = MMC_RESTLAT_BOUNDS_MS;
+    for (size_t x = 0; x < s.exchanges.size() && x < MMC_MAX_EXCHANGES; ++x) {
+      ClientMetric m;
+      m.label = {{"exchange", s.exchanges[x]}};
+      const size_t base = x * MMC_RESTLAT_STRIDE;
+      uint64_t cumulative = 0;
+      for (int i = 0; i < MMC_RESTLAT_BUCKETS; ++i) {
+        if (s.rest_latency) cumulative += (*s.rest_latency)[base + i];
+        m.histogram.bucket.push_back({cumulative, i < MMC_RESTLAT_BUCKETS - 1
+                                                      ? kBoundsMs[i] / 1e3
+                                                      : std::numeric_limits<double>::infinity()});
+      }
+      if (s.rest_latency) {
+        m.histogram.sample_count = (*s.rest_latency)[base + MMC_RESTLAT_COUNT];
+        m.histogram.sample_sum =
+            static_cast<double>((*s.rest_latency)[base + MMC_RESTLAT_SUM_US]) / 1e6;
+      }
+      f.metric.push_back(std::move(m));
+    }
+    return f;
+  }
+
   static MetricFamily Gauge(std::string name, std::string help, double v) {
     ClientMetric m;
     m.gauge.value = v;

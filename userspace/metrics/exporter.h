@@ -37,6 +37,9 @@ struct DataPlaneSnapshot {
     double rate = 0;
   };
   std::vector<PartialFail> partial_fail;
+  // mm_rest_latency_seconds{exchange}: the raw map and target.exchanges' names (the index).
+  std::optional<RestLatency> rest_latency;
+  std::vector<std::string> exchanges;
 };
 
 class MetricsExporter {

@@ -1,0 +1,134 @@
+/* REST request accounting on the engine's own sockets, engine-agnostic: requests and failures
+ * (mm_partial_fail_rate), latency from the request's first segment leaving to the response's
+ * first byte arriving (mm_rest_latency_seconds), and one ring-buffer event per request for
+ * `mmchaos experiment`. Both ends run in the cgroup hooks, so this works with or without tc, and
+ * ingress sees responses after any tc rewrite (a 429 made by exch_429 counts as a 429).
+ *
+ * A request ends with the first response byte, a reset or FIN from the exchange (reset), or the
+ * engine closing or resetting the connection first (abandoned: its deadline passed, the kernel's
+ * view of a timeout). HTTP/1.1 without pipelining: one request outstanding per connection; a
+ * segment that starts a request while one is outstanding is a retransmission and not counted. */
+#ifndef MMCHAOS_REQUEST_BPF_H
+#define MMCHAOS_REQUEST_BPF_H
+
+#include "maps.bpf.h"
+#include "parse.bpf.h"
+
+static __always_inline __u32 mmc_restlat_bucket(__u64 ns)
+{
+	static const __u32 bounds_ms[MMC_RESTLAT_BUCKETS - 1] = MMC_RESTLAT_BOUNDS_MS;
+
+	for (int i = 0; i < MMC_RESTLAT_BUCKETS - 1; i++)
+		if (ns <= (__u64)bounds_ms[i] * 1000000ULL)
+			return i;
+	return MMC_RESTLAT_BUCKETS - 1;
+}
+
+static __always_inline void mmc_restlat_add(__u32 slot, __u64 n)
+{
+	__u64 *v = bpf_map_lookup_elem(&mmc_restlat, &slot);
+
+	if (v)
+		*v += n;
+}
+
+/* Egress: the first segment of a request (op from the request line) left the engine. */
+static __always_inline void mmc_request_start(struct mmc_sk_tag *tag, __u32 op)
+{
+	if (tag->req_pending)
+		return;
+	tag->req_pending = 1;
+	tag->req_sent_ns = bpf_ktime_get_ns();
+	tag->last_op = op;
+	mmc_count_request(tag->exchange, op, 0);
+}
+
+static __always_inline void mmc_request_end(const struct mmc_config *cfg, struct mmc_sk_tag *tag,
+					    __u32 outcome, __u16 status)
+{
+	__u64 now = bpf_ktime_get_ns(), lat = now - tag->req_sent_ns;
+	__u32 base = (tag->exchange % MMC_MAX_EXCHANGES) * MMC_RESTLAT_STRIDE;
+
+	tag->req_pending = 0;
+	if (outcome != MMC_REQ_ANSWERED)
+		mmc_count_request(tag->exchange, tag->last_op, 1);
+	if (outcome == MMC_REQ_ANSWERED || outcome == MMC_REQ_HTTP_FAIL) {
+		mmc_restlat_add(base + mmc_restlat_bucket(lat), 1);
+		mmc_restlat_add(base + MMC_RESTLAT_SUM_US, lat / 1000);
+		mmc_restlat_add(base + MMC_RESTLAT_COUNT, 1);
+	}
+	if (cfg->req_events) {
+		struct mmc_req_event e = {};
+
+		e.ts_ns = now;
+		e.latency_ns = lat;
+		e.flow = tag->cookie;
+		e.status = status;
+		e.exchange = tag->exchange;
+		e.op = tag->last_op;
+		e.outcome = outcome;
+		e.tls = tag->tls;
+		/* No wakeup: the experiment drains the ring on its own tick. */
+		if (bpf_ringbuf_output(&mmc_requests, &e, sizeof(e), BPF_RB_NO_WAKEUP) < 0)
+			mmc_count(MMC_STAT_REQ_EVENTS_LOST);
+	}
+}
+
+/* The status code of a plaintext "HTTP/1.x NNN" response starting at the payload, else 0. */
+static __always_inline __u16 mmc_http_status(struct __sk_buff *skb, const struct mmc_l4 *p)
+{
+	__u8 b[12];
+
+	if (p->payload_len < sizeof(b) || bpf_skb_load_bytes(skb, p->payload_off, b, sizeof(b)) < 0)
+		return 0;
+	if (b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/')
+		return 0;
+	for (int i = 9; i < 12; i++)
+		if (b[i] < '0' || b[i] > '9')
+			return 0;
+	return (b[9] - '0') * 100 + (b[10] - '0') * 10 + (b[11] - '0');
+}
+
+/* Egress: the engine closing or resetting a connection with a request outstanding gave up on
+ * it. */
+static __always_inline void mmc_request_egress_close(const struct mmc_config *cfg,
+						     struct mmc_sk_tag *tag, const struct mmc_l4 *p)
+{
+	if (tag->req_pending && (p->tcp_flags & (MMC_TCP_FIN | MMC_TCP_RST)))
+		mmc_request_end(cfg, tag, MMC_REQ_ABANDONED, 0);
+}
+
+/* Ingress (cgroup_skb, packet already past any tc rewrite): ends the outstanding request of the
+ * engine's REST socket this packet is for. */
+static __always_inline void mmc_request_ingress(struct __sk_buff *skb, const struct mmc_config *cfg)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct mmc_sk_tag *tag;
+	struct mmc_l4 p = {};
+	__u16 status;
+
+	if (!sk)
+		return;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return;
+	tag = bpf_sk_storage_get(&mmc_sk_tag, sk, 0, 0);
+	if (!tag || tag->cls != MMC_FLOW_REST || !tag->req_pending)
+		return;
+	if (mmc_parse_l4(skb, 0, skb->protocol, &p) < 0 || p.proto != MMC_IPPROTO_TCP)
+		return;
+	if (p.tcp_flags & MMC_TCP_RST) {
+		mmc_request_end(cfg, tag, MMC_REQ_RESET, 0);
+		return;
+	}
+	if (!p.payload_len) {
+		if (p.tcp_flags & MMC_TCP_FIN)
+			mmc_request_end(cfg, tag, MMC_REQ_RESET, 0); /* closed without answering */
+		return;
+	}
+	status = tag->tls ? 0 : mmc_http_status(skb, &p);
+	mmc_request_end(cfg, tag,
+			status == 429 || status >= 500 ? MMC_REQ_HTTP_FAIL : MMC_REQ_ANSWERED, status);
+}
+
+#endif /* MMCHAOS_REQUEST_BPF_H */
