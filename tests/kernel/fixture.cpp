@@ -217,11 +217,18 @@ int SocketIn(const NetNs& ns, int domain, int type) {
 
 std::string MmchaosBin() { return MMCHAOS_BIN; }
 
-Controller::Controller(const std::string& config_path, const std::vector<std::string>& extra) {
+Controller::Controller(const std::string& config_path, const std::vector<std::string>& extra)
+    : Controller([&] {
+        Args a{{"run", "-c", config_path}};
+        a.v.insert(a.v.end(), extra.begin(), extra.end());
+        return a;
+      }()) {}
+
+Controller::Controller(Args a) {
   int p[2];
   Check(pipe2(p, O_CLOEXEC) == 0, "pipe");
-  std::vector<std::string> args{MmchaosBin(), "run", "-c", config_path};
-  args.insert(args.end(), extra.begin(), extra.end());
+  std::vector<std::string> args{MmchaosBin()};
+  args.insert(args.end(), a.v.begin(), a.v.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

@@ -93,6 +93,11 @@ int SocketIn(const NetNs& ns, int domain, int type);
 class Controller {
  public:
   Controller(const std::string& config_path, const std::vector<std::string>& extra_args = {});
+  // Any mmchaos command line (args after the binary), e.g. {"experiment", "-c", ...}.
+  struct Args {
+    std::vector<std::string> v;
+  };
+  explicit Controller(Args args);
   ~Controller();
   // Waits until stderr contains text; false on timeout or exit.
   bool WaitFor(const std::string& text, std::chrono::milliseconds timeout);

@@ -47,8 +47,7 @@ inline std::string ConfigYaml(const std::string& cgroup, const ChaosKnobs& k, ui
 
 // The value of one sample in a Prometheus text body, or -1 when absent. labels is the exact
 // label text as the exposer prints it (e.g. `mode="live",scenario="net_loss"`), or empty.
-inline double Scraped(const std::string& body, const std::string& name,
-                      const std::string& labels) {
+inline double Scraped(const std::string& body, const std::string& name, const std::string& labels) {
   const std::string prefix = labels.empty() ? name + " " : name + "{" + labels + "} ";
   std::istringstream in(body);
   std::string line;

@@ -8,6 +8,7 @@
 #include "controller/controller.h"
 #include "controller/kernel_config.h"
 #include "doctor/doctor.h"
+#include "experiment/experiment.h"
 #include "report/report.h"
 
 namespace {
@@ -56,6 +57,17 @@ int main(int argc, char** argv) {
   run->add_option("--duration", run_opts.duration_sec, "stop after SECONDS")
       ->check(CLI::NonNegativeNumber);
 
+  mmchaos::ExperimentOptions exp_opts;
+  auto* experiment = app.add_subcommand(
+      "experiment",
+      "One scenario against the running engine: baseline (shadow), bursts (live), recovery; "
+      "writes OUT/runs/<timestamp>-<scenario>.json");
+  experiment->add_option("-c,--config", exp_opts.config_path, "chaos.yaml")->required();
+  experiment->add_option("--scenario", exp_opts.scenario, "e.g. net_loss, exch_429, lat_spike")
+      ->required();
+  experiment->add_option("--out", exp_opts.out_dir, "output directory (default artifacts/chaos)");
+  experiment->add_option("--cgroup", exp_opts.cgroup, "target cgroup v2 directory");
+
   auto* status = app.add_subcommand("status", "What mmchaos has attached on this host");
   status->add_flag("--json", json, "JSON output");
 
@@ -85,6 +97,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (*run) return mmchaos::RunController(run_opts);
+  if (*experiment) return mmchaos::ExperimentCommand(exp_opts);
   if (*status) return mmchaos::StatusCommand(json);
   if (*rollback) return mmchaos::RollbackCommand();
   if (*report) return mmchaos::ReportCommand(runs_dir, output);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <random>
 
@@ -17,6 +18,7 @@
 #include "controller/registry.h"
 #include "controller/tc_path.h"
 #include "eventlog/eventlog.h"
+#include "experiment/trigger_watch.h"
 #include "loader/dataplane.h"
 #include "metrics/exporter.h"
 #include "metrics/request_window.h"
@@ -52,6 +54,7 @@ std::optional<Config> ReadConfig(const RunOptions& opts) {
     return std::nullopt;
   }
   for (const auto& w : cfg->warnings) Log("warning: " + w);
+  if (opts.adjust) opts.adjust(*cfg);
   auto refused = CheckScenarios(*cfg);
   for (const auto& u : refused) Log("error: " + u);
   if (!refused.empty()) return std::nullopt;
@@ -139,6 +142,52 @@ class Placement {
   std::unique_ptr<TcPath> tc_path_;  // tc hook and, for delays, the netem path
 };
 
+// The loop's objects as hooks see them.
+class LoopSession : public Session {
+ public:
+  LoopSession(DataPlane& plane, Placement& placed, Config& cfg, mmc_config& kcfg,
+              const std::string& netns)
+      : plane_(plane), placed_(placed), cfg_(cfg), kcfg_(kcfg), netns_(netns) {
+    for (const auto& t : cfg.rollback_triggers) rollbacks_[t.name] = 0;
+  }
+
+  DataPlane& plane() override { return plane_; }
+  const Config& config() const override { return cfg_; }
+  const mmc_config& kernel_config() const override { return kcfg_; }
+  Result<void> SetKernelConfig(const mmc_config& k) override {
+    if (auto w = plane_.WriteConfig(k); !w) return w;
+    kcfg_ = k;
+    return {};
+  }
+  void Rollback(const std::string& trigger) override {
+    placed_.Clear();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      rollbacks_[trigger] += 1;
+    }
+    Log("rollback trigger fired: " + trigger +
+        ": detached (SIGHUP re-reads the config and "
+        "attaches again)");
+  }
+  bool attached() const override { return plane_.attached(); }
+  const std::string& netns() const override { return netns_; }
+
+  // From the metrics thread.
+  std::vector<std::pair<std::string, uint64_t>> Rollbacks() {
+    std::lock_guard<std::mutex> l(mu_);
+    return {rollbacks_.begin(), rollbacks_.end()};
+  }
+
+ private:
+  DataPlane& plane_;
+  Placement& placed_;
+  Config& cfg_;
+  mmc_config& kcfg_;
+  const std::string& netns_;
+  std::mutex mu_;
+  std::map<std::string, uint64_t> rollbacks_;
+};
+
 }  // namespace
 
 int RunController(const RunOptions& opts) {
@@ -190,6 +239,14 @@ int RunController(const RunOptions& opts) {
   // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
   std::vector<std::string> exchange_names;
   for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
+  LoopSession session(plane, placed, *cfg, kcfg, netns);
+  // `run` watches its rollback triggers; `experiment` brings its own hooks (which do too).
+  std::unique_ptr<LoopHooks> watch;
+  LoopHooks* hooks = opts.hooks;
+  if (!hooks && !cfg->rollback_triggers.empty()) {
+    watch = std::make_unique<TriggerWatch>();
+    hooks = watch.get();
+  }
   auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
@@ -200,9 +257,13 @@ int RunController(const RunOptions& opts) {
     s.partial_fail = requests.Rates();
     if (auto r = ReadRestLatency(plane.restlat_fd())) s.rest_latency = *r;
     s.exchanges = exchange_names;
+    s.rollbacks = session.Rollbacks();
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);
+  if (hooks) {
+    if (auto h = hooks->OnStart(session); !h) return Report(h.error(), kExitRuntime);
+  }
 
   UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
   if (!ep) return Report({"epoll_create1", errno, ""}, kExitRuntime);
@@ -236,6 +297,10 @@ int RunController(const RunOptions& opts) {
       while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
         if (si.ssi_signo != SIGHUP) {
           stop = true;
+          continue;
+        }
+        if (opts.hooks) {
+          Log("SIGHUP ignored: an experiment runs its own schedule");
           continue;
         }
         auto next = ReadConfig(opts);
@@ -276,12 +341,14 @@ int RunController(const RunOptions& opts) {
       placed.Refresh(*cfg);
       last_resolve = now;
     }
+    if (hooks && !hooks->OnTick(session, now)) break;
     mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
     int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
     if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)
       Log("burst " + std::to_string(burst) + " on");
     last_burst = burst;
   }
+  if (hooks && rc == kExitOk) rc = hooks->ExitCode();
   // Rollback first: links go before anything else is torn down, then the netem path.
   placed.Clear();
   (*log)->Consume();

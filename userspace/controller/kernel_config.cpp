@@ -75,6 +75,8 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   // The engine's endpoint sockets are tagged whenever exchanges are named: request accounting
   // (partial fail rate, REST latency) needs the tag, with or without a tc scenario.
   k.tag_sockets = NeedsTc(cfg) || !cfg.target.exchanges.empty() ? 1 : 0;
+  // Rollback triggers judge per-request figures: the data plane emits one event per request.
+  k.req_events = cfg.rollback_triggers.empty() ? 0 : 1;
   k.armed = cfg.chaos.enabled ? 1 : 0;
   k.dry_run = cfg.chaos.dry_run ? 1 : 0;
   k.seed = seed;

@@ -21,7 +21,7 @@ class TcPath {
   // netns: the engine's netns file ("" = ours). Removes a crashed predecessor's leftovers for
   // this cgroup before building.
   static Result<std::unique_ptr<TcPath>> Start(const Config& cfg, const std::string& netns,
-                                                  uint64_t cgroup_id, DataPlane& plane);
+                                               uint64_t cgroup_id, DataPlane& plane);
   ~TcPath();  // takes the path down and forgets the record
 
   // Re-resolves the endpoints (CDN addresses rotate) into the data plane's map.

@@ -102,6 +102,18 @@ class DataPlaneCollector : public prometheus::Collectable {
     out.push_back(std::move(pfail));
     out.push_back(RestLatencyFamily(s));
 
+    MetricFamily rb{"mm_chaos_rollbacks_total",
+                    "Rollbacks (detaches) caused by a rollback trigger, by trigger",
+                    MetricType::Counter,
+                    {}};
+    for (const auto& [trigger, n] : s.rollbacks) {
+      ClientMetric m;
+      m.label = {{"trigger", trigger}};
+      m.counter.value = static_cast<double>(n);
+      rb.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(rb));
+
     out.push_back(SlotCounters(
         s, "mm_chaos_log_events_dropped_total",
         "Injection-log events not written: reason=rate_limit (over "

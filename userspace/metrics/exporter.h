@@ -40,6 +40,8 @@ struct DataPlaneSnapshot {
   // mm_rest_latency_seconds{exchange}: the raw map and target.exchanges' names (the index).
   std::optional<RestLatency> rest_latency;
   std::vector<std::string> exchanges;
+  // mm_chaos_rollbacks_total{trigger}: every configured trigger, fired or not.
+  std::vector<std::pair<std::string, uint64_t>> rollbacks;
 };
 
 class MetricsExporter {

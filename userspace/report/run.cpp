@@ -338,4 +338,43 @@ Result<std::vector<ExperimentRun>> LoadRuns(const std::string& dir) {
   return runs;
 }
 
+json RunJson(const ExperimentRun& r) {
+  json j;
+  j["scenario"] = r.scenario;
+  j["intensity"] = r.intensity;
+  j["started_unix"] = r.started_unix;
+  j["tick_ms"] = r.tick_ms;
+  j["dry_run"] = r.dry_run;
+  const Acceptance& a = r.acceptance;
+  j["acceptance"] = {{"p95_regression_max", a.p95_regression_max},
+                     {"deadline_miss_max", a.deadline_miss_max},
+                     {"recovery_ticks_max", a.recovery_ticks_max},
+                     {"p99_max_ms_under_lat_spike", a.p99_max_ms_under_lat_spike},
+                     {"discrepancies_all_detected", a.discrepancies_all_detected}};
+  json ticks = json::array();
+  for (const RunTick& t : r.ticks) {
+    ticks.push_back({{"tick", t.tick},
+                     {"phase", PhaseName(t.phase)},
+                     {"burst_on", t.burst_on},
+                     {"latency_ms", t.latency_ms},
+                     {"deadline_misses", t.deadline_misses},
+                     {"requests", t.requests}});
+  }
+  j["ticks"] = std::move(ticks);
+  json bursts = json::array();
+  for (const RunBurst& b : r.bursts)
+    bursts.push_back({{"index", b.index}, {"start_tick", b.start_tick}, {"end_tick", b.end_tick}});
+  j["bursts"] = std::move(bursts);
+  j["injections"] = {{"live", r.injections_live}, {"shadow", r.injections_shadow}};
+  j["reconnects"] = {{"rest", r.reconnects_rest}, {"ws", r.reconnects_ws}};
+  j["ws_gaps"] = {{"count", r.ws_gaps_count}, {"p99_ms", r.ws_gaps_p99_ms}};
+  j["discrepancies"] = {{"created", r.discrepancies_created},
+                        {"detected", r.discrepancies_detected}};
+  json rbs = json::array();
+  for (const RunRollback& b : r.rollbacks)
+    rbs.push_back({{"tick", b.tick}, {"trigger", b.trigger}});
+  j["rollbacks"] = std::move(rbs);
+  return j;
+}
+
 }  // namespace mmchaos

@@ -91,6 +91,9 @@ std::string_view PhaseName(Phase p);
 // a number, got string".
 Result<ExperimentRun> ParseRun(const nlohmann::json& j);
 
+// The run as JSON in the schema above (ParseRun(RunJson(r)) == r, source aside).
+nlohmann::json RunJson(const ExperimentRun& r);
+
 // Reads and parses one run file; the error starts with the path. Sets ExperimentRun::source to the
 // file name (without directories).
 Result<ExperimentRun> LoadRun(const std::string& path);

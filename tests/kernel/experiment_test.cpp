@@ -1,0 +1,228 @@
+// `mmchaos experiment` end to end: the reference engine against the mock exchange, one scenario
+// per run with short ticks. The run JSON is checked against what others counted independently:
+// the injection log (the kernel's ring buffer, not its counters), the engine's own metrics and
+// --stats-json, and the exchange's order log.
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "harness.h"
+
+namespace mmchaos::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+struct ExperimentScene {
+  Topology topo;
+  Cgroup target{"engine"};
+  TempDir dir;
+  uint16_t rest = TestPort(11), ws = TestPort(12), engine_metrics = TestPort(13);
+  std::unique_ptr<Process> exchange, engine;
+  std::string stats = dir.path() + "/engine-stats.json";
+
+  ExperimentScene() {
+    exchange = std::make_unique<Process>(
+        std::string(REF_EXCHANGE_BIN) + " --listen " + topo.exchange_ip + " --rest-port " +
+            std::to_string(rest) + " --ws-port " + std::to_string(ws) + " --rate 0 --order-log " +
+            dir.path() + "/orders.jsonl",
+        topo.exchange);
+    std::this_thread::sleep_for(300ms);
+    engine = std::make_unique<Process>(
+        std::string(REF_ENGINE_BIN) + " --rest-url http://" + topo.exchange_ip + ":" +
+            std::to_string(rest) + " --ws-url ws://" + topo.exchange_ip + ":" + std::to_string(ws) +
+            "/ws --tick-ms 50 --deadline-ms 200 --backoff-base-ms 50 --backoff-max-ms 200 "
+            "--retry-after-max-ms 100 --reconcile-every-ticks 5 --metrics-listen " +
+            topo.engine_ip + ":" + std::to_string(engine_metrics) + " --stats-json " + stats,
+        topo.engine, &target);
+    std::this_thread::sleep_for(700ms);
+  }
+
+  ~ExperimentScene() {
+    if (engine) {
+      engine->Signal(SIGTERM);
+      engine->Wait();
+    }
+  }
+
+  std::string Config(const std::string& chaos, const std::string& extra = "") const {
+    std::ostringstream y;
+    y << "chaos:\n  enabled: false\n  dry_run: false\n"
+      << chaos << "  burst_on_sec: 1\n  burst_off_sec: 1\n"
+      << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
+      << "  interfaces: [" << topo.engine_if << "]\n"
+      << "  exchanges:\n    mock:\n"
+      << "      rest: [\"http://" << topo.exchange_ip << ":" << rest << "\"]\n"
+      << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws << "\"]\n"
+      << "      order_requests: [\"POST /api/v3/order\"]\n"
+      << "  tick_ms: 50\n  deadline_ms: 200\n"
+      << "  metrics_url: \"http://" << topo.engine_ip << ":" << engine_metrics << "/metrics\"\n"
+      << "experiment:\n  baseline_ticks: 20\n  bursts: 2\n  recovery_ticks: 20\n"
+      << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
+      << "log:\n  injections: " << dir.path() << "/inj.jsonl\n  max_events_per_sec: 100000\n"
+      << extra;
+    return y.str();
+  }
+
+  // Runs one experiment; returns its exit code and (when written) the run JSON.
+  std::pair<int, nlohmann::json> Experiment(const std::string& config, const std::string& scn) {
+    std::string out = dir.path() + "/out";
+    std::filesystem::remove_all(out);
+    Controller c(Controller::Args{
+        {"experiment", "-c", dir.Write("chaos.yaml", config), "--scenario", scn, "--out", out}});
+    int rc = c.Wait(90s);
+    last_output = c.output();
+    nlohmann::json j;
+    if (std::filesystem::exists(out + "/runs")) {
+      for (const auto& f : std::filesystem::directory_iterator(out + "/runs")) {
+        std::ifstream in(f.path());
+        j = nlohmann::json::parse(in, nullptr, false);
+      }
+    }
+    return {rc, j};
+  }
+
+  // Lines of the injection log for a scenario and mode.
+  int64_t Logged(const std::string& scn, const std::string& mode) const {
+    std::ifstream in(dir.path() + "/inj.jsonl");
+    std::string line;
+    int64_t n = 0;
+    while (std::getline(in, line))
+      n += line.find("\"scenario\":\"" + scn + "\"") != std::string::npos &&
+           line.find("\"mode\":\"" + mode + "\"") != std::string::npos;
+    return n;
+  }
+
+  nlohmann::json EngineStats() {
+    engine->Signal(SIGTERM);
+    engine->Wait();
+    engine.reset();
+    std::ifstream in(stats);
+    return nlohmann::json::parse(in, nullptr, false);
+  }
+
+  std::string last_output;
+};
+
+int64_t SumTicks(const nlohmann::json& run, const char* key, const char* phase = nullptr) {
+  int64_t n = 0;
+  for (const auto& t : run["ticks"])
+    if (!phase || t["phase"] == phase) n += t[key].get<int64_t>();
+  return n;
+}
+
+// The run's shape: every tick, phases in order, bursts where the schedule put them.
+void ExpectShape(const nlohmann::json& run, const std::string& scenario) {
+  EXPECT_EQ(run["scenario"], scenario);
+  EXPECT_EQ(run["tick_ms"], 50);
+  // 20 baseline + 2 bursts of 1 s on / 1 s off without the last off (3 s = 60 ticks) + 20.
+  ASSERT_EQ(run["ticks"].size(), 100u) << run.dump();
+  EXPECT_EQ(run["ticks"][0]["phase"], "baseline");
+  EXPECT_EQ(run["ticks"][19]["phase"], "baseline");
+  EXPECT_EQ(run["ticks"][20]["phase"], "chaos");
+  EXPECT_EQ(run["ticks"][79]["phase"], "chaos");
+  EXPECT_EQ(run["ticks"][80]["phase"], "recovery");
+  ASSERT_EQ(run["bursts"].size(), 2u) << run["bursts"].dump();
+  EXPECT_EQ(run["bursts"][0]["start_tick"], 20);
+  EXPECT_NEAR(run["bursts"][0]["end_tick"].get<double>(), 39, 1);
+  EXPECT_NEAR(run["bursts"][1]["start_tick"].get<double>(), 60, 1);
+  EXPECT_EQ(run["bursts"][1]["end_tick"], 79);
+  // The engine sends about one request per 50 ms tick; the kernel saw them.
+  EXPECT_GT(SumTicks(run, "requests", "baseline"), 10) << run.dump();
+  EXPECT_GT(run["engine"]["total"]["requests"].get<double>(), 50) << run.dump();
+}
+
+TEST(Experiment, NetLossRunAgreesWithTheInjectionLogAndTheEngine) {
+  ExperimentScene s;
+  auto [rc, run] = s.Experiment(s.Config("  net_loss: 0.3\n"), "net_loss");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ExpectShape(run, "net_loss");
+  int64_t live = run["injections"]["live"];
+  EXPECT_GT(live, 0);
+  // Counters (per-CPU map) and the log (ring buffer) are independent paths in the kernel.
+  EXPECT_EQ(live, s.Logged("net_loss", "live")) << s.last_output;
+  EXPECT_EQ(run["injections"]["shadow"].get<int64_t>(), s.Logged("net_loss", "shadow"));
+  EXPECT_EQ(run["kernel"]["injections_by_phase"]["baseline"]["live"], 0);
+  EXPECT_EQ(run["kernel"]["injections_by_phase"]["recovery"]["live"], 0);
+  // Lost packets cost the engine deadlines, which both it and the kernel see; the kernel only
+  // sees requests that were sent (a lost SYN delays a connect the kernel never times).
+  double engine_misses = run["engine"]["chaos"]["deadline_misses"];
+  EXPECT_GT(SumTicks(run, "deadline_misses", "chaos"), 0) << run.dump();
+  EXPECT_GT(engine_misses, 0) << run.dump();
+  EXPECT_EQ(SumTicks(run, "deadline_misses", "baseline"), 0) << run.dump();
+  EXPECT_LE(SumTicks(run, "deadline_misses", "chaos"),
+            run["engine"]["total"]["deadline_misses"].get<double>() + 2)
+      << run.dump();
+  EXPECT_TRUE(run["rollbacks"].empty());
+  EXPECT_EQ(StatusFor(s.target.path()), nullptr) << "the experiment detached";
+}
+
+TEST(Experiment, Exch429MatchesTheEnginesOwn429s) {
+  ExperimentScene s;
+  auto [rc, run] = s.Experiment(s.Config("  exch_429: 0.5\n"), "exch_429");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ExpectShape(run, "exch_429");
+  auto stats = s.EngineStats();
+  // The exchange has no rate limit (--rate 0): every 429 the engine saw was injected.
+  int64_t engine_429 = 0;
+  for (const auto& [op, codes] : stats["requests"].items())
+    if (codes.contains("429")) engine_429 += codes["429"].get<int64_t>();
+  int64_t live = run["injections"]["live"];
+  EXPECT_GT(live, 5);
+  EXPECT_EQ(engine_429, live) << stats.dump();
+  EXPECT_EQ(run["kernel"]["failures"].get<int64_t>(), live) << run.dump();
+}
+
+TEST(Experiment, ReconcileMismatchCreatedDiscrepanciesAreDetected) {
+  ExperimentScene s;
+  auto [rc, run] = s.Experiment(s.Config("  reconcile_mismatch: 0.3\n"), "reconcile_mismatch");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ExpectShape(run, "reconcile_mismatch");
+  int64_t created = run["discrepancies"]["created"];
+  EXPECT_GT(created, 0) << run.dump();
+  EXPECT_EQ(created, run["injections"]["live"].get<int64_t>());
+  // Every lost ack is an order the exchange has and the engine did not know.
+  EXPECT_GE(run["discrepancies"]["detected"].get<int64_t>(), created) << run.dump();
+}
+
+TEST(Experiment, StopConditionDetachesAndIsRecorded) {
+  ExperimentScene s;
+  auto [rc, run] = s.Experiment(
+      s.Config("  exch_5xx: 1.0\n",
+               "rollback_triggers:\n"
+               "  - {name: fail-storm, metric: fail_pct, op: \">\", value: 50, for_ticks: 3, "
+               "window_ticks: 4}\n"),
+      "exch_5xx");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ASSERT_EQ(run["rollbacks"].size(), 1u) << run.dump();
+  EXPECT_EQ(run["rollbacks"][0]["trigger"], "fail-storm");
+  int64_t at = run["rollbacks"][0]["tick"];
+  EXPECT_GE(at, 20);
+  EXPECT_LT(at, 40) << "fires during the first burst";
+  EXPECT_EQ(run["ticks"].size(), static_cast<size_t>(at + 1));
+  EXPECT_NE(s.last_output.find("rollback trigger fired"), std::string::npos);
+  EXPECT_EQ(StatusFor(s.target.path()), nullptr);
+}
+
+// `run` evaluates the same triggers every tick: detaches, counts, keeps serving metrics.
+TEST(Experiment, RunRollbackTriggerDetachesAndCounts) {
+  ExperimentScene s;
+  std::string cfg = s.Config("  exch_5xx: 1.0\n",
+                             "rollback_triggers:\n"
+                             "  - {metric: fail_pct, op: \">=\", value: 100, for_ticks: 2}\n");
+  cfg.replace(cfg.find("enabled: false"), 14, "enabled: true");
+  Controller c(s.dir.Write("run.yaml", cfg));
+  ASSERT_TRUE(c.WaitFor("rollback trigger fired", 20s)) << c.output();
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_chaos_rollbacks_total", R"(trigger="fail_pct >= 100 for 2 ticks")"),
+            1)
+      << body;
+  EXPECT_EQ(Scraped(body, "mm_chaos_attached", ""), 0) << body;
+  EXPECT_EQ(StatusFor(s.target.path()), nullptr);
+}
+
+}  // namespace
+}  // namespace mmchaos::testing

@@ -1,0 +1,58 @@
+#include "experiment/trigger_watch.h"
+
+#include <cstdio>
+
+#include "config/config.h"
+#include "experiment/engine_metrics.h"
+#include "loader/dataplane.h"
+
+namespace mmchaos {
+
+std::map<std::string, double> EngineCounters(const Config& cfg, const std::string& netns,
+                                             const std::vector<std::string>& names) {
+  std::map<std::string, double> out;
+  if (names.empty() || cfg.target.metrics_url.empty()) return out;
+  auto samples = ScrapeEngine(cfg.target.metrics_url, netns, 500);
+  if (!samples) {
+    std::fprintf(stderr, "mmchaos: warning: %s\n", samples.error().message().c_str());
+    return out;
+  }
+  for (const auto& n : names) out[n] = SumSamples(*samples, n);
+  return out;
+}
+
+Result<void> TriggerWatch::OnStart(Session& s) {
+  auto m = RequestMeter::Open(s.plane().requests_fd());
+  if (!m) return std::unexpected(m.error());
+  meter_ = std::move(*m);
+  eval_ = std::make_unique<TriggerEvaluator>(s.config().rollback_triggers);
+  if (!eval_->EngineMetrics().empty() && s.config().target.metrics_url.empty())
+    std::fprintf(stderr,
+                 "mmchaos: warning: rollback_triggers read engine metrics but "
+                 "target.metrics_url is empty: those triggers never hold\n");
+  tick_ns_ = static_cast<uint64_t>(s.config().target.tick_ms) * 1000000ULL;
+  return {};
+}
+
+bool TriggerWatch::OnTick(Session& s, uint64_t now_ns) {
+  meter_->Drain();
+  if (next_end_ == 0) next_end_ = now_ns + tick_ns_;
+  const uint64_t deadline_ns = static_cast<uint64_t>(s.config().target.deadline_ms) * 1000000ULL;
+  while (now_ns >= next_end_) {
+    TriggerTick t;
+    t.kernel = meter_->Take(next_end_, deadline_ns);
+    next_end_ += tick_ns_;
+    if (!s.attached()) {
+      eval_->Reset();
+      continue;
+    }
+    t.engine = EngineCounters(s.config(), s.netns(), eval_->EngineMetrics());
+    if (auto fired = eval_->Observe(std::move(t))) {
+      s.Rollback(*fired);
+      eval_->Reset();
+    }
+  }
+  return true;
+}
+
+}  // namespace mmchaos
