@@ -1,106 +1,181 @@
 #!/usr/bin/env bash
-# The main job, as far as this version goes: install, build, then build a namespace pair and an
-# "engine" cgroup, send real traffic from it, run mmchaos live and then in shadow mode, and print
-# the loss measured by the workload beside the data plane's counters. Everything it makes is
-# removed on exit, however it exits.
+# The main job: install, build, then put the bundled reference target on this machine and run a
+# chaos experiment for every scenario this kernel supports, ending in a report.
+#
+#   exchange netns  dnsmasq (api/stream.mock-exchange.test) + mock-exchange (REST + WebSocket)
+#   engine netns    ref-engine, in its own cgroup v2 (mmchaos's target), resolving the exchange
+#                   through that dnsmasq
+#
+# For each scenario `mmchaos doctor` says this kernel runs: `mmchaos experiment` (baseline in
+# shadow mode, bursts live, recovery). Then `mmchaos report` and `mmchaos findings`. Output:
+# artifacts/chaos/{chaos.yaml,runs/,report.md,charts,findings.json}. Scenarios the kernel cannot
+# run are listed as skipped with doctor's reason. Everything it creates (namespaces, cgroup,
+# processes, /etc/netns/<ns>) is removed on exit, however it exits.
+#
+# Environment: DEMO_OUT (default artifacts/chaos), DEMO_SCENARIOS (space-separated subset),
+# DEMO_BURSTS (default 3), DEMO_KEEP=1 keeps the work directory (logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh needs root (CAP_BPF, CAP_NET_ADMIN)" >&2; exit 1; }
 ./scripts/install-deps.sh
 ./scripts/build.sh >/dev/null
-MMCHAOS=$PWD/build/userspace/mmchaos
-PROBE=$PWD/build/tests/udp-probe
-PROBES=${DEMO_PROBES:-10000}
+ROOT=$PWD
+MMCHAOS=$ROOT/build/userspace/mmchaos
+EXCHANGE=$ROOT/build/reference/mock-exchange
+ENGINE=$ROOT/build/reference/ref-engine
+OUT=${DEMO_OUT:-artifacts/chaos}
 
-LOSS=${DEMO_NET_LOSS:-0.2}
 ENG=mmc-demo-eng-$$ EX=mmc-demo-ex-$$
+ENG_IP=10.78.0.1 EX_IP=10.78.0.2
 CG2=$(awk '$9=="cgroup2"{print $5; exit}' /proc/self/mountinfo)
 CG=$CG2/mmchaos-demo-$$
 WORK=$(mktemp -d /tmp/mmchaos-demo-XXXXXX)
-CTL=
+PIDS=()
 
 cleanup() {
-  [ -n "$CTL" ] && kill "$CTL" 2>/dev/null && wait "$CTL" 2>/dev/null || true
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
   if [ -d "$CG" ]; then
-    for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
-    sleep 0.1; rmdir "$CG" 2>/dev/null || true
+    for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+    sleep 0.2; rmdir "$CG" 2>/dev/null
   fi
-  ip netns del "$ENG" 2>/dev/null || true
-  ip netns del "$EX" 2>/dev/null || true
-  [ -n "${DEMO_KEEP:-}" ] || rm -rf "$WORK"
+  ip netns pids "$EX" 2>/dev/null | xargs -r kill -9 2>/dev/null
+  ip netns del "$ENG" 2>/dev/null
+  ip netns del "$EX" 2>/dev/null
+  rm -rf "/etc/netns/$ENG"
+  [ -n "${DEMO_KEEP:-}" ] && echo "demo: logs kept in $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
 
+# --- the topology -------------------------------------------------------------------------------
 ip netns add "$ENG"; ip netns add "$EX"
 ip -n "$ENG" link add veth-eng type veth peer name veth-ex netns "$EX"
-ip -n "$ENG" addr add 10.78.0.1/24 dev veth-eng; ip -n "$ENG" link set veth-eng up
-ip -n "$EX" addr add 10.78.0.2/24 dev veth-ex; ip -n "$EX" link set veth-ex up
+ip -n "$ENG" addr add $ENG_IP/24 dev veth-eng; ip -n "$ENG" link set veth-eng up
+ip -n "$ENG" link set lo up
+ip -n "$EX" addr add $EX_IP/24 dev veth-ex; ip -n "$EX" link set veth-ex up
+ip -n "$EX" link set lo up
 mkdir "$CG"
+# `ip netns exec $ENG` bind-mounts this over /etc/resolv.conf: the engine asks the exchange's DNS.
+mkdir -p "/etc/netns/$ENG"
+echo "nameserver $EX_IP" > "/etc/netns/$ENG/resolv.conf"
 
-config() { # $1 = dry_run
-  cat <<YAML
+# --- the exchange: DNS, REST, WebSocket ----------------------------------------------------------
+ip netns exec "$EX" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-interfaces \
+  --listen-address=$EX_IP --port=53 --user=root --pid-file="$WORK/dnsmasq.pid" \
+  --address=/api.mock-exchange.test/$EX_IP --address=/stream.mock-exchange.test/$EX_IP \
+  --log-facility="$WORK/dnsmasq.log" &
+PIDS+=($!)
+ip netns exec "$EX" "$EXCHANGE" --listen $EX_IP --rest-port 8080 --ws-port 8081 --rate 200 \
+  --burst 400 --latency-ms 20 --tick-ms 50 --order-log "$WORK/orders.jsonl" \
+  --ready-file "$WORK/exchange.ready" 2> "$WORK/exchange.log" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$WORK/exchange.ready" ] && break; sleep 0.05; done
+[ -s "$WORK/exchange.ready" ] || { cat "$WORK/exchange.log"; exit 1; }
+
+# --- the experiment config ------------------------------------------------------------------------
+mkdir -p "$OUT"
+rm -rf "$OUT/runs" "$OUT"/report*.svg "$OUT/report.md" "$OUT/findings.json"
+cat > "$OUT/chaos.yaml" <<YAML
+# Written by scripts/demo.sh: every scenario's intensity; each experiment runs one of them alone.
 chaos:
-  enabled: true
-  dry_run: $1
-  net_loss: $LOSS
-  burst_on_sec: 3600
-  burst_off_sec: 0
+  enabled: false       # the experiment switches on the one scenario it runs
+  dry_run: false
+  net_loss: 0.2
+  exch_429: 0.3
+  exch_5xx: 0.3
+  lat_spike_ms: 150
+  ws_lag_ms: 200
+  ws_disconnect: 0.5
+  dns_flap: 0.5
+  clock_skew_ms: 1500
+  mem_pressure: medium
+  rate_limit_storm: 0.5
+  reconcile_mismatch: 0.3
+  burst_on_sec: 2
+  burst_off_sec: 3
 target:
   cgroup: $CG
+  netns: /run/netns/$ENG
+  interfaces: [veth-eng]
+  exchanges:
+    mock:
+      # mmchaos resolves in the host's mount namespace, where these demo names do not exist;
+      # the engine resolves them through dnsmasq (dns_flap acts on those queries).
+      rest: ["http://$EX_IP:8080"]
+      ws: ["ws://$EX_IP:8081/ws"]
+      order_requests: ["POST /api/v3/order"]
+  dns_ports: [53]
+  tick_ms: 100
+  deadline_ms: 200
+  metrics_url: "http://$ENG_IP:9470/metrics"
+acceptance:
+  p95_regression_max_pct: 15
+  deadline_miss_max_pct: 2
+  recovery_ticks_max: 3
+  lat_spike_p99_max_ms: 250
+  discrepancies_all_detected: true
+rollback_triggers:
+  # The engine stopped trading: not one REST request for 3 s.
+  - {name: engine-stalled, metric: requests, op: "<", value: 1, window_ticks: 30}
+experiment:
+  baseline_ticks: 30
+  bursts: ${DEMO_BURSTS:-3}
+  recovery_ticks: 30
 metrics:
   listen: "127.0.0.1:${DEMO_METRICS_PORT:-19464}"
 log:
   injections: $WORK/injections.jsonl
 YAML
-}
 
-# Numbered UDP probes (the kernel tests' traffic) between the engine cgroup and the other
-# namespace: "out" measures the engine's outbound loss, "in" its inbound loss; each should be
-# net_loss. in_cgroup runs a command inside the engine's cgroup and namespace.
-in_cgroup() { sh -c "echo \$\$ > $CG/cgroup.procs; exec ip netns exec $ENG $*"; }
-probe_loss() { # $1 = out|in; prints "sent lost_percent"
-  local n=$PROBES port=$((5300 + RANDOM % 1000)) got
-  if [ "$1" = out ]; then
-    ip netns exec "$EX" "$PROBE" recv 10.78.0.2 "$port" "$n" 30 > "$WORK/recv" &
-    sleep 0.2
-    in_cgroup "$PROBE" send 10.78.0.2 "$port" "$n" 200
-  else
-    in_cgroup "$PROBE" recv 10.78.0.1 "$port" "$n" 30 > "$WORK/recv" &
-    sleep 0.2
-    ip netns exec "$EX" "$PROBE" send 10.78.0.1 "$port" "$n" 200
+# --- the engine, in its cgroup and namespace ---------------------------------------------------------
+ENGINE_ARGS=(--rest-url http://api.mock-exchange.test:8080 --ws-url ws://stream.mock-exchange.test:8081/ws
+  --tick-ms 100 --deadline-ms 200 --resolve-every-sec 1 --resolve-timeout-ms 500
+  --metrics-listen $ENG_IP:9470 --stats-json "$WORK/engine-stats.json")
+if "$MMCHAOS" --help | grep -qE "^  exec "; then
+  # `mmchaos exec` places it in target.cgroup and target.netns (and, where the kernel forbids
+  # clock_skew's uprobes, preloads the clock shim).
+  "$MMCHAOS" exec -c "$OUT/chaos.yaml" -- ip netns exec "$ENG" "$ENGINE" "${ENGINE_ARGS[@]}" \
+    2> "$WORK/engine.log" &
+else
+  sh -c "echo \$\$ > $CG/cgroup.procs; exec ip netns exec $ENG $ENGINE ${ENGINE_ARGS[*]}" \
+    2> "$WORK/engine.log" &
+fi
+PIDS+=($!)
+for _ in $(seq 100); do
+  curl -sf "http://$ENG_IP:9470/metrics" --noproxy '*' -o /dev/null 2>/dev/null && break
+  ip netns exec "$ENG" curl -sf "http://$ENG_IP:9470/metrics" -o /dev/null && break
+  sleep 0.1
+done
+sleep 1  # a few ticks of normal trading before the first baseline
+
+# --- one experiment per scenario the kernel runs -------------------------------------------------------
+"$MMCHAOS" doctor --json > "$WORK/doctor.json"
+want=${DEMO_SCENARIOS:-$(jq -r '.scenarios[].scenario' "$WORK/doctor.json")}
+skipped=()
+echo
+echo "mmchaos demo: reference engine (cgroup $CG) vs mock exchange; experiments: ${want//$'\n'/ }"
+for scn in $want; do
+  supported=$(jq -r --arg s "$scn" '.scenarios[] | select(.scenario==$s) | .supported' "$WORK/doctor.json")
+  if [ "$supported" != true ]; then
+    reason=$(jq -r --arg s "$scn" '.scenarios[] | select(.scenario==$s) | .reason' "$WORK/doctor.json")
+    skipped+=("$scn: $reason")
+    continue
   fi
-  wait $!
-  got=$(awk '{print $2}' "$WORK/recv")
-  echo "$n $(echo "scale=2; 100 * ($n - $got) / $n" | bc -l)"
-}
+  echo "--- experiment: $scn"
+  "$MMCHAOS" experiment -c "$OUT/chaos.yaml" --scenario "$scn" --out "$OUT" 2>&1 |
+    grep --line-buffered -E "experiment: |error|warning" || true
+done
 
-run_mode() { # $1 = live|shadow
-  local dry=false; [ "$1" = shadow ] && dry=true
-  config "$dry" > "$WORK/chaos.yaml"
-  "$MMCHAOS" run -c "$WORK/chaos.yaml" 2> "$WORK/run.log" &
-  CTL=$!
-  for _ in $(seq 100); do grep -q "attached to" "$WORK/run.log" && break; sleep 0.05; done
-  grep -q "attached to" "$WORK/run.log" || { cat "$WORK/run.log"; exit 1; }
-  read -r out_pk out_loss < <(probe_loss out)
-  read -r in_pk in_loss < <(probe_loss in)
-  local status; status=$("$MMCHAOS" status --json)
-  kill "$CTL"; wait "$CTL" || true; CTL=
-  local live shadow
-  live=$(echo "$status" | jq '.attached[0].injections.net_loss.live')
-  shadow=$(echo "$status" | jq '.attached[0].injections.net_loss.shadow')
-  local want=$LOSS; [ "$1" = shadow ] && want=0
-  printf "%-7s %9d %12.1f%% %9d %12.1f%% %10.1f%% %11d %13d\n" "$1" "$out_pk" "$out_loss" \
-    "$in_pk" "$in_loss" "$(echo "$want * 100" | bc -l)" "$live" "$shadow"
-}
-
+# --- the report ------------------------------------------------------------------------------------
+ls "$OUT"/runs/*.json >/dev/null 2>&1 || { echo "demo: no run was written" >&2; exit 1; }
+"$MMCHAOS" report --runs "$OUT/runs" --output "$OUT/report.md"
+"$MMCHAOS" findings --report "$OUT/report.md" --output "$OUT/findings.json"
 echo
-echo "mmchaos demo: net_loss=$LOSS on cgroup $CG; $PROBES UDP probes each way between it and another namespace"
-printf "%-7s %9s %13s %9s %13s %11s %11s %13s\n" mode "out pkts" "out loss" "in pkts" "in loss" expected "live drops" "shadow count"
-run_mode live
-run_mode shadow
+awk '/^\| Scenario \| Intensity/{on=1} on && /^\|/{print; next} on{exit}' "$OUT/report.md"
 echo
-echo "live: the kernel dropped packets (silently, both directions); shadow: the same decisions were"
-echo "counted and nothing was dropped. Injection log: $(wc -l < "$WORK/injections.jsonl") JSON lines, e.g."
-head -n 1 "$WORK/injections.jsonl"
+for s in "${skipped[@]}"; do echo "skipped: $s"; done
 echo
-"$MMCHAOS" status
+echo "report:   $OUT/report.md ($(ls "$OUT"/*.svg 2>/dev/null | wc -l) charts)"
+echo "findings: $OUT/findings.json ($(jq ".findings | length" "$OUT/findings.json") findings)"
+echo "runs:     $OUT/runs/"

@@ -55,6 +55,10 @@ int main(int argc, char** argv) {
                  "a WS client this far behind loses the missed ticks (seq gap)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--latency-ms", faults.latency_ms,
+                 "hold every REST answer this long (a real exchange's processing and distance)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   auto* hooks = "Test hooks";
   app.add_option("--slow-place-every", faults.slow_place_every,
                  "every Nth place is answered only after --slow-ms (the order is created)")

@@ -76,6 +76,12 @@ RestApi::RestApi(OrderBook& book, RateLimiter& limiter, OrderLog& log, FaultConf
     : book_(book), limiter_(limiter), log_(log), faults_(faults) {}
 
 Reply RestApi::handle(const Request& req, const std::string& peer_ip) {
+  Reply r = dispatch(req, peer_ip);
+  r.delay += std::chrono::milliseconds(faults_.latency_ms);
+  return r;
+}
+
+Reply RestApi::dispatch(const Request& req, const std::string& peer_ip) {
   const std::string_view path = path_of(req.target());
   if (int64_t retry_after = limiter_.admit(peer_ip); retry_after > 0) {
     log_.write({{"op", "rate_limited"},

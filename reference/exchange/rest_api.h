@@ -26,6 +26,7 @@ struct FaultConfig {
   int slow_place_every = 0;  // every Nth accepted place answers only after slow_ms (0 = never)
   int slow_ms = 0;
   int fail_every = 0;  // every Nth admitted request answers 503 without doing anything (0 = never)
+  int latency_ms = 0;  // every answer is held this long: an exchange's processing + network time
 };
 
 using Request = refnet::http::request<refnet::http::string_body>;
@@ -43,6 +44,7 @@ class RestApi {
   Reply handle(const Request& req, const std::string& peer_ip);
 
  private:
+  Reply dispatch(const Request& req, const std::string& peer_ip);
   Reply place(const Request& req, const std::string& peer_ip);
   Reply cancel(const Request& req, const std::string& peer_ip);
   Reply open_orders(const Request& req);

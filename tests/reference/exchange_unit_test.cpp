@@ -212,5 +212,14 @@ TEST_F(RestApiTest, FaultHooks) {
   EXPECT_EQ(book_.size(), 2u);  // the slow one was created, the failed one not
 }
 
+TEST_F(RestApiTest, LatencyHoldsEveryAnswer) {
+  RestApi api(book_, unlimited_, log_, FaultConfig{2, 300, 0, 20});
+  const std::string body = R"({"symbol":"X","side":"BUY","price":1,"qty":1,"client_id":"c"})";
+  EXPECT_EQ(call(api, http::verb::get, "/api/v3/time").delay.count(), 20);
+  EXPECT_EQ(call(api, http::verb::post, "/api/v3/order", body).delay.count(), 20);
+  EXPECT_EQ(call(api, http::verb::post, "/api/v3/order", body).delay.count(), 320);  // slow too
+  EXPECT_EQ(call(api, http::verb::get, "/api/v3/nope").delay.count(), 20);
+}
+
 }  // namespace
 }  // namespace refexchange

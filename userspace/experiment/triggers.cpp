@@ -19,14 +19,17 @@ std::vector<std::string> TriggerEvaluator::EngineMetrics() const {
 }
 
 std::optional<double> TriggerEvaluator::Value(const RollbackTrigger& t) const {
-  if (history_.empty()) return std::nullopt;
-  const size_t n = std::min(history_.size(), static_cast<size_t>(t.window_ticks));
+  // Judged once the window is full: a run's first ticks say nothing about "3 s without a
+  // request".
+  const size_t n = static_cast<size_t>(t.window_ticks);
+  if (history_.size() < n) return std::nullopt;
   if (t.metric.rfind("engine:", 0) == 0) {
     const std::string name = t.metric.substr(7);
     // The increase over the window: from the end of the tick before it (or its first tick).
     const TriggerTick& last = history_.back();
     const TriggerTick& first =
         history_.size() > n ? history_[history_.size() - n - 1] : history_.front();
+    if (n == 1 && history_.size() == 1) return std::nullopt;  // one point: no increase yet
     auto a = first.engine.find(name), b = last.engine.find(name);
     if (a == first.engine.end() || b == last.engine.end()) return std::nullopt;
     return std::max(0.0, b->second - a->second);  // a restarted engine resets its counters

@@ -3,8 +3,9 @@
 // taken over its last window_ticks ticks, compares true against its value on for_ticks
 // consecutive ticks. Kernel metrics come from the ticks' REST requests (TickStats); an
 // "engine:<name>" metric is the increase of the engine's counter <name> (summed over its series)
-// across the window. A metric without data (no requests, no answered request, engine not
-// scraped) does not hold.
+// across the window (from the end of the tick before it). A trigger is judged once its window is
+// full; a metric without data (no requests, no answered request, engine not scraped) does not
+// hold.
 #pragma once
 
 #include <deque>
