@@ -233,20 +233,24 @@ int RunController(const RunOptions& opts) {
   RequestWindow requests(*cfg, 10ULL * 1000000000ULL);
   if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, MonoNs());  // the zero point
   Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
-  if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
-  if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
-
-  // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
-  std::vector<std::string> exchange_names;
-  for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
   LoopSession session(plane, placed, *cfg, kcfg, netns);
-  // `run` watches its rollback triggers; `experiment` brings its own hooks (which do too).
+  // `run` watches its rollback triggers; `experiment` brings its own hooks (which do too). They
+  // start before anything is attached, so their kernel config is the first the data path sees.
   std::unique_ptr<LoopHooks> watch;
   LoopHooks* hooks = opts.hooks;
   if (!hooks && !cfg->rollback_triggers.empty()) {
     watch = std::make_unique<TriggerWatch>();
     hooks = watch.get();
   }
+  if (hooks) {
+    if (auto h = hooks->OnStart(session); !h) return Report(h.error(), kExitRuntime);
+  }
+  if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
+  if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
+
+  // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
+  std::vector<std::string> exchange_names;
+  for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
   auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
@@ -261,9 +265,6 @@ int RunController(const RunOptions& opts) {
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);
-  if (hooks) {
-    if (auto h = hooks->OnStart(session); !h) return Report(h.error(), kExitRuntime);
-  }
 
   UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
   if (!ep) return Report({"epoll_create1", errno, ""}, kExitRuntime);

@@ -36,7 +36,8 @@ class Session {
 class LoopHooks {
  public:
   virtual ~LoopHooks() = default;
-  // Once, attached and armed, before the loop.
+  // Once, before anything is attached (the data plane is loaded and configured): a kernel
+  // config written here is the first the attached programs see.
   virtual Result<void> OnStart(Session& s) = 0;
   // Every pass of the loop (at most 50 ms apart, CLOCK_MONOTONIC). false ends the run.
   virtual bool OnTick(Session& s, uint64_t now_ns) = 0;

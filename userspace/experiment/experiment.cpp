@@ -186,13 +186,24 @@ class ExperimentHooks : public LoopHooks {
     run_.acceptance.p99_max_ms_under_lat_spike = a.lat_spike_p99_max_ms;
     run_.acceptance.discrepancies_all_detected = a.discrepancies_all_detected;
 
-    // Phase 1: shadow, with the burst schedule starting where the chaos phase will.
-    t0_ = Now();
-    chaos_start_ = t0_ + static_cast<uint64_t>(baseline_ticks_) * tick_ns_;
+    // Until the first tick: attached (by the loop, after this) and deciding nothing.
     mmc_config k = s.kernel_config();
     k.req_events = 1;
     k.dry_run = 1;
-    k.epoch_ns = chaos_start_;
+    k.epoch_ns = ~0ULL >> 1;  // the schedule is off until its epoch
+    if (auto w = s.SetKernelConfig(k); !w) return w;
+    return {};
+  }
+
+  // The first pass of the loop, attached: phase 1 starts, in shadow mode, with the burst schedule
+  // running from now (decided and counted, nothing injected: the data path does the same work
+  // as in the chaos phase).
+  Result<void> Begin(Session& s) {
+    const Config& cfg = s.config();
+    t0_ = Now();
+    chaos_start_ = t0_ + static_cast<uint64_t>(baseline_ticks_) * tick_ns_;
+    mmc_config k = s.kernel_config();
+    k.epoch_ns = t0_;
     if (auto w = s.SetKernelConfig(k); !w) return w;
     meter_->Drain();
     meter_->Discard(t0_);
@@ -200,22 +211,36 @@ class ExperimentHooks : public LoopHooks {
     engine_start_ = ScrapeFigures(cfg, s.netns());
     Say(run_.scenario + " at " + FormatNumber(intensity_, 3, true) + ": " +
         std::to_string(baseline_ticks_) + " baseline + " + std::to_string(chaos_ticks_) +
-        " chaos (" + std::to_string(bursts) + " bursts, " + (live_ ? "live" : "shadow") + ") + " +
-        std::to_string(cfg.experiment.recovery_ticks) + " recovery ticks of " +
-        std::to_string(cfg.target.tick_ms) + " ms");
+        " chaos (" + std::to_string(cfg.experiment.bursts) + " bursts, " +
+        (live_ ? "live" : "shadow") + ") + " + std::to_string(cfg.experiment.recovery_ticks) +
+        " recovery ticks of " + std::to_string(cfg.target.tick_ms) + " ms");
     return {};
   }
 
   bool OnTick(Session& s, uint64_t now) override {
     const Config& cfg = s.config();
+    if (t0_ == 0) {
+      if (auto b = Begin(s); !b) {
+        Say("error: " + b.error().message());
+        return false;
+      }
+      return true;
+    }
     meter_->Drain();
     // Go live just before the first burst (the schedule keeps everything off until then), so
     // the loop's wake-up jitter never eats into it.
+    // The chaos phase's schedule starts at its first tick: nothing is on from here until then.
     if (!went_live_ && now + 2 * 50 * kNsPerMs >= chaos_start_) {
       went_live_ = true;
+      mmc_config k = s.kernel_config();
+      k.epoch_ns = chaos_start_;
+      k.dry_run = live_ ? 0 : 1;
       if (auto c = s.plane().ReadCounters()) c_chaos_ = *c;
+      if (auto w = s.SetKernelConfig(k); !w) {
+        Say("error: " + w.error().message());
+        return Finish(s, false);
+      }
       engine_chaos_ = ScrapeFigures(cfg, s.netns());
-      if (live_ && !SetDryRun(s, false)) return Finish(s, false);
     }
     while (now >= TickEnd(next_tick_)) {
       if (!CloseTick(s, next_tick_)) return Finish(s, true);
@@ -351,6 +376,10 @@ class ExperimentHooks : public LoopHooks {
   bool Finish(Session& s, bool complete) {
     if (!complete) return false;
     const Config& cfg = s.config();
+    // Decide nothing more, so the figures below are final (the loop detaches after this).
+    mmc_config k = s.kernel_config();
+    k.armed = 0;
+    (void)s.SetKernelConfig(k);
     Counters end{};
     if (auto c = s.plane().ReadCounters()) end = *c;
     if (!went_live_) c_chaos_ = end;

@@ -1,7 +1,7 @@
 // `mmchaos experiment -c FILE --scenario NAME [--out DIR]`: one scenario against the running
 // engine, in three phases of target.tick_ms ticks, through the same controller loop as `run`:
-//   baseline   experiment.baseline_ticks, attached in shadow mode (decisions counted, nothing
-//              injected: the data path costs the same as later);
+//   baseline   experiment.baseline_ticks, attached in shadow mode with the burst schedule running
+//              (decisions counted, nothing injected: the data path does the same work as later);
 //   chaos      experiment.bursts duty cycles of chaos.burst_on_sec/burst_off_sec, live (shadow if
 //              chaos.dry_run), the scenario alone at its chaos.yaml intensity;
 //   recovery   experiment.recovery_ticks, shadow again.
