@@ -4,12 +4,14 @@
 // --stats-json, and the exchange's order log.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "harness.h"
+#include "tc/steering.h"
 
 namespace mmchaos::testing {
 namespace {
@@ -130,9 +132,10 @@ void ExpectShape(const nlohmann::json& run, const std::string& scenario) {
   EXPECT_NEAR(run["bursts"][0]["end_tick"].get<double>(), 39, 1);
   EXPECT_NEAR(run["bursts"][1]["start_tick"].get<double>(), 60, 1);
   EXPECT_EQ(run["bursts"][1]["end_tick"], 79);
-  // The engine sends about one request per 50 ms tick; the kernel saw them.
-  EXPECT_GT(SumTicks(run, "requests", "baseline"), 10) << run.dump();
-  EXPECT_GT(run["engine"]["total"]["requests"].get<double>(), 50) << run.dump();
+  // The engine sends about one request per 50 ms tick (fewer under emulation); the kernel saw
+  // them.
+  EXPECT_GE(SumTicks(run, "requests", "baseline"), 5) << run.dump();
+  EXPECT_GT(run["engine"]["total"]["requests"].get<double>(), 30) << run.dump();
 }
 
 TEST(Experiment, NetLossRunAgreesWithTheInjectionLogAndTheEngine) {
@@ -160,6 +163,39 @@ TEST(Experiment, NetLossRunAgreesWithTheInjectionLogAndTheEngine) {
       << run.dump();
   EXPECT_TRUE(run["rollbacks"].empty());
   EXPECT_EQ(StatusFor(s.target.path()), nullptr) << "the experiment detached";
+  // The summary is the report's math over the same ticks.
+  EXPECT_EQ(run["summary"]["chaos"]["requests"], SumTicks(run, "requests", "chaos"));
+  EXPECT_EQ(run["summary"]["recovery_ticks_per_burst"].size(), 2u);
+}
+
+// lat_spike needs netem: where the kernel has it (the qemu lane), the chaos phase's latency rises
+// by the spike in bursts and the p99 criterion is judged; where it does not, the experiment is
+// refused up front with the reason, and no run is written.
+TEST(Experiment, LatSpikeIsMeasuredOrRefusedWithTheReason) {
+  ExperimentScene s;
+  auto [rc, run] = s.Experiment(s.Config("  lat_spike_ms: 100\n"), "lat_spike");
+  if (!ProbeNetemSupport().empty()) {
+    ASSERT_FALSE(std::getenv("MMCHAOS_IN_VM")) << "netem must work in the qemu lane";
+    EXPECT_EQ(rc, 2) << s.last_output;
+    EXPECT_NE(s.last_output.find("netem"), std::string::npos) << s.last_output;
+    EXPECT_TRUE(run.is_null());
+    return;
+  }
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ExpectShape(run, "lat_spike");
+  std::vector<double> base, burst;
+  for (const auto& t : run["ticks"]) {
+    if (t["phase"] == "recovery") continue;
+    auto& into = t["burst_on"].get<bool>() ? burst : base;
+    for (double v : t["latency_ms"]) into.push_back(v);
+  }
+  ASSERT_GT(burst.size(), 10u);
+  std::sort(base.begin(), base.end());
+  std::sort(burst.begin(), burst.end());
+  double added = burst[burst.size() / 2] - base[base.size() / 2];
+  EXPECT_NEAR(added, 100, 15) << run["summary"].dump();
+  EXPECT_EQ(run["summary"]["verdicts"]["p99_lat_spike"]["verdict"], "PASS")
+      << run["summary"].dump();
 }
 
 TEST(Experiment, Exch429MatchesTheEnginesOwn429s) {

@@ -150,6 +150,31 @@ nlohmann::json EngineDelta(const EngineFigures& a, const EngineFigures& b) {
             {"missing_on_exchange", b.missing_on_exchange - a.missing_on_exchange}}}};
 }
 
+nlohmann::json Opt(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nullptr; }
+
+// What the report computes from the ticks, kept in the run for readers without it.
+nlohmann::json Summary(const Evaluation& ev) {
+  auto phase = [](const PhaseStats& p) {
+    return nlohmann::json{{"ticks", p.ticks},
+                          {"requests", p.requests},
+                          {"p50_ms", Opt(p.p50)},
+                          {"p95_ms", Opt(p.p95)},
+                          {"p99_ms", Opt(p.p99)},
+                          {"deadline_misses", p.deadline_misses},
+                          {"deadline_miss_rate", Opt(p.miss_rate)}};
+  };
+  nlohmann::json per_burst = nlohmann::json::array();
+  for (const auto& r : ev.recovery_per_burst)
+    per_burst.push_back(r ? nlohmann::json(*r) : nlohmann::json("not recovered"));
+  nlohmann::json verdicts = nlohmann::json::object();
+  for (const auto& c : ev.criteria)
+    verdicts[c.criterion] = {
+        {"verdict", VerdictName(c.verdict)}, {"observed", c.observed}, {"threshold", c.threshold}};
+  return {{"baseline", phase(ev.baseline)}, {"chaos", phase(ev.chaos)},
+          {"recovery", phase(ev.recovery)}, {"recovery_ticks_per_burst", per_burst},
+          {"verdicts", verdicts},           {"pass", ev.pass}};
+}
+
 class ExperimentHooks : public LoopHooks {
  public:
   ExperimentHooks(const ExperimentOptions& opts, ScenarioInfo scn, double intensity)
@@ -202,12 +227,14 @@ class ExperimentHooks : public LoopHooks {
     const Config& cfg = s.config();
     t0_ = Now();
     chaos_start_ = t0_ + static_cast<uint64_t>(baseline_ticks_) * tick_ns_;
+    // Nothing was decided so far (the schedule was off): counters first, then the schedule, so
+    // every decision of the run is in the deltas and in the injection log alike.
+    if (auto c = s.plane().ReadCounters()) c_start_ = *c;
     mmc_config k = s.kernel_config();
     k.epoch_ns = t0_;
     if (auto w = s.SetKernelConfig(k); !w) return w;
     meter_->Drain();
     meter_->Discard(t0_);
-    if (auto c = s.plane().ReadCounters()) c_start_ = *c;
     engine_start_ = ScrapeFigures(cfg, s.netns());
     Say(run_.scenario + " at " + FormatNumber(intensity_, 3, true) + ": " +
         std::to_string(baseline_ticks_) + " baseline + " + std::to_string(chaos_ticks_) +
@@ -409,6 +436,7 @@ class ExperimentHooks : public LoopHooks {
     }
 
     nlohmann::json j = RunJson(run_);
+    j["summary"] = Summary(Evaluate(run_));
     j["config"] = {{"file", cfg.source},
                    {"scenario_key", std::string(scn_.config_key)},
                    {"burst_on_sec", cfg.chaos.burst_on_sec},
