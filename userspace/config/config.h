@@ -94,6 +94,8 @@ struct RollbackTrigger {
   double value = 0;
   int for_ticks = 1;
   int window_ticks = 10;
+
+  bool operator==(const RollbackTrigger&) const = default;
 };
 
 // Kernel-observed trigger metrics, over the window's REST requests: deadline_miss_pct (misses /

@@ -234,11 +234,12 @@ int RunController(const RunOptions& opts) {
   if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, MonoNs());  // the zero point
   Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
   LoopSession session(plane, placed, *cfg, kcfg, netns);
-  // `run` watches its rollback triggers; `experiment` brings its own hooks (which do too). They
-  // start before anything is attached, so their kernel config is the first the data path sees.
+  // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
+  // hooks, which do too. They start before anything is attached, so their kernel config is the
+  // first the data path sees.
   std::unique_ptr<LoopHooks> watch;
   LoopHooks* hooks = opts.hooks;
-  if (!hooks && !cfg->rollback_triggers.empty()) {
+  if (!hooks) {
     watch = std::make_unique<TriggerWatch>();
     hooks = watch.get();
   }

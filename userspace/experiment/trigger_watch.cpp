@@ -25,7 +25,8 @@ Result<void> TriggerWatch::OnStart(Session& s) {
   auto m = RequestMeter::Open(s.plane().requests_fd());
   if (!m) return std::unexpected(m.error());
   meter_ = std::move(*m);
-  eval_ = std::make_unique<TriggerEvaluator>(s.config().rollback_triggers);
+  triggers_ = s.config().rollback_triggers;
+  eval_ = std::make_unique<TriggerEvaluator>(triggers_);
   if (!eval_->EngineMetrics().empty() && s.config().target.metrics_url.empty())
     std::fprintf(stderr,
                  "mmchaos: warning: rollback_triggers read engine metrics but "
@@ -35,7 +36,17 @@ Result<void> TriggerWatch::OnStart(Session& s) {
 }
 
 bool TriggerWatch::OnTick(Session& s, uint64_t now_ns) {
+  if (s.config().rollback_triggers != triggers_) {  // SIGHUP changed them: start over
+    triggers_ = s.config().rollback_triggers;
+    eval_ = std::make_unique<TriggerEvaluator>(triggers_);
+  }
+  tick_ns_ = static_cast<uint64_t>(s.config().target.tick_ms) * 1000000ULL;
   meter_->Drain();
+  if (triggers_.empty()) {
+    meter_->Discard(now_ns);  // nothing to judge (and the kernel sends no events)
+    next_end_ = 0;
+    return true;
+  }
   if (next_end_ == 0) next_end_ = now_ns + tick_ns_;
   const uint64_t deadline_ns = static_cast<uint64_t>(s.config().target.deadline_ms) * 1000000ULL;
   while (now_ns >= next_end_) {

@@ -1,6 +1,7 @@
 // `run`'s rollback-trigger watch: per tick (target.tick_ms) it takes the engine's REST requests
 // from the data plane, scrapes the engine when a trigger reads its metrics, and detaches at once
-// when a trigger holds (Session::Rollback). While detached it watches nothing; SIGHUP re-attaches.
+// when a trigger holds (Session::Rollback). While detached it watches nothing; SIGHUP re-attaches
+// (and may change the triggers: judging starts over).
 #pragma once
 
 #include <memory>
@@ -24,6 +25,7 @@ class TriggerWatch : public LoopHooks {
  private:
   std::unique_ptr<RequestMeter> meter_;
   std::unique_ptr<TriggerEvaluator> eval_;
+  std::vector<RollbackTrigger> triggers_;  // what eval_ judges
   uint64_t tick_ns_ = 0, next_end_ = 0;
 };
 
