@@ -50,7 +50,8 @@ struct ExperimentScene {
     }
   }
 
-  std::string Config(const std::string& chaos, const std::string& extra = "") const {
+  std::string Config(const std::string& chaos, const std::string& extra = "",
+                     bool engine_metrics = true) const {
     std::ostringstream y;
     y << "chaos:\n  enabled: false\n  dry_run: false\n"
       << chaos << "  burst_on_sec: 1\n  burst_off_sec: 1\n"
@@ -61,7 +62,11 @@ struct ExperimentScene {
       << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws << "\"]\n"
       << "      order_requests: [\"POST /api/v3/order\"]\n"
       << "  tick_ms: 50\n  deadline_ms: 200\n"
-      << "  metrics_url: \"http://" << topo.engine_ip << ":" << engine_metrics << "/metrics\"\n"
+      << "  metrics_url: \""
+      << (engine_metrics
+              ? "http://" + topo.engine_ip + ":" + std::to_string(this->engine_metrics) + "/metrics"
+              : "")
+      << "\"\n"
       << "experiment:\n  baseline_ticks: 20\n  bursts: 2\n  recovery_ticks: 20\n"
       << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
       << "log:\n  injections: " << dir.path() << "/inj.jsonl\n  max_events_per_sec: 100000\n"
@@ -224,6 +229,21 @@ TEST(Experiment, ReconcileMismatchCreatedDiscrepanciesAreDetected) {
   EXPECT_EQ(created, run["injections"]["live"].get<int64_t>());
   // Every lost ack is an order the exchange has and the engine did not know.
   EXPECT_GE(run["discrepancies"]["detected"].get<int64_t>(), created) << run.dump();
+}
+
+// An engine that exports nothing is still judged on what the kernel measured; only the
+// discrepancies (which the engine must report) are recorded and not judged.
+TEST(Experiment, WithoutEngineMetricsTheKernelFiguresAreJudged) {
+  ExperimentScene s;
+  auto [rc, run] = s.Experiment(
+      s.Config("  reconcile_mismatch: 0.3\n", "", /*engine_metrics=*/false), "reconcile_mismatch");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  EXPECT_FALSE(run.contains("engine"));
+  EXPECT_GT(run["discrepancies"]["created"].get<int64_t>(), 0) << run.dump();
+  EXPECT_EQ(run["acceptance"]["discrepancies_all_detected"], false);
+  EXPECT_EQ(run["summary"]["verdicts"]["discrepancies"]["verdict"], "n/a");
+  EXPECT_NE(run["summary"]["verdicts"]["p95_regression"]["observed"], "no data");
+  EXPECT_NE(s.last_output.find("not judged"), std::string::npos);
 }
 
 TEST(Experiment, StopConditionDetachesAndIsRecorded) {
