@@ -12,6 +12,7 @@
 #include "common/scenarios.h"
 #include "config/config.h"
 #include "controller/controller.h"
+#include "controller/kernel_config.h"
 #include "experiment/engine_metrics.h"
 #include "experiment/request_meter.h"
 #include "experiment/trigger_watch.h"
@@ -29,36 +30,6 @@ constexpr int kExitOk = 0, kExitRuntime = 1, kExitConfig = 2;
 constexpr uint64_t kNsPerMs = 1000000ULL;
 
 void Say(const std::string& msg) { std::fprintf(stderr, "mmchaos: experiment: %s\n", msg.c_str()); }
-
-// The scenario's intensity in chaos.yaml (lat_spike: ms, mem_pressure: level 1..3).
-double Intensity(const ChaosSection& c, mmc_scenario s) {
-  switch (s) {
-    case MMC_SCN_NET_LOSS:
-      return c.net_loss;
-    case MMC_SCN_EXCH_429:
-      return c.exch_429;
-    case MMC_SCN_EXCH_5XX:
-      return c.exch_5xx;
-    case MMC_SCN_LAT_SPIKE:
-      return c.lat_spike_ms;
-    case MMC_SCN_WS_LAG:
-      return c.ws_lag_ms;
-    case MMC_SCN_WS_DISCONNECT:
-      return c.ws_disconnect;
-    case MMC_SCN_DNS_FLAP:
-      return c.dns_flap;
-    case MMC_SCN_CLOCK_SKEW:
-      return c.clock_skew_ms;
-    case MMC_SCN_MEM_PRESSURE:
-      return static_cast<double>(c.mem_pressure);
-    case MMC_SCN_RATE_LIMIT_STORM:
-      return c.rate_limit_storm;
-    case MMC_SCN_RECONCILE_MISMATCH:
-      return c.reconcile_mismatch;
-    default:
-      return 0;
-  }
-}
 
 // Every scenario but `keep` off.
 void KeepOnly(ChaosSection& c, mmc_scenario keep) {
@@ -538,7 +509,7 @@ int ExperimentCommand(const ExperimentOptions& opts) {
     Say("error: " + cfg.error().message());
     return kExitConfig;
   }
-  const double intensity = Intensity(cfg->chaos, scn->id);
+  const double intensity = ScenarioIntensity(cfg->chaos, scn->id);
   if (intensity == 0) {
     Say("error: chaos." + std::string(scn->config_key) + " is 0 in " + opts.config_path +
         ": set the intensity the experiment should inject");
