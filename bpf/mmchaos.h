@@ -100,6 +100,10 @@ static inline __u32 mmc_injection_slot(enum mmc_scenario scn, enum mmc_mode mode
  * hit <=> draw < threshold, so 1.0 is 1 << 32 (always) and 0 never hits. */
 #define MMC_P_ONE (1ULL << 32)
 
+/* dns_rcode value for dns_answer: timeout. RCODE is a 4-bit field, so no real code collides:
+ * the answer is dropped and the engine's resolver times out. */
+#define MMC_DNS_DROP 0xff
+
 /* Written by the controller into the single entry of the mmc_cfg array map. Times are
  * CLOCK_MONOTONIC nanoseconds (the programs read it with bpf_ktime_get_coarse_ns). */
 struct mmc_config {
@@ -124,7 +128,7 @@ struct mmc_config {
 	/* Exchange-protocol faults. */
 	__u16 dns_ports[8];  /* target.dns_ports, network byte order, 0 = unused */
 	__u8 status_5xx[3];  /* exch_5xx's status code as ASCII digits ("503") */
-	__u8 dns_rcode;      /* dns_flap's answer: 2 SERVFAIL, 3 NXDOMAIN */
+	__u8 dns_rcode;      /* dns_flap's answer: 2 SERVFAIL, 3 NXDOMAIN, MMC_DNS_DROP */
 	__u32 tag_sockets;   /* exchanges are named: the egress hook tags the engine's sockets */
 	__u32 req_events;    /* an experiment reads mmc_requests: emit one event per request */
 	/* "METHOD /path" prefixes of order requests (reconcile_mismatch), NUL padded. */

@@ -94,6 +94,16 @@ static __always_inline int mmc_tcp_reset(struct __sk_buff *skb, const struct mmc
 	return mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->l4_off + 13, &flags, 1, 0);
 }
 
+/* A DNS response (QR set, a whole header): what dns_flap acts on. */
+static __always_inline int mmc_dns_is_response(struct __sk_buff *skb, const struct mmc_l4 *p)
+{
+	__u8 flags;
+
+	if (p->payload_len < 12 || bpf_skb_load_bytes(skb, p->payload_off + 2, &flags, 1) < 0)
+		return 0;
+	return flags & 0x80;
+}
+
 /* Sets the RCODE of a DNS response (2 SERVFAIL, 3 NXDOMAIN). */
 static __always_inline int mmc_dns_set_rcode(struct __sk_buff *skb, const struct mmc_l4 *p,
 					     __u8 rcode)
@@ -107,6 +117,17 @@ static __always_inline int mmc_dns_set_rcode(struct __sk_buff *skb, const struct
 	hdr[3] = (hdr[3] & 0xf0) | (rcode & 0x0f);
 	return mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->payload_off + 3, &hdr[3], 1,
 				 BPF_F_MARK_MANGLED_0);
+}
+
+/* dns_flap's answer to a DNS response it chose: 1 when the packet is to be dropped (rcode
+ * MMC_DNS_DROP: the engine's resolver times out), else the RCODE is rewritten in place and 0. */
+static __always_inline int mmc_dns_answer(struct __sk_buff *skb, const struct mmc_l4 *p,
+					  __u8 rcode)
+{
+	if (rcode == MMC_DNS_DROP)
+		return 1;
+	mmc_dns_set_rcode(skb, p, rcode);
+	return 0;
 }
 
 #endif /* MMCHAOS_REWRITE_BPF_H */

@@ -6,11 +6,13 @@
  * - exch_429 / exch_5xx / rate_limit_storm: the status code of a plaintext HTTP/1.x response is
  *   rewritten in place;
  * - reconcile_mismatch: the response to an order request the egress hook chose is reset;
- * - dns_flap: a DNS response's RCODE becomes SERVFAIL (or NXDOMAIN).
+ * - dns_flap: a DNS response's RCODE becomes SERVFAIL (or NXDOMAIN), or the response is
+ *   dropped (dns_answer: timeout).
  * Every packet of the interface passes here, so the common path is one parse and one hash
  * lookup; only packets from the engine's endpoints pay for the socket lookup that tells the
- * engine's sockets (tagged by the cgroup hook) from everyone else's. The program never drops or
- * redirects: it returns TC_ACT_UNSPEC so the next filter runs as if we were not there. */
+ * engine's sockets (tagged by the cgroup hook) from everyone else's. The program never
+ * redirects, and drops only a DNS answer dns_flap chose to time out; otherwise it returns
+ * TC_ACT_UNSPEC so the next filter runs as if we were not there. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -19,6 +21,7 @@
 #include "rewrite.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT 2
 #define ETH_HLEN 14
 #define NS_PER_SEC 1000000000ULL
 
@@ -154,10 +157,10 @@ int mmc_tc_ingress(struct __sk_buff *skb)
 		if (!cfg->prob[MMC_SCN_DNS_FLAP] || !mmc_is_dns_port(cfg, p.t.sport))
 			return TC_ACT_UNSPEC;
 		tag = mmc_engine_tag(skb, &p);
-		if (tag && tag->cls == MMC_FLOW_DNS &&
-		    mmc_decide(cfg, MMC_SCN_DNS_FLAP, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE)
-			mmc_dns_set_rcode(skb, &p, cfg->dns_rcode);
-		return TC_ACT_UNSPEC;
+		if (!tag || tag->cls != MMC_FLOW_DNS || !mmc_dns_is_response(skb, &p) ||
+		    mmc_decide(cfg, MMC_SCN_DNS_FLAP, MMC_DIR_INGRESS, tag->cookie) != MMC_LIVE)
+			return TC_ACT_UNSPEC;
+		return mmc_dns_answer(skb, &p, cfg->dns_rcode) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	}
 
 	ep = mmc_endpoint_of(&p.t, 1);

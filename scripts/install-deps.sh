@@ -13,6 +13,7 @@ PKGS=(
   iproute2 iputils-ping procps util-linux kmod
   # real peers in tests, benchmarks and the demo
   curl iperf3 jq bc prometheus dnsmasq-base dnsutils
+  python3-websockets  # a third-party WebSocket client (tests/support/ws_client.py)
   # the qemu lane (scripts/vmtest.sh)
   qemu-system-x86 busybox-static cpio
   # reference target (reference/: mock exchange, reference engine)

@@ -15,7 +15,10 @@ enum test_op {
 	TEST_HTTP_STATUS = 1,
 	TEST_TCP_RESET = 2,
 	TEST_DNS_RCODE = 3,
+	TEST_DNS_ANSWER = 4, /* dns_flap's choice as tc ingress makes it: rewrite or drop */
 };
+
+#define TEST_DROPPED 1 /* the verdict for a packet production would drop */
 
 struct test_cmd {
 	__u32 op;
@@ -58,6 +61,9 @@ int test_rewrite(struct __sk_buff *skb)
 		mmc_tcp_reset(skb, &p);
 	} else if (cmd->op == TEST_DNS_RCODE) {
 		mmc_dns_set_rcode(skb, &p, cmd->rcode);
+	} else if (cmd->op == TEST_DNS_ANSWER) {
+		if (mmc_dns_is_response(skb, &p) && mmc_dns_answer(skb, &p, cmd->rcode))
+			return TEST_DROPPED;
 	}
 	return 0;
 }

@@ -1,6 +1,7 @@
 // Exchange-protocol faults end to end, with real peers between namespaces: curl against a real
 // HTTP server (python3 http.server, keep-alive), dig and getent against dnsmasq, a streaming TCP
-// peer for WebSocket-like flows, and an order request whose response is lost.
+// peer for WebSocket-like flows, a python3-websockets client against the mock exchange's stream,
+// and an order request whose response is lost.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -8,9 +9,12 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "harness.h"
@@ -24,6 +28,8 @@ using namespace std::chrono_literals;
 struct Faults {
   double exch_429 = 0, exch_5xx = 0, storm = 0, ws_disconnect = 0, dns_flap = 0, reconcile = 0;
   bool dry_run = false;
+  std::string dns_answer = "servfail";
+  double on_sec = 3600, off_sec = 0;  // the burst schedule (default: always on)
 };
 
 struct ExchangeScene {
@@ -41,7 +47,7 @@ struct ExchangeScene {
       << "  exch_429: " << f.exch_429 << "\n  exch_5xx: " << f.exch_5xx << "\n"
       << "  rate_limit_storm: " << f.storm << "\n  ws_disconnect: " << f.ws_disconnect << "\n"
       << "  dns_flap: " << f.dns_flap << "\n  reconcile_mismatch: " << f.reconcile << "\n"
-      << "  burst_on_sec: 3600\n  burst_off_sec: 0\n"
+      << "  burst_on_sec: " << f.on_sec << "\n  burst_off_sec: " << f.off_sec << "\n"
       << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
       << "  interfaces: [" << topo.engine_if << "]\n"
       << "  exchanges:\n    testnet:\n"
@@ -50,6 +56,7 @@ struct ExchangeScene {
       << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws_port << "\"]\n"
       << "      order_requests: [\"POST /api/v3/order\"]\n"
       << "  dns_ports: [53]\n"
+      << "faults:\n  dns_answer: " << f.dns_answer << "\n"
       << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
       << "log:\n  injections: " << dir.path() << "/inj.jsonl\n";
     return y.str();
@@ -92,6 +99,40 @@ struct ExchangeScene {
         topo.exchange);
     WaitPort(http_port);
     return p;
+  }
+
+  // The project's mock exchange in the exchange namespace: its WebSocket stream (/ws, a tick
+  // every 50 ms) on ws_port, REST on http_port.
+  std::unique_ptr<Process> MockExchange() {
+    auto p =
+        std::make_unique<Process>(std::string(REF_EXCHANGE_BIN) + " --listen " + topo.exchange_ip +
+                                      " --rest-port " + std::to_string(http_port) + " --ws-port " +
+                                      std::to_string(ws_port) + " --rate 0 --tick-ms 50",
+                                  topo.exchange);
+    WaitPort(ws_port);
+    return p;
+  }
+
+  // Starts the python3-websockets client loop (tests/support/ws_client.py) in cg against the
+  // mock exchange's stream for `seconds`; its JSON-lines events go to dir/<name>.jsonl.
+  std::unique_ptr<Process> WsClient(const Cgroup& cg, const std::string& name, double seconds) {
+    return std::make_unique<Process>(
+        "sh -c '/usr/bin/python3 " + std::string(WS_CLIENT_PY) + " --url ws://" + topo.exchange_ip +
+            ":" + std::to_string(ws_port) + "/ws --seconds " + std::to_string(seconds) + " > " +
+            dir.path() + "/" + name + ".jsonl'",
+        topo.engine, &cg);
+  }
+
+  std::vector<nlohmann::json> WsEvents(const std::string& name) const {
+    std::ifstream in(dir.path() + "/" + name + ".jsonl");
+    std::vector<nlohmann::json> out;
+    std::string line;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line, nullptr, false);
+      EXPECT_FALSE(j.is_discarded()) << line;
+      if (!j.is_discarded()) out.push_back(j);
+    }
+    return out;
   }
 
   void WaitPort(uint16_t port) {
@@ -210,45 +251,161 @@ TEST(Exchange, ShadowModeChangesNotOneByte) {
   EXPECT_EQ(StatusInjections(dp, "exch_429", "live"), 0u);
 }
 
-TEST(Exchange, DnsFlapAnswersServfailToTheTargetOnly) {
-  ExchangeScene s;
-  Process dns("dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=" +
-                  s.topo.exchange_ip + " --port=53 --address=/exchange.test/" + s.topo.exchange_ip +
-                  " --pid-file=" + s.dir.path() + "/dnsmasq.pid",
-              s.topo.exchange);
-  std::this_thread::sleep_for(500ms);
-  // getaddrinfo through the engine namespace's resolv.conf (ip netns exec bind-mounts it).
-  std::string etc = "/etc/netns/" + s.topo.engine.name();
-  std::filesystem::create_directories(etc);
-  std::ofstream(etc + "/resolv.conf")
-      << "nameserver " << s.topo.exchange_ip << "\noptions attempts:1 timeout:1\n";
-  auto dig = [&](const Cgroup& cg) {
+// Sends n DNS queries (exchange.test, A) to server:53, each from its own connected socket (a new
+// flow, as a stub resolver makes one), gap_us apart; wait_ms after the last, writes to out_fd how
+// many got a NOERROR answer. System calls only: it runs in a forked child.
+int DnsQueries(const char* server, int n, uint32_t gap_us, int wait_ms, int out_fd) {
+  static constexpr int kMax = 256;
+  static const char kQuestion[] =
+      "\x08"
+      "exchange\x04test\x00\x00\x01\x00\x01";
+  int fds[kMax];
+  if (n > kMax) return 2;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(53);
+  inet_pton(AF_INET, server, &a.sin_addr);
+  for (int i = 0; i < n; ++i) {
+    unsigned char q[12 + sizeof(kQuestion) - 1] = {};
+    q[0] = static_cast<unsigned char>(i >> 8), q[1] = static_cast<unsigned char>(i);
+    q[2] = 0x01;  // RD
+    q[5] = 1;     // one question
+    std::memcpy(q + 12, kQuestion, sizeof(kQuestion) - 1);
+    fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fds[i] < 0 || connect(fds[i], reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+        send(fds[i], q, sizeof(q), 0) != static_cast<ssize_t>(sizeof(q)))
+      return 3;
+    usleep(gap_us);
+  }
+  usleep(static_cast<useconds_t>(wait_ms) * 1000);
+  int answered = 0;
+  for (int i = 0; i < n; ++i) {
+    unsigned char r[512];
+    ssize_t len = recv(fds[i], r, sizeof(r), 0);
+    if (len >= 12 && r[0] == (i >> 8 & 0xff) && r[1] == (i & 0xff) && (r[2] & 0x80) &&
+        (r[3] & 0x0f) == 0)
+      ++answered;
+    close(fds[i]);
+  }
+  return write(out_fd, &answered, sizeof(answered)) == sizeof(answered) ? 0 : 4;
+}
+
+// dnsmasq in the exchange namespace answering exchange.test, and the engine namespace's
+// resolv.conf pointing at it (`ip netns exec` bind-mounts /etc/netns/<ns>/resolv.conf), so
+// getaddrinfo in the engine namespace asks it.
+struct DnsPeer {
+  explicit DnsPeer(ExchangeScene& s)
+      : s(s),
+        etc("/etc/netns/" + s.topo.engine.name()),
+        dnsmasq("dnsmasq --no-daemon --no-resolv --no-hosts --bind-interfaces --listen-address=" +
+                    s.topo.exchange_ip + " --port=53 --address=/exchange.test/" +
+                    s.topo.exchange_ip + " --pid-file=" + s.dir.path() + "/dnsmasq.pid",
+                s.topo.exchange) {
+    s.WaitPort(53);
+    std::filesystem::create_directories(etc);
+    std::ofstream(etc + "/resolv.conf")
+        << "nameserver " << s.topo.exchange_ip << "\noptions attempts:1 timeout:1\n";
+  }
+  ~DnsPeer() { std::filesystem::remove_all(etc); }
+
+  // One dig query from a process in cg: its exit code (9: no reply) and output.
+  std::pair<int, std::string> Dig(const Cgroup& cg, int time_sec = 2) {
     std::string out = s.dir.path() + "/dig";
-    Process p(
-        "sh -c 'dig +tries=1 +time=2 @" + s.topo.exchange_ip + " exchange.test > " + out + "'",
-        s.topo.engine, &cg);
-    p.Wait();
+    Process p("sh -c 'dig +tries=1 +time=" + std::to_string(time_sec) + " @" + s.topo.exchange_ip +
+                  " exchange.test > " + out + "'",
+              s.topo.engine, &cg);
+    int rc = p.Wait();
     std::ifstream in(out);
     std::stringstream t;
     t << in.rdbuf();
-    return t.str();
-  };
-  auto getent = [&](const Cgroup& cg) {
+    return {rc, t.str()};
+  }
+
+  // getaddrinfo (getent ahosts) from a process in cg: its exit code (0: resolved).
+  int Getent(const Cgroup& cg) {
     Process p("getent ahosts exchange.test", s.topo.engine, &cg);
     return p.Wait();
-  };
-  EXPECT_NE(dig(s.target).find("status: NOERROR"), std::string::npos) << "dnsmasq answers";
+  }
+
+  // n queries from a process in cg (DnsQueries): how many were answered NOERROR.
+  int Queries(const Cgroup& cg, int n) {
+    std::string ip = s.topo.exchange_ip;
+    int p[2];
+    EXPECT_EQ(pipe(p), 0);
+    Child c(cg, s.topo.engine, [&] { return DnsQueries(ip.c_str(), n, 2000, 1500, p[1]); });
+    close(p[1]);
+    int answered = -1;
+    EXPECT_EQ(read(p[0], &answered, sizeof(answered)), static_cast<ssize_t>(sizeof(answered)));
+    close(p[0]);
+    EXPECT_EQ(c.Wait(), 0);
+    return answered;
+  }
+
+  ExchangeScene& s;
+  std::string etc;
+  Process dnsmasq;
+};
+
+TEST(Exchange, DnsFlapAnswersServfailToTheTargetOnly) {
+  ExchangeScene s;
+  DnsPeer dns(s);
+  EXPECT_NE(dns.Dig(s.target).second.find("status: NOERROR"), std::string::npos)
+      << "dnsmasq answers";
   auto ctl = s.Start({.dns_flap = 1.0});
-  EXPECT_NE(dig(s.target).find("status: SERVFAIL"), std::string::npos) << dig(s.target);
-  EXPECT_NE(getent(s.target), 0) << "getaddrinfo must fail";
-  EXPECT_NE(dig(s.sibling).find("status: NOERROR"), std::string::npos);
-  EXPECT_EQ(getent(s.sibling), 0);
+  EXPECT_NE(dns.Dig(s.target).second.find("status: SERVFAIL"), std::string::npos)
+      << dns.Dig(s.target).second;
+  EXPECT_NE(dns.Getent(s.target), 0) << "getaddrinfo must fail";
+  EXPECT_NE(dns.Dig(s.sibling).second.find("status: NOERROR"), std::string::npos);
+  EXPECT_EQ(dns.Getent(s.sibling), 0);
   ctl.reset();
-  s.dir.Write("chaos.yaml", s.Config({.dns_flap = 1.0}) + "faults:\n  dns_answer: nxdomain\n");
-  Controller nx(s.dir.path() + "/chaos.yaml");
-  ASSERT_TRUE(nx.WaitFor("tc hook up", 30s)) << nx.output();
-  EXPECT_NE(dig(s.target).find("status: NXDOMAIN"), std::string::npos) << dig(s.target);
-  std::filesystem::remove_all(etc);
+  auto nx = s.Start({.dns_flap = 1.0, .dns_answer = "nxdomain"});
+  EXPECT_NE(dns.Dig(s.target).second.find("status: NXDOMAIN"), std::string::npos)
+      << dns.Dig(s.target).second;
+}
+
+TEST(Exchange, DnsFlapTimeoutLeavesTheTargetsQueriesUnanswered) {
+  ExchangeScene s;
+  DnsPeer dns(s);
+  auto ctl = s.Start({.dns_flap = 1.0, .dns_answer = "timeout"});
+  auto [rc, out] = dns.Dig(s.target, 1);
+  EXPECT_EQ(rc, 9) << "dig's exit code for no reply: " << out;
+  EXPECT_NE(out.find("timed out"), std::string::npos) << out;
+  EXPECT_EQ(dns.Getent(s.target), 2) << "getaddrinfo must fail (getent: 2, not found/EAI_AGAIN)";
+  auto [sib_rc, sib_out] = dns.Dig(s.sibling, 1);
+  EXPECT_EQ(sib_rc, 0) << sib_out;
+  EXPECT_NE(sib_out.find("status: NOERROR"), std::string::npos) << sib_out;
+  EXPECT_EQ(dns.Getent(s.sibling), 0) << "a sibling cgroup resolves";
+  EXPECT_GE(StatusInjections(StatusFor(s.target.path()), "dns_flap", "live"), 2u)
+      << "dig's answer and getaddrinfo's";
+}
+
+TEST(Exchange, DnsFlapTimeoutDropsAnswersAtTheConfiguredRate) {
+  ExchangeScene s;
+  DnsPeer dns(s);
+  constexpr int kN = 200;
+  auto ctl = s.Start({.dns_flap = 0.3, .dns_answer = "timeout"});
+  int answered = dns.Queries(s.target, kN);
+  ASSERT_GE(answered, 0);
+  uint64_t lost = static_cast<uint64_t>(kN - answered);
+  EXPECT_TRUE(InBinomial999(lost, kN, 0.3)) << lost << " of " << kN << " unanswered";
+  EXPECT_EQ(StatusInjections(StatusFor(s.target.path()), "dns_flap", "live"), lost)
+      << "every unanswered query is one the data plane dropped";
+  EXPECT_EQ(dns.Queries(s.sibling, 50), 50) << "a sibling cgroup's queries are all answered";
+}
+
+TEST(Exchange, DnsFlapTimeoutInShadowModeAnswersEveryQuery) {
+  ExchangeScene s;
+  DnsPeer dns(s);
+  constexpr int kN = 200;
+  auto ctl = s.Start({.dns_flap = 0.3, .dry_run = true, .dns_answer = "timeout"});
+  EXPECT_EQ(dns.Queries(s.target, kN), kN) << "shadow mode drops nothing";
+  auto dp = StatusFor(s.target.path());
+  uint64_t shadow = StatusInjections(dp, "dns_flap", "shadow");
+  EXPECT_TRUE(InBinomial999(shadow, kN, 0.3)) << shadow << " of " << kN << " counted";
+  EXPECT_EQ(StatusInjections(dp, "dns_flap", "live"), 0u);
+  auto [rc, out] = dns.Dig(s.target, 1);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_EQ(dns.Getent(s.target), 0);
 }
 
 TEST(Exchange, WsDisconnectResetsTheTargetsStreamWithinASecond) {
@@ -278,6 +435,112 @@ TEST(Exchange, WsDisconnectResetsTheTargetsStreamWithinASecond) {
   std::string body = Scrape(TestPort(1));
   EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="ws")"), 1)
       << "the target's connect, not the sibling's: " << body;
+}
+
+std::vector<nlohmann::json> Events(const std::vector<nlohmann::json>& all, const char* event) {
+  std::vector<nlohmann::json> out;
+  for (const auto& e : all)
+    if (e.value("event", "") == event) out.push_back(e);
+  return out;
+}
+
+std::string Lines(const std::vector<nlohmann::json>& all) {
+  std::string out;
+  for (const auto& e : all) out += e.dump() + "\n";
+  return out;
+}
+
+// A real third-party WebSocket client (Debian's python3-websockets) on the engine's side, the
+// project's mock exchange as the peer. Bursts of 2 s every 4 s: between them the client streams,
+// at each burst start its stream is reset and its reconnects fail until the burst ends.
+TEST(Exchange, WsDisconnectResetsARealWebSocketClientThatReconnects) {
+  ExchangeScene s;
+  auto exchange = s.MockExchange();
+  constexpr double kOn = 2, kOff = 2, kRun = 11;
+  auto ctl = s.Start({.ws_disconnect = 1.0, .on_sec = kOn, .off_sec = kOff});
+  auto dp = StatusFor(s.target.path());
+  ASSERT_FALSE(dp.is_null());
+  const double epoch = dp["burst"]["epoch_mono_ns"].get<uint64_t>() / 1e9;
+  auto since_burst_start = [&](double t) { return std::fmod(t - epoch, kOn + kOff); };
+  {
+    auto target = s.WsClient(s.target, "target", kRun);
+    auto sibling = s.WsClient(s.sibling, "sibling", kRun);
+    EXPECT_EQ(target->Wait(), 0);
+    EXPECT_EQ(sibling->Wait(), 0);
+  }
+  auto ev = s.WsEvents("target");
+  auto done = Events(ev, "done");
+  ASSERT_EQ(done.size(), 1u) << Lines(ev);
+  auto closed = Events(ev, "closed");
+  auto failed = Events(ev, "failed");
+  // Open streams at (at least) two burst starts: each is reset, not left to stall.
+  EXPECT_GE(closed.size(), 2u) << Lines(ev);
+  for (const auto& c : closed) {
+    EXPECT_EQ(c["cause"], "ConnectionResetError") << "a reset, not an EOF or a stall: " << c;
+    ASSERT_GT(c["messages"].get<int>(), 0) << c;
+    double t = c["t"].get<double>();
+    EXPECT_LT(t - c["last_message_t"].get<double>(), 0.5)
+        << "the error comes where the next message would have: " << c;
+    // Draws are once per connection per second, so the reset comes within a second (plus a
+    // tick) of the burst start.
+    EXPECT_LT(since_burst_start(t), 1.5) << "burst epoch " << epoch << ": " << c;
+  }
+  for (const auto& f : failed)
+    EXPECT_LT(since_burst_start(f["t"].get<double>()), kOn + 0.5)
+        << "only bursts fail the handshake: " << f;
+  // It reconnects: a stream is open again after the first reset.
+  ASSERT_FALSE(closed.empty());
+  double first_reset = closed.front()["t"].get<double>();
+  auto opens = Events(ev, "open");
+  EXPECT_TRUE(std::any_of(opens.begin(), opens.end(), [&](const auto& o) {
+    return o["t"].template get<double>() > first_reset;
+  })) << Lines(ev);
+  // The kernel counts every connect() of the client (the hook was attached before it started),
+  // and nothing of the sibling's; every reset is one injection.
+  uint64_t attempts = done[0]["attempts"].get<uint64_t>();
+  EXPECT_EQ(done[0]["reconnects"].get<uint64_t>(), attempts - 1);
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="ws")"),
+            static_cast<double>(attempts))
+      << body << Lines(ev);
+  // The client's last connection may be reset in its closing handshake, which it does not report.
+  uint64_t resets = StatusInjections(StatusFor(s.target.path()), "ws_disconnect", "live");
+  EXPECT_GE(resets, closed.size() + failed.size()) << Lines(ev);
+  EXPECT_LE(resets, closed.size() + failed.size() + 1) << Lines(ev);
+  std::fprintf(stderr,
+               "client: %llu attempts, %zu streams reset, %zu handshakes reset; kernel: %g "
+               "connects, %llu resets\n",
+               static_cast<unsigned long long>(attempts), closed.size(), failed.size(),
+               Scraped(body, "mm_reconnect_attempts_total", R"(kind="ws")"),
+               static_cast<unsigned long long>(resets));
+
+  auto sib = s.WsEvents("sibling");
+  auto sib_done = Events(sib, "done");
+  ASSERT_EQ(sib_done.size(), 1u) << Lines(sib);
+  EXPECT_EQ(sib_done[0]["attempts"], 1)
+      << "a sibling on the same path is never reset: " << Lines(sib);
+  EXPECT_EQ(sib_done[0]["closed"], 0);
+  EXPECT_GE(sib_done[0]["messages"].get<double>(), 0.5 * kRun / 0.05) << Lines(sib);
+}
+
+TEST(Exchange, WsDisconnectInShadowModeCountsAndResetsNothing) {
+  ExchangeScene s;
+  auto exchange = s.MockExchange();
+  auto ctl = s.Start({.ws_disconnect = 1.0, .dry_run = true});
+  constexpr double kRun = 4;
+  s.WsClient(s.target, "target", kRun)->Wait();
+  auto ev = s.WsEvents("target");
+  auto done = Events(ev, "done");
+  ASSERT_EQ(done.size(), 1u) << Lines(ev);
+  EXPECT_EQ(done[0]["attempts"], 1) << Lines(ev);
+  EXPECT_EQ(done[0]["closed"], 0);
+  EXPECT_EQ(done[0]["failed"], 0);
+  EXPECT_GE(done[0]["messages"].get<double>(), 0.5 * kRun / 0.05) << Lines(ev);
+  auto dp = StatusFor(s.target.path());
+  // One draw per connection per second, each a hit at probability 1.
+  EXPECT_GE(StatusInjections(dp, "ws_disconnect", "shadow"), 2u);
+  EXPECT_EQ(StatusInjections(dp, "ws_disconnect", "live"), 0u);
+  EXPECT_EQ(Scraped(Scrape(TestPort(1)), "mm_reconnect_attempts_total", R"(kind="ws")"), 1);
 }
 
 TEST(Exchange, KernelObservesWsGapsWithNoFaultOn) {

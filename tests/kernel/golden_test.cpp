@@ -132,14 +132,15 @@ class Golden : public ::testing::Test {
     ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.test_cmd), &zero, cmd, BPF_ANY), 0);
   }
 
-  Bytes Run(const Bytes& in) {
+  Bytes Run(const Bytes& in, uint32_t want_retval = 0) {
     Bytes out(in.size() + 64);
     LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data(), .data_out = out.data(),
                 .data_size_in = static_cast<uint32_t>(in.size()),
                 .data_size_out = static_cast<uint32_t>(out.size()), .repeat = 1);
     int err = bpf_prog_test_run_opts(bpf_program__fd(skel_->progs.test_rewrite), &opts);
     EXPECT_EQ(err, 0) << strerror(-err);
-    EXPECT_EQ(opts.retval, 0u) << "the program could not parse the packet";
+    EXPECT_NE(opts.retval, 2u) << "the program could not parse the packet";
+    EXPECT_EQ(opts.retval, want_retval);
     out.resize(opts.data_size_out);
     return out;
   }
@@ -252,6 +253,28 @@ TEST_F(Golden, DnsResponseGetsServfailAndQueriesAreUntouched) {
   q.payload[3] = 0x00;
   Bytes qin = q.Build();
   EXPECT_EQ(Run(qin), qin);
+}
+
+TEST_F(Golden, DnsTimeoutDropsResponsesOnlyAndChangesNoByte) {
+  constexpr uint32_t kDropped = 1;  // tests/bpf/rewrite_test.bpf.c: TEST_DROPPED
+  Packet r;
+  r.proto = IPPROTO_UDP;
+  r.payload = std::string("\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00", 12) +
+              std::string("\x04test\x00\x00\x01\x00\x01", 10);
+  for (bool v6 : {false, true}) {
+    r.v6 = v6;
+    Bytes in = r.Build();
+    Command(4, "429", 0xff);  // MMC_DNS_DROP
+    EXPECT_EQ(Run(in, kDropped), in) << "dropped as is, not rewritten";
+    Packet q = r;
+    q.payload[2] = 0x01;  // QR clear: a query passes
+    Bytes qin = q.Build();
+    EXPECT_EQ(Run(qin), qin);
+    Command(4, "429", 3);  // nxdomain: the same entry point rewrites instead
+    Bytes out = Run(in);
+    EXPECT_EQ(out[r.PayloadOffset() + 3], 0x83);
+    EXPECT_TRUE(L4ChecksumValid(r, out));
+  }
 }
 
 }  // namespace

@@ -1048,12 +1048,24 @@ TEST(ConfigFaults, StatusAndDnsAnswerParseClampAndRefuse) {
   EXPECT_EQ(clamped->faults.status_5xx, 500);
   ASSERT_EQ(clamped->warnings.size(), 1u);
   EXPECT_NE(clamped->warnings[0].find("f.yaml:2"), std::string::npos);
-  auto bad = ParseConfig("faults:\n  dns_answer: timeout\n", "f.yaml");
+  auto bad = ParseConfig("faults:\n  dns_answer: refused\n", "f.yaml");
   ASSERT_FALSE(bad.has_value());
   EXPECT_NE(bad.error().call.find("f.yaml:2"), std::string::npos);
+  EXPECT_NE(bad.error().message().find("expected servfail, nxdomain or timeout, got 'refused'"),
+            std::string::npos)
+      << bad.error().message();
   auto again = ParseConfig(DumpConfig(*c), "dump");
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->faults.dns_answer, "nxdomain");
+}
+
+TEST(ConfigFaults, DnsAnswerTimeoutParsesAndRoundTrips) {
+  auto c = ParseConfig("faults:\n  dns_answer: timeout\n", "f.yaml");
+  ASSERT_TRUE(c.has_value()) << c.error().message();
+  EXPECT_EQ(c->faults.dns_answer, "timeout");
+  auto again = ParseConfig(DumpConfig(*c), "dump");
+  ASSERT_TRUE(again.has_value()) << again.error().message();
+  EXPECT_EQ(again->faults.dns_answer, "timeout");
 }
 
 }  // namespace

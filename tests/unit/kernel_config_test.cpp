@@ -84,6 +84,8 @@ TEST(KernelConfig, ExchangeFaultsCarryTheirParameters) {
   k = ToKernelConfig(c, 0, 0);
   EXPECT_EQ(std::string(reinterpret_cast<const char*>(k.status_5xx), 3), "502");
   EXPECT_EQ(k.dns_rcode, 3);
+  c.faults.dns_answer = "timeout";
+  EXPECT_EQ(ToKernelConfig(c, 0, 0).dns_rcode, MMC_DNS_DROP) << "the answer is dropped";
 }
 
 TEST(KernelConfig, RewritesNeedAPlaintextRestEndpoint) {

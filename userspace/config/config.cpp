@@ -715,17 +715,19 @@ class Parser {
 
   void ParseFaults(const YAML::Node& map, FaultsSection& f) {
     const std::string w = "faults";
-    ForEachKey(map, w, {"status_5xx", "dns_answer"},
-               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
-                 const std::string name = Dotted(w, key);
-                 if (key == "status_5xx") f.status_5xx = Integer(k, v, name, 500, 599);
-                 if (key == "dns_answer") {
-                   f.dns_answer = String(k, v, name);
-                   if (f.dns_answer != "servfail" && f.dns_answer != "nxdomain")
-                     Throw(ValueMark(k, v),
-                           name + ": expected servfail or nxdomain, got '" + f.dns_answer + "'");
-                 }
-               });
+    ForEachKey(
+        map, w, {"status_5xx", "dns_answer"},
+        [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+          const std::string name = Dotted(w, key);
+          if (key == "status_5xx") f.status_5xx = Integer(k, v, name, 500, 599);
+          if (key == "dns_answer") {
+            f.dns_answer = String(k, v, name);
+            if (f.dns_answer != "servfail" && f.dns_answer != "nxdomain" &&
+                f.dns_answer != "timeout")
+              Throw(ValueMark(k, v),
+                    name + ": expected servfail, nxdomain or timeout, got '" + f.dns_answer + "'");
+          }
+        });
   }
 
   void ParseLog(const YAML::Node& map, LogSection& l) {

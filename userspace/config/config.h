@@ -114,8 +114,9 @@ struct ExperimentSection {
 
 // How the exchange-protocol faults answer.
 struct FaultsSection {
-  int status_5xx = 503;                 // exch_5xx's status code (500..599)
-  std::string dns_answer = "servfail";  // dns_flap's RCODE: servfail | nxdomain
+  int status_5xx = 503;  // exch_5xx's status code (500..599)
+  // dns_flap's answer: servfail | nxdomain (the RCODE), timeout (no answer at all)
+  std::string dns_answer = "servfail";
 };
 
 struct MetricsSection {

@@ -64,7 +64,9 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
     k.dns_ports[i] = htons(cfg.target.dns_ports[i]);
   std::string code = std::to_string(cfg.faults.status_5xx);
   std::memcpy(k.status_5xx, code.data(), 3);
-  k.dns_rcode = cfg.faults.dns_answer == "nxdomain" ? 3 : 2;  // NXDOMAIN : SERVFAIL
+  k.dns_rcode = cfg.faults.dns_answer == "timeout"    ? MMC_DNS_DROP
+                : cfg.faults.dns_answer == "nxdomain" ? 3   // NXDOMAIN
+                                                      : 2;  // SERVFAIL
   size_t r = 0;
   for (const auto& x : cfg.target.exchanges)
     for (const auto& req : x.order_requests)

@@ -99,7 +99,8 @@ DoctorReport RunDoctor() {
       if (!attach_ok) sup.reason = "cgroup BPF attach failed: see the probes above";
     } else if (s.id != MMC_SCN_LAT_SPIKE && s.id != MMC_SCN_WS_LAG) {
       sup.mechanism = s.id == MMC_SCN_DNS_FLAP
-                          ? "tc ingress: the RCODE of DNS answers to the engine's sockets, in place"
+                          ? "tc ingress: the RCODE of DNS answers to the engine's sockets, in "
+                            "place, or the answer dropped (dns_answer: timeout)"
                       : s.id == MMC_SCN_WS_DISCONNECT || s.id == MMC_SCN_RECONCILE_MISMATCH
                           ? "tc ingress: an inbound segment of the engine's flow becomes a RST"
                           : "tc ingress: the status code of plaintext HTTP/1.x responses, in place";
