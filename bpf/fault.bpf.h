@@ -8,6 +8,12 @@
 #include "maps.bpf.h"
 #include "schedule.h"
 
+/* The decision's clock. Tracing programs (the clock_skew uprobes) may not call
+ * bpf_ktime_get_coarse_ns and define this as bpf_ktime_get_ns() before including this header. */
+#ifndef MMC_NOW
+#define MMC_NOW() bpf_ktime_get_coarse_ns()
+#endif
+
 enum mmc_verdict {
 	MMC_SKIP = 0,
 	MMC_SHADOW = 1,
@@ -100,7 +106,7 @@ static __always_inline enum mmc_verdict mmc_decide_skb(const struct mmc_config *
 		return MMC_SKIP;
 	/* The coarse clock (CLOCK_MONOTONIC at tick resolution) costs a fraction of a precise
 	 * read, and a burst edge a few ms early or late does not matter. */
-	now = bpf_ktime_get_coarse_ns();
+	now = MMC_NOW();
 	if (!mmc_controller_alive(cfg, now))
 		return MMC_SKIP;
 	phase = mmc_schedule_phase(cfg->epoch_ns, cfg->on_ns, cfg->off_ns, now);

@@ -133,6 +133,11 @@ struct mmc_config {
 	__u32 req_events;    /* an experiment reads mmc_requests: emit one event per request */
 	/* "METHOD /path" prefixes of order requests (reconcile_mismatch), NUL padded. */
 	__u8 order_req[4][32];
+	/* clock_skew (uprobe mechanism): the offset added to the engine's clock reads while a burst
+	 * is on, and which clocks (MMC_CLOCK_* of clock.h). */
+	__s64 clock_skew_ns;
+	__u32 clock_mask;
+	__u32 pad_clock;
 };
 
 /* Flow classes of the engine's exchange endpoints (target.exchanges). */

@@ -9,6 +9,7 @@
 #include "controller/kernel_config.h"
 #include "doctor/doctor.h"
 #include "experiment/experiment.h"
+#include "exec/exec.h"
 #include "report/report.h"
 
 namespace {
@@ -67,6 +68,20 @@ int main(int argc, char** argv) {
       ->required();
   experiment->add_option("--out", exp_opts.out_dir, "output directory (default artifacts/chaos)");
   experiment->add_option("--cgroup", exp_opts.cgroup, "target cgroup v2 directory");
+  std::vector<std::string> exec_cmd;
+  auto* exec = app.add_subcommand(
+      "exec", "Run CMD in the target cgroup (and netns), with the clock_skew preload if needed");
+  exec->add_option("-c,--config", config_path, "chaos.yaml")->required();
+  exec->add_option("command", exec_cmd, "-- CMD [ARGS...]");
+  // Everything after exec's `--` is the command, options included: it never reaches CLI11.
+  if (argc > 1 && std::string_view(argv[1]) == "exec") {
+    for (int i = 2; i < argc; ++i) {
+      if (std::string_view(argv[i]) != "--") continue;
+      exec_cmd.assign(argv + i + 1, argv + argc);
+      argc = i;
+      break;
+    }
+  }
 
   auto* status = app.add_subcommand("status", "What mmchaos has attached on this host");
   status->add_flag("--json", json, "JSON output");
@@ -98,6 +113,7 @@ int main(int argc, char** argv) {
   }
   if (*run) return mmchaos::RunController(run_opts);
   if (*experiment) return mmchaos::ExperimentCommand(exp_opts);
+  if (*exec) return mmchaos::ExecCommand(config_path, exec_cmd);
   if (*status) return mmchaos::StatusCommand(json);
   if (*rollback) return mmchaos::RollbackCommand();
   if (*report) return mmchaos::ReportCommand(runs_dir, output);

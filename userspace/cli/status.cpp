@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "clock/clock_state.h"
 #include "common/scenarios.h"
 #include "controller/tc_path.h"
 #include "controller/registry.h"
@@ -140,6 +141,8 @@ int StatusCommand(bool json) {
 
 int RollbackCommand() {
   auto before = LiveControllers();
+  // clock_skew's preloads read true time from the instant their record is disarmed.
+  int clocks = RemoveClockStates();
   auto detached = DetachAll();
   if (!detached) {
     std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
@@ -155,6 +158,8 @@ int RollbackCommand() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (auto& m : RemoveRecordedPaths(false)) removed.push_back(m);
   int stale = RemoveStaleRecords();
+  if (clocks)
+    removed.push_back(std::to_string(clocks) + " clock_skew record(s) disarmed and removed");
   for (const auto& m : removed) std::cout << "  " << m << "\n";
   if (*detached == 0 && before.empty() && removed.empty()) {
     std::cout << "nothing to roll back\n";

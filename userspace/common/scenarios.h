@@ -24,7 +24,7 @@ inline constexpr std::array<ScenarioInfo, MMC_SCN_MAX> kScenarios{{
     {MMC_SCN_WS_LAG, "ws_lag", "ws_lag_ms", true},
     {MMC_SCN_WS_DISCONNECT, "ws_disconnect", "ws_disconnect", true},
     {MMC_SCN_DNS_FLAP, "dns_flap", "dns_flap", true},
-    {MMC_SCN_CLOCK_SKEW, "clock_skew", "clock_skew_ms", false},
+    {MMC_SCN_CLOCK_SKEW, "clock_skew", "clock_skew_ms", true},
     {MMC_SCN_MEM_PRESSURE, "mem_pressure", "mem_pressure", false},
     {MMC_SCN_RATE_LIMIT_STORM, "rate_limit_storm", "rate_limit_storm", true},
     {MMC_SCN_RECONCILE_MISMATCH, "reconcile_mismatch", "reconcile_mismatch", true},

@@ -716,7 +716,7 @@ class Parser {
   void ParseFaults(const YAML::Node& map, FaultsSection& f) {
     const std::string w = "faults";
     ForEachKey(
-        map, w, {"status_5xx", "dns_answer"},
+        map, w, {"status_5xx", "dns_answer", "clock_skew_clocks", "clock_skew_mechanism"},
         [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
           const std::string name = Dotted(w, key);
           if (key == "status_5xx") f.status_5xx = Integer(k, v, name, 500, 599);
@@ -726,6 +726,22 @@ class Parser {
                 f.dns_answer != "timeout")
               Throw(ValueMark(k, v),
                     name + ": expected servfail, nxdomain or timeout, got '" + f.dns_answer + "'");
+          }
+          if (key == "clock_skew_clocks") {
+            f.clock_skew_clocks.clear();
+            ForEachItem(k, v, name, "clock classes", [&](const YAML::Node& item) {
+              std::string c = ItemString(item, name, "clock classes");
+              if (c != "realtime" && c != "monotonic")
+                Throw(item.Mark(), name + ": expected realtime or monotonic, got '" + c + "'");
+              f.clock_skew_clocks.push_back(c);
+            });
+          }
+          if (key == "clock_skew_mechanism") {
+            f.clock_skew_mechanism = String(k, v, name);
+            if (f.clock_skew_mechanism != "auto" && f.clock_skew_mechanism != "uprobe" &&
+                f.clock_skew_mechanism != "preload")
+              Throw(ValueMark(k, v), name + ": expected auto, uprobe or preload, got '" +
+                                         f.clock_skew_mechanism + "'");
           }
         });
   }
@@ -1008,6 +1024,10 @@ std::string DumpConfig(const Config& cfg) {
   e << YAML::Key << "faults" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "status_5xx" << YAML::Value << std::to_string(cfg.faults.status_5xx);
   e << YAML::Key << "dns_answer" << YAML::Value << cfg.faults.dns_answer;
+  e << YAML::Key << "clock_skew_clocks" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& c : cfg.faults.clock_skew_clocks) e << c;
+  e << YAML::EndSeq;
+  e << YAML::Key << "clock_skew_mechanism" << YAML::Value << cfg.faults.clock_skew_mechanism;
   e << YAML::EndMap;
 
   e << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

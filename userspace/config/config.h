@@ -117,6 +117,10 @@ struct FaultsSection {
   int status_5xx = 503;  // exch_5xx's status code (500..599)
   // dns_flap's answer: servfail | nxdomain (the RCODE), timeout (no answer at all)
   std::string dns_answer = "servfail";
+  // clock_skew_ms: the clock classes skewed (realtime | monotonic) and how (auto: the uprobe
+  // mechanism where the kernel allows it, else the preload of `mmchaos exec`).
+  std::vector<std::string> clock_skew_clocks{"realtime"};
+  std::string clock_skew_mechanism = "auto";
 };
 
 struct MetricsSection {

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "cgroup/cgroup.h"
+#include "clock/clock_skew.h"
 #include "common/fd.h"
 #include "config/config.h"
 #include "controller/kernel_config.h"
@@ -145,9 +146,9 @@ class Placement {
 // The loop's objects as hooks see them.
 class LoopSession : public Session {
  public:
-  LoopSession(DataPlane& plane, Placement& placed, Config& cfg, mmc_config& kcfg,
-              const std::string& netns)
-      : plane_(plane), placed_(placed), cfg_(cfg), kcfg_(kcfg), netns_(netns) {
+  LoopSession(DataPlane& plane, Placement& placed, ClockSkew& clock, Config& cfg,
+              mmc_config& kcfg, const std::string& netns)
+      : plane_(plane), placed_(placed), clock_(clock), cfg_(cfg), kcfg_(kcfg), netns_(netns) {
     for (const auto& t : cfg.rollback_triggers) rollbacks_[t.name] = 0;
   }
 
@@ -157,9 +158,10 @@ class LoopSession : public Session {
   Result<void> SetKernelConfig(const mmc_config& k) override {
     if (auto w = plane_.WriteConfig(k); !w) return w;
     kcfg_ = k;
-    return {};
+    return clock_.Apply(cfg_, k);  // the preloads read their copy from shared memory
   }
   void Rollback(const std::string& trigger) override {
+    clock_.Clear();
     placed_.Clear();
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -181,6 +183,7 @@ class LoopSession : public Session {
  private:
   DataPlane& plane_;
   Placement& placed_;
+  ClockSkew& clock_;
   Config& cfg_;
   mmc_config& kcfg_;
   const std::string& netns_;
@@ -233,7 +236,8 @@ int RunController(const RunOptions& opts) {
   RequestWindow requests(*cfg, 10ULL * 1000000000ULL);
   if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, MonoNs());  // the zero point
   Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
-  LoopSession session(plane, placed, *cfg, kcfg, netns);
+  ClockSkew clock(plane, cgfd->get(), *cgroup, *cgid);
+  LoopSession session(plane, placed, clock, *cfg, kcfg, netns);
   // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
   // hooks, which do too. They start before anything is attached, so their kernel config is the
   // first the data path sees.
@@ -247,6 +251,8 @@ int RunController(const RunOptions& opts) {
     if (auto h = hooks->OnStart(session); !h) return Report(h.error(), kExitRuntime);
   }
   if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
+  if (auto a = clock.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
+  clock.Beat(MonoNs());
   if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
   // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
@@ -255,6 +261,7 @@ int RunController(const RunOptions& opts) {
   auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
+    if (s.counters) clock.AddCounts(*s.counters);  // the preloads count in shared memory
     if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
     s.attached = plane.attached();
     s.now_ns = MonoNs();
@@ -318,6 +325,7 @@ int RunController(const RunOptions& opts) {
         }
         kcfg = next_k;
         if (auto a = placed.Apply(*next); !a) Log("SIGHUP: " + a.error().message());
+        if (auto a = clock.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
         if (next->target.cgroup != cfg->target.cgroup || next->target.netns != cfg->target.netns)
           Log("SIGHUP: target changes need a restart; still on " + *cgroup);
         *cfg = std::move(*next);
@@ -333,6 +341,7 @@ int RunController(const RunOptions& opts) {
     if (deadline && now >= deadline) break;
     if (now - last_beat >= static_cast<uint64_t>(cfg->target.heartbeat_ms) * 1000000ULL / 2) {
       if (auto w = plane.Heartbeat(now); !w) Log("heartbeat: " + w.error().message());
+      clock.Beat(now);
       last_beat = now;
     }
     if (now - last_sample >= 1000000000ULL) {
@@ -352,6 +361,7 @@ int RunController(const RunOptions& opts) {
   }
   if (hooks && rc == kExitOk) rc = hooks->ExitCode();
   // Rollback first: links go before anything else is torn down, then the netem path.
+  clock.Clear();
   placed.Clear();
   (*log)->Consume();
   lock->Release();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "clock/clock_skew.h"
 #include "common/scenarios.h"
 #include "tc/steering.h"
 
@@ -94,6 +95,12 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
     k.ingress_mark = kMarkIngress;
     k.ingress_class = kWsClass;
   }
+  // Every configured clock read of the engine is skewed while a burst is on.
+  if (cfg.chaos.clock_skew_ms != 0) {
+    k.prob[MMC_SCN_CLOCK_SKEW] = MMC_P_ONE;
+    k.clock_skew_ns = static_cast<int64_t>(cfg.chaos.clock_skew_ms) * 1000000LL;
+    k.clock_mask = ClockMask(cfg);
+  }
   // tc filters outlive a crashed controller: they stop steering after two missed heartbeats.
   if (NeedsNetem(cfg))
     k.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(cfg.target.heartbeat_ms) * 1000000ULL;
@@ -127,11 +134,13 @@ std::vector<std::string> ScenarioNotes(const Config& cfg) {
     for (const auto& e : x.ws)
       out.push_back(x.name + " WS " + e.url + ": net_loss, ws_lag_ms, ws_disconnect");
   }
+  if (std::string n = ClockSkewNote(cfg); !n.empty()) out.push_back(n);
   return out;
 }
 
 std::vector<std::string> CheckScenarios(const Config& cfg) {
   std::vector<std::string> out = UnsupportedScenarios(cfg);
+  for (auto& m : CheckClockSkew(cfg)) out.push_back(std::move(m));
   if (NeedsTc(cfg) && cfg.target.interfaces.empty())
     out.push_back(
         "the exchange and delay scenarios (lat_spike_ms, ws_lag_ms, exch_429, exch_5xx, "

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cgroup/cgroup.h"
+#include "clock/clock_skew.h"
 #include "common/scenarios.h"
 #include "loader/dataplane.h"
 #include "tc/steering.h"
@@ -89,10 +90,35 @@ DoctorReport RunDoctor() {
        netem.empty() ? "ifb + htb + netem + clsact + u32/skbedit/mirred built in a scratch netns"
                      : netem});
 
+  // clock_skew: the uprobes are attached and a scratch process's clock read is checked.
+  std::string clock = ProbeClockUprobe(false);
+  std::string preload = PreloadLibraryPath();
+  rep.probes.push_back({"clock_uprobe", clock.empty(),
+                        clock.empty() ? "uprobe+uretprobe on libc clock_gettime skewed a scratch "
+                                        "process's CLOCK_REALTIME (bpf_probe_write_user works)"
+                                      : clock});
+
   for (const auto& s : kScenarios) {
     ScenarioSupport sup{s.id, false, "", ""};
     if (!s.implemented) {
       sup.reason = "not implemented in this version of mmchaos";
+    } else if (s.id == MMC_SCN_CLOCK_SKEW) {
+      if (clock.empty()) {
+        sup.supported = true;
+        sup.mechanism =
+            "uprobes on libc clock_gettime, filtered by the target cgroup (any "
+            "dynamically linked glibc engine; gettimeofday/time need the preload)";
+      } else if (!preload.empty()) {
+        sup.supported = true;
+        sup.mechanism = "preload fallback (" + preload +
+                        "): only for an engine started through `mmchaos exec` (uprobes "
+                        "unavailable: " +
+                        clock + ")";
+      } else {
+        sup.reason = clock +
+                     "; and the preload fallback libmmchaos-clock.so is not installed "
+                     "next to mmchaos";
+      }
     } else if (s.id == MMC_SCN_NET_LOSS) {
       sup.mechanism = "cgroup_skb egress/ingress on the target cgroup (silent drop)";
       sup.supported = attach_ok;

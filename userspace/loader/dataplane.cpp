@@ -129,6 +129,7 @@ int DataPlane::tc_ingress_prog_fd() const { return bpf_program__fd(skel_->progs.
 
 Result<Counters> DataPlane::ReadCounters() const { return mmchaos::ReadCounters(counters_fd()); }
 
+const bpf_object* DataPlane::object() const { return skel_->obj; }
 int DataPlane::events_fd() const { return bpf_map__fd(skel_->maps.mmc_events); }
 int DataPlane::counters_fd() const { return bpf_map__fd(skel_->maps.mmc_counters); }
 int DataPlane::config_fd() const { return bpf_map__fd(skel_->maps.mmc_cfg); }

@@ -13,6 +13,7 @@
 
 struct mmchaos_bpf;  // the generated skeleton
 struct bpf_link;
+struct bpf_object;
 
 namespace mmchaos {
 
@@ -47,6 +48,8 @@ class DataPlane {
   int requests_fd() const;  // ring buffer of struct mmc_req_event
   Result<Counters> ReadCounters() const;
 
+  // The loaded object, for objects that share its maps (the clock_skew uprobes).
+  const bpf_object* object() const;
   int events_fd() const;
   int counters_fd() const;
   int config_fd() const;

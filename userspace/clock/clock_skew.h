@@ -1,0 +1,71 @@
+// clock_skew_ms in the controller: which mechanism runs it here (the uprobes where the kernel
+// allows bpf_probe_write_user, else the preload of `mmchaos exec`), keeping it in step with the
+// config, its heartbeat, and its share of mm_chaos_injections_total.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "clock/clock_state.h"
+#include "clock/clock_uprobe.h"
+#include "config/config.h"
+#include "loader/counters.h"
+#include "mmchaos.h"
+
+namespace mmchaos {
+
+class DataPlane;
+
+enum class ClockMechanism { kUprobe, kPreload };
+
+struct ClockChoice {
+  ClockMechanism mechanism = ClockMechanism::kPreload;
+  std::string why;  // why not the uprobes (empty when they are used)
+};
+
+// faults.clock_skew_mechanism resolved on this kernel: auto tries to load the uprobe programs.
+ClockChoice ChooseClockMechanism(const Config& cfg);
+
+// faults.clock_skew_clocks as a MMC_CLOCK_* mask.
+uint32_t ClockMask(const Config& cfg);
+
+// What `validate` and `run` say about clock_skew_ms (empty when it is 0): refusals (the
+// uprobes are required and this kernel refuses them) and the note on the mechanism in use.
+std::vector<std::string> CheckClockSkew(const Config& cfg);
+std::string ClockSkewNote(const Config& cfg);
+
+// The preload library `mmchaos exec` loads into the engine: next to the mmchaos binary, or in
+// ../lib/mmchaos/ from it. Empty when not found.
+std::string PreloadLibraryPath();
+
+class ClockSkew {
+ public:
+  ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup, uint64_t cgroup_id);
+  ~ClockSkew();
+
+  // Makes the mechanism match the config (k: the kernel record with the burst schedule).
+  // Nothing runs while chaos.enabled is false or clock_skew_ms is 0.
+  Result<void> Apply(const Config& c, const mmc_config& k);
+  void Beat(uint64_t now_ns);
+  // Adds the preloads' counts to the data plane's (the uprobes count in the maps already).
+  void AddCounts(Counters& c);
+  // Detaches the uprobes, disarms and removes the shared record (idempotent).
+  void Clear();
+
+ private:
+  const DataPlane& plane_;
+  int cgroup_fd_;
+  std::string cgroup_;
+  uint64_t cgroup_id_;
+  std::mutex mu_;
+  std::unique_ptr<ClockUprobes> uprobes_;
+  std::optional<ClockState> state_;
+  std::string mechanism_key_;  // faults.clock_skew_mechanism the running mechanism was chosen by
+  uint64_t carried_[MMC_MODE_MAX] = {};  // counts of records already removed: counters never drop
+};
+
+}  // namespace mmchaos

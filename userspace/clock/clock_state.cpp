@@ -1,0 +1,129 @@
+#include "clock/clock_state.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "common/fd.h"
+#include "controller/registry.h"
+
+namespace mmchaos {
+namespace {
+
+void Disarm(mmc_clock_state* s) {
+  uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&s->armed, 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+}  // namespace
+
+std::string ClockStatePath(uint64_t cgroup_id) {
+  return std::string(kRunDir) + "/clock-" + std::to_string(cgroup_id) + ".shm";
+}
+
+Result<ClockState> ClockState::Create(uint64_t cgroup_id) {
+  std::error_code ec;
+  std::filesystem::create_directories(kRunDir, ec);
+  if (ec) return Fail(std::string("mkdir ") + kRunDir, ec.value(), PrivilegeHint(ec.value()));
+  ClockState cs;
+  cs.path_ = ClockStatePath(cgroup_id);
+  // Built under a temporary name and renamed into place: a preload never maps a half-made file.
+  const std::string tmp = cs.path_ + ".tmp";
+  ::unlink(tmp.c_str());
+  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  if (!fd) return Fail("open(" + tmp + ")", errno, PrivilegeHint(errno));
+  if (::ftruncate(fd.get(), MMC_CLOCK_FILE_SIZE) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Fail("ftruncate(" + tmp + ")", err);
+  }
+  void* m = ::mmap(nullptr, MMC_CLOCK_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  if (m == MAP_FAILED) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Fail("mmap(" + tmp + ")", err);
+  }
+  cs.state_ = static_cast<mmc_clock_state*>(m);
+  cs.counts_ = reinterpret_cast<mmc_clock_counts*>(static_cast<char*>(m) + MMC_CLOCK_PAGE);
+  cs.state_->magic = MMC_CLOCK_MAGIC;
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || ::rename(tmp.c_str(), cs.path_.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return Fail("rename(" + tmp + ", " + cs.path_ + ")", err);
+  }
+  cs.dev_ = st.st_dev;
+  cs.ino_ = st.st_ino;
+  return cs;
+}
+
+ClockState::ClockState(ClockState&& o) noexcept
+    : path_(std::move(o.path_)),
+      state_(std::exchange(o.state_, nullptr)),
+      counts_(std::exchange(o.counts_, nullptr)),
+      dev_(o.dev_),
+      ino_(o.ino_) {}
+
+ClockState::~ClockState() {
+  if (!state_) return;
+  Disarm(state_);
+  // Remove the file only if it is still ours (a newer controller may have replaced it).
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
+    ::unlink(path_.c_str());
+  ::munmap(state_, MMC_CLOCK_FILE_SIZE);
+}
+
+void ClockState::Write(const mmc_clock_view& v) {
+  mmc_clock_state* s = state_;
+  uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&s->armed, v.armed, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->dry_run, v.dry_run, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->clocks, v.clocks, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->skew_ns, v.skew_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->epoch_ns, v.epoch_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->on_ns, v.on_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->off_ns, v.off_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->heartbeat_timeout_ns, v.heartbeat_timeout_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void ClockState::Beat(uint64_t now_ns) {
+  __atomic_store_n(&state_->heartbeat_ns, now_ns, __ATOMIC_RELEASE);
+}
+
+uint64_t ClockState::Reads(int mode) const {
+  return __atomic_load_n(&counts_->reads[mode == MMC_MODE_SHADOW ? 1 : 0], __ATOMIC_RELAXED);
+}
+
+int RemoveClockStates() {
+  int removed = 0;
+  std::error_code ec;
+  for (const auto& ent : std::filesystem::directory_iterator(kRunDir, ec)) {
+    const std::string path = ent.path().string();
+    const std::string name = ent.path().filename().string();
+    if (name.rfind("clock-", 0) != 0 || ent.path().extension() != ".shm") continue;
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    struct stat st {};
+    if (fd && ::fstat(fd.get(), &st) == 0 && st.st_size >= MMC_CLOCK_FILE_SIZE) {
+      void* m = ::mmap(nullptr, MMC_CLOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+      if (m != MAP_FAILED) {
+        auto* s = static_cast<mmc_clock_state*>(m);
+        if (s->magic == MMC_CLOCK_MAGIC) Disarm(s);
+        ::munmap(m, MMC_CLOCK_PAGE);
+      }
+    }
+    if (::unlink(path.c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+}  // namespace mmchaos

@@ -1,0 +1,46 @@
+// The controller's side of the preload fallback's shared memory (bpf/clock.h): one file per
+// target cgroup, /run/mmchaos/clock-<cgroup id>.shm, replaced on every start, disarmed and
+// removed on teardown and by `mmchaos rollback`. After a crash the file stays armed but its
+// heartbeat stops, so the preloads return true time within two heartbeat periods.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "clock.h"
+#include "common/error.h"
+#include "mmchaos.h"
+
+namespace mmchaos {
+
+std::string ClockStatePath(uint64_t cgroup_id);
+
+class ClockState {
+ public:
+  // Creates a fresh, disarmed record for the cgroup (a new inode: preloads that mapped an older
+  // one move to it).
+  static Result<ClockState> Create(uint64_t cgroup_id);
+  ClockState(ClockState&& o) noexcept;
+  ClockState& operator=(ClockState&&) = delete;
+  ClockState(const ClockState&) = delete;
+  ~ClockState();
+
+  // Publishes the controller's fields (seqlock write).
+  void Write(const mmc_clock_view& v);
+  void Beat(uint64_t now_ns);
+  // Reads counted by the preloads: [0] live, [1] shadow.
+  uint64_t Reads(int mode) const;
+  const std::string& path() const { return path_; }
+
+ private:
+  ClockState() = default;
+  std::string path_;
+  mmc_clock_state* state_ = nullptr;
+  mmc_clock_counts* counts_ = nullptr;
+  uint64_t dev_ = 0, ino_ = 0;
+};
+
+// Disarms and removes every record under /run/mmchaos (rollback); returns how many.
+int RemoveClockStates();
+
+}  // namespace mmchaos
