@@ -1,0 +1,387 @@
+// clock_skew_ms: a process in the target cgroup reads a wall clock that is clock_skew_ms off during
+// on-phases only; a process outside never does. The preload fallback (`mmchaos exec`) on any
+// kernel; the uprobe mechanism where the kernel allows bpf_probe_write_user (the qemu lane; on a
+// lockdown host it skips with the reason, in the qemu lane it must run). Every rollback path
+// stops the skew: SIGTERM, enabled: false + SIGHUP, `mmchaos rollback`, and SIGKILL (within two
+// heartbeats).
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <future>
+#include <sstream>
+
+#include "cgroup/cgroup.h"
+#include "clock/clock_state.h"
+#include "clock/clock_uprobe.h"
+#include "harness.h"
+#include "schedule.h"
+#include "traffic.h"
+
+namespace mmchaos::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int64_t kMs = 1000000;
+// Value tolerance: the raw and the libc read of a sample are adjacent calls; qemu's emulation
+// can still put a few ms between them.
+constexpr int64_t kTolNs = 100 * kMs;
+// Samples this close to a phase edge are not classified (the edge is judged per read).
+constexpr int64_t kEdgeNs = 150 * kMs;
+
+struct Sample {
+  int64_t mono, raw, real, coarse, gtod, time_s, mono_libc;
+};
+
+std::vector<Sample> Parse(const std::string& out) {
+  std::vector<Sample> v;
+  std::istringstream in(out);
+  Sample s{};
+  while (in >> s.mono >> s.raw >> s.real >> s.coarse >> s.gtod >> s.time_s >> s.mono_libc)
+    v.push_back(s);
+  return v;
+}
+
+struct ClockKnobs {
+  int skew_ms = 5000;
+  bool dry_run = false;
+  bool enabled = true;
+  double on_sec = 3600, off_sec = 0;
+  int heartbeat_ms = 100;
+  std::string mechanism = "preload";
+};
+
+std::string ClockYaml(const std::string& cgroup, const ClockKnobs& k, uint16_t mport,
+                      const std::string& log) {
+  std::ostringstream y;
+  y << "chaos:\n  enabled: " << (k.enabled ? "true" : "false")
+    << "\n  dry_run: " << (k.dry_run ? "true" : "false") << "\n  clock_skew_ms: " << k.skew_ms
+    << "\n  burst_on_sec: " << k.on_sec << "\n  burst_off_sec: " << k.off_sec
+    << "\ntarget:\n  cgroup: " << cgroup << "\n  heartbeat_ms: " << k.heartbeat_ms
+    << "\nfaults:\n  clock_skew_mechanism: " << k.mechanism
+    << "\nmetrics:\n  listen: \"127.0.0.1:" << mport << "\"\nlog:\n  injections: \"" << log << "\"\n";
+  return y.str();
+}
+
+std::string ProbeCmd(int count, int interval_ms) {
+  return std::string(CLOCK_PROBE_BIN) + " " + std::to_string(count) + " " +
+         std::to_string(interval_ms);
+}
+
+// The probe started through `mmchaos exec` (in the config's cgroup, with the preload if needed).
+std::future<std::string> ExecProbe(const std::string& cfg, int count, int interval_ms) {
+  std::string cmd = MmchaosBin() + " exec -c " + cfg + " -- " + ProbeCmd(count, interval_ms);
+  return std::async(std::launch::async, [cmd] { return Capture(cmd); });
+}
+
+// The probe started directly: in cg if given (the uprobe mechanism needs no exec), else here.
+std::future<std::string> PlainProbe(const Cgroup* cg, int count, int interval_ms) {
+  std::string cmd = (cg ? "echo $$ > " + cg->path() + "/cgroup.procs && " : std::string()) +
+                    "exec " + ProbeCmd(count, interval_ms);
+  return std::async(std::launch::async, [cmd] { return Capture("sh -c '" + cmd + "'"); });
+}
+
+struct Judged {
+  int on = 0, off = 0, edge = 0;
+  std::vector<std::string> wrong;
+};
+
+// Judges each sample against the schedule: expected offset skew in on-phases, 0 otherwise.
+// gtod_time: also judge gettimeofday and time() (the preload covers them, the uprobes do not).
+Judged Judge(const std::vector<Sample>& v, uint64_t epoch, uint64_t on, uint64_t off, int64_t skew,
+             bool gtod_time) {
+  Judged j;
+  for (const auto& s : v) {
+    auto ph = mmc_schedule_phase(epoch, on, off, static_cast<uint64_t>(s.mono));
+    if (ph.remaining_ns != ~0ULL && static_cast<int64_t>(ph.remaining_ns) < kEdgeNs) {
+      ++j.edge;
+      continue;
+    }
+    if (ph.on && off > 0) {
+      auto into = mmc_schedule_phase(epoch, on, off, static_cast<uint64_t>(s.mono - kEdgeNs));
+      if (!into.on) {
+        ++j.edge;
+        continue;
+      }
+    }
+    const int64_t want = ph.on ? skew : 0;
+    (ph.on ? j.on : j.off)++;
+    auto check = [&](const char* what, int64_t got, int64_t tol) {
+      if (std::llabs(got - want) > tol)
+        j.wrong.push_back(std::string(what) + " off by " + std::to_string(got / kMs) +
+                          " ms, want " + std::to_string(want / kMs) + " ms (" +
+                          (ph.on ? "on" : "off") + "-phase)");
+    };
+    check("clock_gettime(CLOCK_REALTIME)", s.real - s.raw, kTolNs);
+    check("clock_gettime(CLOCK_REALTIME_COARSE)", s.coarse - s.raw, kTolNs + 20 * kMs);
+    if (gtod_time) {
+      check("gettimeofday", s.gtod - s.raw, kTolNs);
+      int64_t want_s = (s.raw + want) / 1000000000LL;
+      if (std::llabs(s.time_s - want_s) > 1)
+        j.wrong.push_back("time() = " + std::to_string(s.time_s) + ", want " +
+                          std::to_string(want_s) + " +-1");
+    }
+    if (std::llabs(s.mono_libc - s.mono) > kTolNs)
+      j.wrong.push_back("CLOCK_MONOTONIC moved by " + std::to_string((s.mono_libc - s.mono) / kMs) +
+                        " ms (not configured)");
+  }
+  return j;
+}
+
+std::string First(const std::vector<std::string>& v) { return v.empty() ? "" : v.front(); }
+
+uint64_t Epoch(const std::string& cgroup) {
+  auto dp = StatusFor(cgroup);
+  if (dp.is_null()) return 0;
+  return dp["burst"]["epoch_mono_ns"].get<uint64_t>();
+}
+
+std::string StatePathOf(const Cgroup& cg) {
+  auto id = CgroupId(cg.path());
+  return id ? ClockStatePath(*id) : std::string();
+}
+
+double Injected(uint16_t mport, const char* mode) {
+  return Scraped(Scrape(mport), "mm_chaos_injections_total",
+                 std::string("mode=\"") + mode + "\",scenario=\"clock_skew\"");
+}
+
+// The preload: target skewed only in on-phases, on every wall-clock call; a plain process and a
+// process exec'd for a cgroup no controller runs on are never skewed; counts match.
+TEST(ClockSkew, PreloadSkewsOnlyTheTargetAndOnlyDuringBursts) {
+  Cgroup target("target"), other("other");
+  TempDir dir;
+  const uint16_t mport = TestPort(3);
+  ClockKnobs k{.skew_ms = -7000, .on_sec = 1, .off_sec = 1};
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  auto other_cfg =
+      dir.Write("other.yaml", ClockYaml(other.path(), k, TestPort(4), dir.path() + "/inj2"));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("clock_skew: preload", 10s)) << ctl.output();
+  const uint64_t epoch = Epoch(target.path());
+  ASSERT_NE(epoch, 0u) << Status().dump();
+
+  constexpr int n = 100, gap_ms = 40;  // ~4.5 s: two cycles and more
+  auto engine = ExecProbe(cfg, n, gap_ms);
+  auto plain = PlainProbe(nullptr, n, gap_ms);
+  auto stray = ExecProbe(other_cfg, n, gap_ms);
+  auto e = Parse(engine.get()), p = Parse(plain.get()), s = Parse(stray.get());
+  ASSERT_EQ(e.size(), static_cast<size_t>(n));
+  ASSERT_EQ(p.size(), static_cast<size_t>(n));
+  ASSERT_EQ(s.size(), static_cast<size_t>(n));
+
+  const uint64_t on = 1000 * kMs, off = 1000 * kMs;
+  const int64_t skew = k.skew_ms * kMs;
+  Judged je = Judge(e, epoch, on, off, skew, true);
+  EXPECT_TRUE(je.wrong.empty()) << je.wrong.size() << " wrong, first: " << First(je.wrong);
+  EXPECT_GE(je.on, 25);
+  EXPECT_GE(je.off, 25);
+  for (auto* v : {&p, &s}) {
+    Judged jo = Judge(*v, epoch, on, off, 0, true);
+    EXPECT_TRUE(jo.wrong.empty()) << jo.wrong.size() << " wrong, first: " << First(jo.wrong);
+  }
+  // Four wall-clock calls per sample (time() reads the coarse clock): every one of an on-phase
+  // sample is counted, edge samples may or may not be.
+  double live = Injected(mport, "live");
+  EXPECT_GE(live, 4.0 * je.on);
+  EXPECT_LE(live, 4.0 * (je.on + je.edge));
+  EXPECT_EQ(Injected(mport, "shadow"), 0);
+}
+
+TEST(ClockSkew, ShadowModeCountsEveryReadAndSkewsNone) {
+  Cgroup target("target");
+  TempDir dir;
+  const uint16_t mport = TestPort(3);
+  ClockKnobs k{.skew_ms = 5000, .dry_run = true};
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("clock_skew: preload", 10s)) << ctl.output();
+  constexpr int n = 50;
+  auto v = Parse(ExecProbe(cfg, n, 10).get());
+  ASSERT_EQ(v.size(), static_cast<size_t>(n));
+  Judged j = Judge(v, 0, 3600000 * kMs, 0, 0, true);
+  EXPECT_TRUE(j.wrong.empty()) << First(j.wrong);
+  EXPECT_EQ(Injected(mport, "shadow"), 4.0 * n);
+  EXPECT_EQ(Injected(mport, "live"), 0);
+}
+
+// mmchaos exec alone: cgroup, then netns, then the command; the command's exit status; 127/126
+// like a shell; the preload only where the uprobes cannot run.
+TEST(ClockSkew, ExecPlacesTheCommandAndPassesItsStatusOn) {
+  Topology topo;
+  Cgroup target("target");
+  TempDir dir;
+  std::string y = ClockYaml(target.path(), {.mechanism = "auto"}, TestPort(3), "-");
+  y.replace(y.find("target:\n"), 8, "target:\n  netns: " + topo.engine.path() + "\n");
+  auto cfg = dir.Write("chaos.yaml", y);
+  struct stat st {};
+  ASSERT_EQ(stat(topo.engine.path().c_str(), &st), 0);
+  int rc = 0;
+  std::string out =
+      Capture(MmchaosBin() + " exec -c " + cfg +
+                  " -- sh -c 'readlink /proc/self/ns/net; grep ^0:: /proc/self/cgroup;"
+                  " echo \"preload=$LD_PRELOAD\"; exit 7'",
+              &rc);
+  EXPECT_EQ(rc, 7) << out;
+  EXPECT_NE(out.find("net:[" + std::to_string(st.st_ino) + "]"), std::string::npos) << out;
+  auto mount = Cgroup2Mount();
+  ASSERT_TRUE(mount.has_value());
+  EXPECT_NE(out.find("0::" + target.path().substr(mount->size()) + "\n"), std::string::npos) << out;
+  const bool uprobes = ProbeClockUprobe(true).empty();
+  EXPECT_EQ(out.find("libmmchaos-clock.so") != std::string::npos, !uprobes) << out;
+
+  Capture(MmchaosBin() + " exec -c " + cfg + " -- /nonexistent/cmd 2>/dev/null", &rc);
+  EXPECT_EQ(rc, 127);
+  auto noexec = dir.Write("noexec.sh", "#!/bin/sh\n");
+  Capture(MmchaosBin() + " exec -c " + cfg + " -- " + noexec + " 2>/dev/null", &rc);
+  EXPECT_EQ(rc, 126);
+}
+
+enum class Path { kSigterm, kSighupDisabled, kRollbackCommand, kSigkill };
+
+std::string Name(const ::testing::TestParamInfo<Path>& p) {
+  switch (p.param) {
+    case Path::kSigterm:
+      return "Sigterm";
+    case Path::kSighupDisabled:
+      return "SighupEnabledFalse";
+    case Path::kRollbackCommand:
+      return "RollbackCommand";
+    case Path::kSigkill:
+      return "Sigkill";
+  }
+  return "?";
+}
+
+class ClockRollback : public ::testing::TestWithParam<Path> {};
+
+// The engine keeps reading; the skew stops at the trigger (SIGKILL: within two heartbeats) and
+// the shared record is disarmed and removed (SIGKILL: left armed with a dead heartbeat, which is
+// what stops the skew; the next run replaces it, rollback removes it).
+TEST_P(ClockRollback, SkewStops) {
+  Cgroup target("target");
+  TempDir dir;
+  const uint16_t mport = TestPort(3);
+  ClockKnobs k{.skew_ms = 5000, .heartbeat_ms = 100};
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("clock_skew: preload", 10s)) << ctl.output();
+  const std::string state = StatePathOf(target);
+  ASSERT_TRUE(std::filesystem::exists(state)) << state;
+
+  constexpr int n = 300, gap_ms = 10;
+  auto engine = ExecProbe(cfg, n, gap_ms);
+  std::this_thread::sleep_for(1s);
+  const uint64_t trigger = MonoNs();
+  switch (GetParam()) {
+    case Path::kSigterm:
+      ctl.Signal(SIGTERM);
+      ASSERT_EQ(ctl.Wait(10s), 0) << ctl.output();
+      break;
+    case Path::kSighupDisabled:
+      k.enabled = false;
+      dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+      ctl.Signal(SIGHUP);
+      ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 5s)) << ctl.output();
+      break;
+    case Path::kRollbackCommand: {
+      int rc = 0;
+      std::string out = Capture(MmchaosBin() + " rollback", &rc);
+      EXPECT_EQ(rc, 0) << out;
+      EXPECT_NE(out.find("clock_skew record(s) disarmed"), std::string::npos) << out;
+      break;
+    }
+    case Path::kSigkill:
+      ctl.Signal(SIGKILL);
+      break;
+  }
+  const uint64_t done = MonoNs();
+  auto v = Parse(engine.get());
+  ASSERT_EQ(v.size(), static_cast<size_t>(n));
+
+  // Skewed before the trigger; after it, true time from `stop` on.
+  const uint64_t stop = GetParam() == Path::kSigkill
+                            ? trigger + 2ULL * k.heartbeat_ms * kMs + 2ULL * gap_ms * kMs
+                            : done;
+  int before = 0, after = 0;
+  uint64_t last_skewed = 0;
+  for (const auto& s : v) {
+    bool skewed = std::llabs(s.real - s.raw - k.skew_ms * kMs) <= kTolNs;
+    if (skewed) last_skewed = std::max(last_skewed, static_cast<uint64_t>(s.mono));
+    if (static_cast<uint64_t>(s.mono) < trigger) before += skewed;
+    if (static_cast<uint64_t>(s.mono) > stop) {
+      ++after;
+      EXPECT_LE(std::llabs(s.real - s.raw), kTolNs)
+          << "skewed " << (s.mono - trigger) / kMs << " ms after the trigger";
+      EXPECT_LE(std::llabs(s.gtod - s.raw), kTolNs);
+    }
+  }
+  EXPECT_GT(before, 30) << "the engine was not skewed before the trigger";
+  EXPECT_GT(after, 50) << "too few reads after the trigger to judge";
+  std::printf("last skewed read %.1f ms after the trigger\n",
+              (static_cast<double>(last_skewed) - static_cast<double>(trigger)) / 1e6);
+
+  if (GetParam() == Path::kSigkill) {
+    EXPECT_TRUE(std::filesystem::exists(state));
+    ::unlink(state.c_str());  // what the next run or `mmchaos rollback` does
+  } else {
+    EXPECT_FALSE(std::filesystem::exists(state)) << state;
+  }
+  if (GetParam() == Path::kSighupDisabled) ctl.Signal(SIGTERM);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, ClockRollback,
+                         ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
+                                           Path::kRollbackCommand, Path::kSigkill),
+                         Name);
+
+// The kernel mechanism: no exec, no preload. A process in the target cgroup reads a skewed
+// clock_gettime during on-phases, one outside never; counted in the data plane's counters.
+TEST(ClockSkewUprobe, SkewsTheTargetCgroupOnly) {
+  std::string why = ProbeClockUprobe(false);
+  if (!why.empty()) {
+    if (std::getenv("MMCHAOS_IN_VM"))
+      FAIL() << "the qemu lane must run the uprobe mechanism: " << why;
+    GTEST_SKIP() << "this kernel cannot run the uprobe mechanism: " << why;
+  }
+  Cgroup target("target");
+  TempDir dir;
+  const uint16_t mport = TestPort(3);
+  ClockKnobs k{.skew_ms = 9000, .on_sec = 2, .off_sec = 2, .mechanism = "uprobe"};
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("clock_skew: uprobes", 20s)) << ctl.output();
+  const uint64_t epoch = Epoch(target.path());
+  ASSERT_NE(epoch, 0u) << Status().dump();
+
+  constexpr int n = 100, gap_ms = 60;  // ~6 s at least: one and a half cycles
+  auto engine = PlainProbe(&target, n, gap_ms);
+  auto outside = PlainProbe(nullptr, n, gap_ms);
+  auto e = Parse(engine.get()), o = Parse(outside.get());
+  ASSERT_EQ(e.size(), static_cast<size_t>(n));
+  ASSERT_EQ(o.size(), static_cast<size_t>(n));
+  const uint64_t on = 2000 * kMs, off = 2000 * kMs;
+  Judged je = Judge(e, epoch, on, off, k.skew_ms * kMs, false);
+  EXPECT_TRUE(je.wrong.empty()) << je.wrong.size() << " wrong, first: " << First(je.wrong);
+  EXPECT_GE(je.on, 10);
+  EXPECT_GE(je.off, 10);
+  Judged jo = Judge(o, epoch, on, off, 0, true);
+  EXPECT_TRUE(jo.wrong.empty()) << jo.wrong.size() << " wrong, first: " << First(jo.wrong);
+  // Two clock_gettime wall-clock reads per sample are adjusted in on-phases.
+  double live = Injected(mport, "live");
+  EXPECT_GE(live, 2.0 * je.on);
+  EXPECT_LE(live, 2.0 * (je.on + je.edge));
+
+  // SIGTERM: the uprobe links go with the controller; the engine reads true time after.
+  ctl.Signal(SIGTERM);
+  ASSERT_EQ(ctl.Wait(20s), 0) << ctl.output();
+  auto after = Parse(PlainProbe(&target, 5, 10).get());
+  ASSERT_EQ(after.size(), 5u);
+  for (const auto& s : after) EXPECT_LE(std::llabs(s.real - s.raw), kTolNs);
+}
+
+}  // namespace
+}  // namespace mmchaos::testing
