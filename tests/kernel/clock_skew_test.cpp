@@ -7,10 +7,13 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <future>
+#include <iterator>
 #include <sstream>
 
 #include "cgroup/cgroup.h"
@@ -62,7 +65,8 @@ std::string ClockYaml(const std::string& cgroup, const ClockKnobs& k, uint16_t m
     << "\n  burst_on_sec: " << k.on_sec << "\n  burst_off_sec: " << k.off_sec
     << "\ntarget:\n  cgroup: " << cgroup << "\n  heartbeat_ms: " << k.heartbeat_ms
     << "\nfaults:\n  clock_skew_mechanism: " << k.mechanism
-    << "\nmetrics:\n  listen: \"127.0.0.1:" << mport << "\"\nlog:\n  injections: \"" << log << "\"\n";
+    << "\nmetrics:\n  listen: \"127.0.0.1:" << mport << "\"\nlog:\n  injections: \"" << log
+    << "\"\n";
   return y.str();
 }
 
@@ -75,6 +79,20 @@ std::string ProbeCmd(int count, int interval_ms) {
 std::future<std::string> ExecProbe(const std::string& cfg, int count, int interval_ms) {
   std::string cmd = MmchaosBin() + " exec -c " + cfg + " -- " + ProbeCmd(count, interval_ms);
   return std::async(std::launch::async, [cmd] { return Capture(cmd); });
+}
+
+// The same, writing into a file the test can watch while it runs.
+std::future<void> ExecProbeTo(const std::string& cfg, int count, int interval_ms,
+                              const std::string& out) {
+  std::string cmd =
+      MmchaosBin() + " exec -c " + cfg + " -- " + ProbeCmd(count, interval_ms) + " > " + out;
+  return std::async(std::launch::async, [cmd] { Sh(cmd); });
+}
+
+size_t LinesIn(const std::string& path) {
+  std::ifstream in(path);
+  return static_cast<size_t>(
+      std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
 // The probe started directly: in cg if given (the uprobe mechanism needs no exec), else here.
@@ -273,8 +291,14 @@ TEST_P(ClockRollback, SkewStops) {
   ASSERT_TRUE(std::filesystem::exists(state)) << state;
 
   constexpr int n = 300, gap_ms = 10;
-  auto engine = ExecProbe(cfg, n, gap_ms);
-  std::this_thread::sleep_for(1s);
+  const std::string out = dir.path() + "/probe.out";
+  auto engine = ExecProbeTo(cfg, n, gap_ms, out);
+  // The engine has read a skewed clock for a while before the trigger (starting it takes
+  // seconds under qemu's emulation).
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (LinesIn(out) < 60 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  ASSERT_GE(LinesIn(out), 60u) << "the probe did not start";
   const uint64_t trigger = MonoNs();
   switch (GetParam()) {
     case Path::kSigterm:
@@ -299,7 +323,9 @@ TEST_P(ClockRollback, SkewStops) {
       break;
   }
   const uint64_t done = MonoNs();
-  auto v = Parse(engine.get());
+  engine.get();
+  std::ifstream in(out);
+  auto v = Parse(std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()));
   ASSERT_EQ(v.size(), static_cast<size_t>(n));
 
   // Skewed before the trigger; after it, true time from `stop` on.

@@ -57,11 +57,21 @@ TEST(Cli, ConfigErrorsExitTwoWithFileAndLine) {
 }
 
 TEST(Cli, ScenarioWithoutADataPlaneIsRefused) {
-  auto f = WriteTemp("chaos:\n  clock_skew_ms: 200\n");
+  auto f = WriteTemp("chaos:\n  mem_pressure: high\n");
   auto r = Mmchaos("validate -c " + f);
   std::remove(f.c_str());
   EXPECT_EQ(r.rc, 2) << r.out;
-  EXPECT_NE(r.out.find("chaos.clock_skew_ms"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("chaos.mem_pressure"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ClockSkewNamesItsMechanism) {
+  // The preload is forced: the note must say the engine is started through `mmchaos exec`.
+  auto f = WriteTemp("chaos:\n  clock_skew_ms: 200\nfaults:\n  clock_skew_mechanism: preload\n");
+  auto r = Mmchaos("validate -c " + f);
+  std::remove(f.c_str());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("clock_skew_ms: preload fallback"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mmchaos exec -c " + f), std::string::npos) << r.out;
 }
 
 TEST(Cli, ExchangeFaultsWithoutInterfacesAreRefused) {

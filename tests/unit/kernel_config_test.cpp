@@ -49,12 +49,23 @@ TEST(KernelConfig, ScenariosWithoutADataPlaneAreRefusedByName) {
   EXPECT_TRUE(UnsupportedScenarios(c).empty());
   c.chaos.net_loss = 0.5;
   EXPECT_TRUE(UnsupportedScenarios(c).empty());
-  c.chaos.clock_skew_ms = 500;
+  c.chaos.clock_skew_ms = 500;  // implemented (uprobes or the preload)
+  EXPECT_TRUE(UnsupportedScenarios(c).empty());
   c.chaos.mem_pressure = MemPressure::kHigh;
   auto u = UnsupportedScenarios(c);
-  ASSERT_EQ(u.size(), 2u);
-  EXPECT_NE(u[0].find("chaos.clock_skew_ms"), std::string::npos);
-  EXPECT_NE(u[1].find("chaos.mem_pressure"), std::string::npos);
+  ASSERT_EQ(u.size(), 1u);
+  EXPECT_NE(u[0].find("chaos.mem_pressure"), std::string::npos);
+}
+
+TEST(KernelConfig, ClockSkewCarriesItsOffsetAndClocks) {
+  Config c;
+  c.chaos.clock_skew_ms = -1500;
+  c.faults.clock_skew_clocks = {"realtime", "monotonic"};
+  mmc_config k = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(k.clock_skew_ns, -1500LL * 1000000LL);
+  EXPECT_EQ(k.clock_mask, 3u);
+  EXPECT_EQ(k.prob[MMC_SCN_CLOCK_SKEW], MMC_P_ONE);  // every configured read in a burst
+  EXPECT_EQ(ToKernelConfig(Config{}, 0, 0).prob[MMC_SCN_CLOCK_SKEW], 0u);
 }
 
 TEST(KernelConfig, ExchangeFaultsCarryTheirParameters) {

@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <elf.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -14,6 +15,7 @@
 #include <cstdarg>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "cgroup/cgroup.h"
 #include "clock.h"
@@ -56,9 +58,61 @@ std::string Lockdown() {
   return line;
 }
 
+}  // namespace
+
+// From the dynamic symbol table rather than libbpf's
+// func_name lookup: libbpf 1.1 calls glibc's two versions of clock_gettime (GLIBC_2.17 and
+// GLIBC_2.2.5, one address) ambiguous.
+Result<size_t> FuncOffset(const std::string& path, const std::string& name) {
+  std::ifstream in(path, std::ios::binary);
+  std::string img((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto at = [&](size_t off, size_t len) { return off + len <= img.size() && off + len >= off; };
+  if (!at(0, sizeof(Elf64_Ehdr)) || img.compare(0, 4, ELFMAG) != 0 || img[EI_CLASS] != ELFCLASS64)
+    return Fail("read ELF64 " + path, EINVAL, "not a 64-bit ELF shared object");
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, img.data(), sizeof(eh));
+  auto shdr = [&](size_t i) {
+    Elf64_Shdr sh{};
+    size_t off = eh.e_shoff + i * sizeof(Elf64_Shdr);
+    if (at(off, sizeof(sh))) std::memcpy(&sh, img.data() + off, sizeof(sh));
+    return sh;
+  };
+  for (size_t i = 0; i < eh.e_shnum; ++i) {
+    Elf64_Shdr sym = shdr(i);
+    if (sym.sh_type != SHT_DYNSYM || sym.sh_entsize != sizeof(Elf64_Sym)) continue;
+    Elf64_Shdr str = shdr(sym.sh_link);
+    for (size_t off = sym.sh_offset; off + sizeof(Elf64_Sym) <= sym.sh_offset + sym.sh_size;
+         off += sizeof(Elf64_Sym)) {
+      if (!at(off, sizeof(Elf64_Sym))) break;
+      Elf64_Sym s;
+      std::memcpy(&s, img.data() + off, sizeof(s));
+      if (ELF64_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0) continue;
+      size_t n = str.sh_offset + s.st_name;
+      if (!at(n, name.size() + 1) || img.compare(n, name.size() + 1, name.c_str(), name.size() + 1))
+        continue;
+      // Virtual address -> file offset through the segment that loads it.
+      for (size_t p = 0; p < eh.e_phnum; ++p) {
+        Elf64_Phdr ph;
+        size_t po = eh.e_phoff + p * sizeof(Elf64_Phdr);
+        if (!at(po, sizeof(ph))) break;
+        std::memcpy(&ph, img.data() + po, sizeof(ph));
+        if (ph.p_type == PT_LOAD && s.st_value >= ph.p_vaddr &&
+            s.st_value < ph.p_vaddr + ph.p_memsz)
+          return static_cast<size_t>(s.st_value - ph.p_vaddr + ph.p_offset);
+      }
+    }
+  }
+  return Fail("find " + name + " in " + path, ENOENT,
+              "no such function in the dynamic symbol table (an IFUNC or a static libc?)");
+}
+
+namespace {
+
 Result<bpf_link*> AttachOne(bpf_program* prog, const std::string& libc, bool ret) {
-  LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret, .func_name = "clock_gettime");
-  bpf_link* l = bpf_program__attach_uprobe_opts(prog, -1, libc.c_str(), 0, &opts);
+  auto off = FuncOffset(libc, "clock_gettime");
+  if (!off) return std::unexpected(off.error());
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
+  bpf_link* l = bpf_program__attach_uprobe_opts(prog, -1, libc.c_str(), *off, &opts);
   if (!l)
     return Fail(std::string("bpf_program__attach_uprobe_opts(") + bpf_program__name(prog) + ", " +
                     libc + ":clock_gettime)",

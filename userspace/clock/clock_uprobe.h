@@ -43,6 +43,9 @@ class ClockUprobes {
 // /proc/PID/root, so a container's own libc), else the standard path on this host.
 std::string LibcPath(const std::string& cgroup);
 
+// The file offset of a function in a 64-bit ELF shared object (its dynamic symbol table).
+Result<size_t> FuncOffset(const std::string& path, const std::string& name);
+
 // "" when this kernel runs the uprobe mechanism, else why not. load_only: only check that the
 // kernel accepts the programs (bpf_probe_write_user is refused under lockdown at load time);
 // otherwise also attach them and check that a scratch process in a scratch cgroup reads a
