@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #endif
 
+#include "rollout.h"
 #include "schedule.h"
 
 /* Clock classes (faults.clock_skew_clocks), a bit mask. */
@@ -67,7 +68,10 @@ struct mmc_clock_state {
 	__u64 on_ns;
 	__u64 off_ns;
 	__u64 heartbeat_timeout_ns; /* skew stops once heartbeat_ns is older than this */
-	__u64 heartbeat_ns;	    /* CLOCK_MONOTONIC; written on its own, outside the seqlock */
+	__u64 heartbeat_ns; /* CLOCK_MONOTONIC; written on its own, outside the seqlock */
+	__u64 rollout_threshold; /* target.rollout_percent, as in mmc_config: by process */
+	__u32 seed;              /* the run's rollout salt */
+	__u32 pad;
 };
 
 struct mmc_clock_counts {
@@ -80,6 +84,8 @@ struct mmc_clock_view {
 	__u32 armed, dry_run, clocks;
 	__s64 skew_ns;
 	__u64 epoch_ns, on_ns, off_ns, heartbeat_timeout_ns, heartbeat_ns;
+	__u64 rollout_threshold;
+	__u32 seed;
 };
 
 enum mmc_clock_verdict {
@@ -88,10 +94,11 @@ enum mmc_clock_verdict {
 	MMC_CLOCK_LIVE = 2,   /* skewed, counted as live */
 };
 
-/* The decision for one read of a clock of class cls at monotonic time now: armed, the class is
- * configured, the controller's heartbeat is fresh, and a burst is on. */
+/* The decision for one read of a clock of class cls by process pid at monotonic time now: armed,
+ * the class is configured, the controller's heartbeat is fresh, a burst is on, and the process is
+ * in the rollout (the uprobes' mmc_decide() does the same with its config). */
 static inline enum mmc_clock_verdict mmc_clock_decide(const struct mmc_clock_view *v, __u32 cls,
-						      __u64 now)
+						      __u64 pid, __u64 now)
 {
 	struct mmc_phase ph;
 
@@ -102,6 +109,9 @@ static inline enum mmc_clock_verdict mmc_clock_decide(const struct mmc_clock_vie
 		return MMC_CLOCK_KEEP;
 	ph = mmc_schedule_phase(v->epoch_ns, v->on_ns, v->off_ns, now);
 	if (!ph.on)
+		return MMC_CLOCK_KEEP;
+	if (v->rollout_threshold < (1ULL << 32) &&
+	    (__u64)mmc_flow_hash(pid, v->seed) >= v->rollout_threshold)
 		return MMC_CLOCK_KEEP;
 	return v->dry_run ? MMC_CLOCK_SHADOW : MMC_CLOCK_LIVE;
 }

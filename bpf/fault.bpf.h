@@ -6,6 +6,7 @@
 #define MMCHAOS_FAULT_BPF_H
 
 #include "maps.bpf.h"
+#include "rollout.h"
 #include "schedule.h"
 
 /* The decision's clock. Tracing programs (the clock_skew uprobes) may not call
@@ -19,20 +20,6 @@ enum mmc_verdict {
 	MMC_SHADOW = 1,
 	MMC_LIVE = 2,
 };
-
-/* Deterministic per-flow hash (murmur3 finaliser): a flow is in or out of the rollout for its
- * whole life, so a 10% rollout means 10% of connections, not 10% of each connection's packets. */
-static __always_inline __u32 mmc_flow_hash(__u64 flow, __u32 seed)
-{
-	__u64 h = flow ^ ((__u64)seed << 32 | seed);
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return (__u32)h;
-}
 
 /* False once the controller has missed two heartbeats: a program that outlived it (a tc filter
  * persists after a crash) then stops injecting by itself. */

@@ -134,7 +134,9 @@ Judged Judge(const std::vector<Sample>& v, uint64_t epoch, uint64_t on, uint64_t
                           (ph.on ? "on" : "off") + "-phase)");
     };
     check("clock_gettime(CLOCK_REALTIME)", s.real - s.raw, kTolNs);
-    check("clock_gettime(CLOCK_REALTIME_COARSE)", s.coarse - s.raw, kTolNs + 20 * kMs);
+    // The coarse clock lags by up to a tick, and under qemu's emulation ticks come late
+    // (measured: 142 ms): a lag is not a skew, the skews tested are seconds.
+    check("clock_gettime(CLOCK_REALTIME_COARSE)", s.coarse - s.raw + 250 * kMs, kTolNs + 250 * kMs);
     if (gtod_time) {
       check("gettimeofday", s.gtod - s.raw, kTolNs);
       int64_t want_s = (s.raw + want) / 1000000000LL;

@@ -62,6 +62,7 @@ mmc_clock_view Armed() {
   v.on_ns = 1 * kSec;
   v.off_ns = 1 * kSec;
   v.heartbeat_timeout_ns = 200000000;  // 2 x 100 ms
+  v.rollout_threshold = MMC_P_ONE;
   return v;
 }
 
@@ -70,27 +71,27 @@ TEST(ClockDecide, FollowsTheBurstSchedule) {
   for (__u64 i = 0; i < 5; ++i) {
     __u64 on = v.epoch_ns + i * 2 * kSec + kSec / 2, off = on + kSec;
     v.heartbeat_ns = on;
-    EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, on), MMC_CLOCK_LIVE) << i;
+    EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, on), MMC_CLOCK_LIVE) << i;
     v.heartbeat_ns = off;
-    EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, off), MMC_CLOCK_KEEP) << i;
+    EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, off), MMC_CLOCK_KEEP) << i;
   }
   v.heartbeat_ns = v.epoch_ns - kSec;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, v.epoch_ns - kSec), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, v.epoch_ns - kSec), MMC_CLOCK_KEEP);
 }
 
 TEST(ClockDecide, OnlyConfiguredClocksWhileArmed) {
   mmc_clock_view v = Armed();
   const __u64 now = v.epoch_ns + 1;
   v.heartbeat_ns = now;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_MONOTONIC, now), MMC_CLOCK_KEEP);
-  EXPECT_EQ(mmc_clock_decide(&v, 0, now), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_MONOTONIC, 1, now), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, 0, 1, now), MMC_CLOCK_KEEP);
   v.clocks |= MMC_CLOCK_MONOTONIC;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_MONOTONIC, now), MMC_CLOCK_LIVE);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_MONOTONIC, 1, now), MMC_CLOCK_LIVE);
   v.armed = 0;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, now), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, now), MMC_CLOCK_KEEP);
   v.armed = 1;
   v.skew_ns = 0;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, now), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, now), MMC_CLOCK_KEEP);
 }
 
 TEST(ClockDecide, ShadowDecidesTheSameAndNeverSkews) {
@@ -98,19 +99,38 @@ TEST(ClockDecide, ShadowDecidesTheSameAndNeverSkews) {
   v.dry_run = 1;
   const __u64 on = v.epoch_ns + 1, off = v.epoch_ns + 3 * kSec / 2;
   v.heartbeat_ns = on;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, on), MMC_CLOCK_SHADOW);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, on), MMC_CLOCK_SHADOW);
   v.heartbeat_ns = off;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, off), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, off), MMC_CLOCK_KEEP);
 }
 
 TEST(ClockDecide, StopsTwoHeartbeatsAfterTheControllerDies) {
   mmc_clock_view v = Armed();
   v.off_ns = 0;  // always on
   v.heartbeat_ns = v.epoch_ns + 10 * kSec;
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, v.heartbeat_ns + 200000000), MMC_CLOCK_LIVE);
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, v.heartbeat_ns + 200000001), MMC_CLOCK_KEEP);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, v.heartbeat_ns + 200000000),
+            MMC_CLOCK_LIVE);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, v.heartbeat_ns + 200000001),
+            MMC_CLOCK_KEEP);
   // A beat written after the reader took its time is fresh, not 2^64 ns old.
-  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, v.heartbeat_ns - 1000), MMC_CLOCK_LIVE);
+  EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, 1, v.heartbeat_ns - 1000), MMC_CLOCK_LIVE);
+}
+
+TEST(ClockDecide, RolloutPicksWholeProcesses) {
+  mmc_clock_view v = Armed();
+  v.off_ns = 0;
+  v.heartbeat_ns = v.epoch_ns + kSec;
+  v.rollout_threshold = MMC_P_ONE / 10;  // 10%
+  v.seed = 42;
+  int in = 0;
+  for (__u64 pid = 1; pid <= 10000; ++pid) {
+    auto first = mmc_clock_decide(&v, MMC_CLOCK_REALTIME, pid, v.heartbeat_ns);
+    // The same process gets the same answer on every read.
+    EXPECT_EQ(mmc_clock_decide(&v, MMC_CLOCK_REALTIME, pid, v.heartbeat_ns + 1000), first);
+    in += first == MMC_CLOCK_LIVE;
+  }
+  // 99.9% binomial interval of 10% of 10000: 1000 +- 3.29 * 30.
+  EXPECT_NEAR(in, 1000, 99);
 }
 
 TEST(ClockConfig, ClocksAndMechanismParseAndMapToTheMask) {

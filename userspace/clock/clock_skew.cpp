@@ -109,6 +109,8 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
     v.epoch_ns = k.epoch_ns;
     v.on_ns = k.on_ns;
     v.off_ns = k.off_ns;
+    v.rollout_threshold = k.rollout_threshold;
+    v.seed = k.seed;
     v.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(c.target.heartbeat_ms) * 1000000ULL;
     state_->Write(v);
   }

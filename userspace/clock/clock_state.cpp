@@ -93,6 +93,8 @@ void ClockState::Write(const mmc_clock_view& v) {
   __atomic_store_n(&s->on_ns, v.on_ns, __ATOMIC_RELAXED);
   __atomic_store_n(&s->off_ns, v.off_ns, __ATOMIC_RELAXED);
   __atomic_store_n(&s->heartbeat_timeout_ns, v.heartbeat_timeout_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->rollout_threshold, v.rollout_threshold, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seed, v.seed, __ATOMIC_RELAXED);
   __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
 }
 

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ typedef int (*gettimeofday_fn)(struct timeval *, void *);
 static clock_gettime_fn real_clock_gettime;
 static gettimeofday_fn real_gettimeofday;
 static const char *state_path;
+/* getpid() is a system call: cached, and renewed in a forked child. */
+static _Atomic pid_t self_pid;
 
 /* The mapped record. Old mappings are never unmapped (a reader may still be using one); a
  * controller restart leaks two pages, which is nothing. */
@@ -44,9 +47,13 @@ static void resolve(void) {
   if (!real_gettimeofday) real_gettimeofday = (gettimeofday_fn)dlsym(RTLD_NEXT, "gettimeofday");
 }
 
+static void forked(void) { atomic_store(&self_pid, getpid()); }
+
 __attribute__((constructor)) static void init(void) {
   resolve();
   state_path = getenv("MMCHAOS_CLOCK_STATE");
+  atomic_store(&self_pid, getpid());
+  pthread_atfork(NULL, NULL, forked);
 }
 
 static int true_clock_gettime(clockid_t id, struct timespec *tp) {
@@ -109,6 +116,8 @@ static int read_view(const struct mmc_clock_state *s, struct mmc_clock_view *v) 
     v->on_ns = __atomic_load_n(&s->on_ns, __ATOMIC_RELAXED);
     v->off_ns = __atomic_load_n(&s->off_ns, __ATOMIC_RELAXED);
     v->heartbeat_timeout_ns = __atomic_load_n(&s->heartbeat_timeout_ns, __ATOMIC_RELAXED);
+    v->rollout_threshold = __atomic_load_n(&s->rollout_threshold, __ATOMIC_RELAXED);
+    v->seed = __atomic_load_n(&s->seed, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (__atomic_load_n(&s->seq, __ATOMIC_RELAXED) == a) {
       v->heartbeat_ns = __atomic_load_n(&s->heartbeat_ns, __ATOMIC_ACQUIRE);
@@ -129,7 +138,7 @@ static int64_t skew_for(uint32_t cls) {
   if (!state_path) return 0;
   now = mono_now();
   if (s && read_view(s, &v))
-    verdict = mmc_clock_decide(&v, cls, now);
+    verdict = mmc_clock_decide(&v, cls, (__u64)atomic_load(&self_pid), now);
   else
     v.armed = 0;
   /* Nothing live from this record (none yet, disarmed, or its controller died): look for a
@@ -141,7 +150,8 @@ static int64_t skew_for(uint32_t cls) {
     remap();
     atomic_store(&remapping, 0);
     s = atomic_load(&mapped_state);
-    if (s && read_view(s, &v)) verdict = mmc_clock_decide(&v, cls, now);
+    if (s && read_view(s, &v))
+      verdict = mmc_clock_decide(&v, cls, (__u64)atomic_load(&self_pid), now);
   }
   if (verdict == MMC_CLOCK_KEEP) return 0;
   c = atomic_load(&mapped_counts);
