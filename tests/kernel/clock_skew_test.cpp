@@ -226,6 +226,11 @@ TEST(ClockSkew, ShadowModeCountsEveryReadAndSkewsNone) {
   EXPECT_TRUE(j.wrong.empty()) << First(j.wrong);
   EXPECT_EQ(Injected(mport, "shadow"), 4.0 * n);
   EXPECT_EQ(Injected(mport, "live"), 0);
+  // `status` reads the same counts from the shared record.
+  auto dp = StatusFor(target.path());
+  ASSERT_FALSE(dp.is_null()) << Status().dump();
+  EXPECT_EQ(StatusInjections(dp, "clock_skew", "shadow"), 4u * n);
+  EXPECT_EQ(StatusInjections(dp, "clock_skew", "live"), 0u);
 }
 
 // mmchaos exec alone: cgroup, then netns, then the command; the command's exit status; 127/126

@@ -62,6 +62,10 @@ nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
     for (const auto& s : kScenarios)
       inj[std::string(s.label)] = {{"live", Injections(k, s.id, MMC_MODE_LIVE)},
                                    {"shadow", Injections(k, s.id, MMC_MODE_SHADOW)}};
+    // clock_skew's preloads count in shared memory, not in the maps.
+    auto clock = ReadClockCounts(cgid);
+    inj["clock_skew"]["live"] = inj["clock_skew"]["live"].get<uint64_t>() + clock[0];
+    inj["clock_skew"]["shadow"] = inj["clock_skew"]["shadow"].get<uint64_t>() + clock[1];
     j["injections"] = inj;
     j["packets"] = {{"egress", k[MMC_STAT_PKTS_EGRESS]}, {"ingress", k[MMC_STAT_PKTS_INGRESS]}};
   }

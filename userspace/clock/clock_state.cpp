@@ -106,6 +106,18 @@ uint64_t ClockState::Reads(int mode) const {
   return __atomic_load_n(&counts_->reads[mode == MMC_MODE_SHADOW ? 1 : 0], __ATOMIC_RELAXED);
 }
 
+std::array<uint64_t, 2> ReadClockCounts(uint64_t cgroup_id) {
+  std::array<uint64_t, 2> out{};
+  const std::string path = ClockStatePath(cgroup_id);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_size < MMC_CLOCK_FILE_SIZE) return out;
+  mmc_clock_counts c{};
+  if (::pread(fd.get(), &c, sizeof(c), MMC_CLOCK_PAGE) == static_cast<ssize_t>(sizeof(c)))
+    out = {c.reads[0], c.reads[1]};
+  return out;
+}
+
 int RemoveClockStates() {
   int removed = 0;
   std::error_code ec;

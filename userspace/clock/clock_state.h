@@ -4,6 +4,7 @@
 // heartbeat stops, so the preloads return true time within two heartbeat periods.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 
@@ -39,6 +40,10 @@ class ClockState {
   mmc_clock_counts* counts_ = nullptr;
   uint64_t dev_ = 0, ino_ = 0;
 };
+
+// The reads the preloads counted in a cgroup's record ([0] live, [1] shadow), for `status`;
+// zeros when there is none.
+std::array<uint64_t, 2> ReadClockCounts(uint64_t cgroup_id);
 
 // Disarms and removes every record under /run/mmchaos (rollback); returns how many.
 int RemoveClockStates();
