@@ -10,7 +10,13 @@
 
 /* Deterministic per-flow hash (murmur3 finaliser): a flow is in or out of the rollout for its
  * whole life, so a 10% rollout means 10% of connections, not 10% of each connection's packets. */
-static inline __u32 mmc_flow_hash(__u64 flow, __u32 seed)
+#ifdef __bpf__
+#define MMC_ROLLOUT_INLINE static __always_inline /* per packet: no BPF-to-BPF call */
+#else
+#define MMC_ROLLOUT_INLINE static inline
+#endif
+
+MMC_ROLLOUT_INLINE __u32 mmc_flow_hash(__u64 flow, __u32 seed)
 {
 	__u64 h = flow ^ ((__u64)seed << 32 | seed);
 
