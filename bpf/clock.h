@@ -68,9 +68,9 @@ struct mmc_clock_state {
 	__u64 on_ns;
 	__u64 off_ns;
 	__u64 heartbeat_timeout_ns; /* skew stops once heartbeat_ns is older than this */
-	__u64 heartbeat_ns; /* CLOCK_MONOTONIC; written on its own, outside the seqlock */
-	__u64 rollout_threshold; /* target.rollout_percent, as in mmc_config: by process */
-	__u32 seed;              /* the run's rollout salt */
+	__u64 heartbeat_ns;	    /* CLOCK_MONOTONIC; written on its own, outside the seqlock */
+	__u64 rollout_threshold;    /* target.rollout_percent, as in mmc_config: by process */
+	__u32 seed;		    /* the run's rollout salt */
 	__u32 pad;
 };
 
