@@ -146,8 +146,8 @@ class Placement {
 // The loop's objects as hooks see them.
 class LoopSession : public Session {
  public:
-  LoopSession(DataPlane& plane, Placement& placed, ClockSkew& clock, Config& cfg,
-              mmc_config& kcfg, const std::string& netns)
+  LoopSession(DataPlane& plane, Placement& placed, ClockSkew& clock, Config& cfg, mmc_config& kcfg,
+              const std::string& netns)
       : plane_(plane), placed_(placed), clock_(clock), cfg_(cfg), kcfg_(kcfg), netns_(netns) {
     for (const auto& t : cfg.rollback_triggers) rollbacks_[t.name] = 0;
   }
@@ -173,6 +173,11 @@ class LoopSession : public Session {
   }
   bool attached() const override { return plane_.attached(); }
   const std::string& netns() const override { return netns_; }
+  Result<Counters> ReadCounters() override {
+    auto c = plane_.ReadCounters();
+    if (c) clock_.AddCounts(*c);
+    return c;
+  }
 
   // From the metrics thread.
   std::vector<std::pair<std::string, uint64_t>> Rollbacks() {

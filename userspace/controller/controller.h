@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/error.h"
+#include "loader/counters.h"
 #include "mmchaos.h"
 
 namespace mmchaos {
@@ -31,6 +32,9 @@ class Session {
   virtual void Rollback(const std::string& trigger) = 0;
   virtual bool attached() const = 0;
   virtual const std::string& netns() const = 0;  // the target's netns file ("" = ours)
+  // The data plane's counters plus what the clock preloads counted in shared memory: what
+  // mm_chaos_injections_total shows.
+  virtual Result<Counters> ReadCounters() = 0;
 };
 
 class LoopHooks {

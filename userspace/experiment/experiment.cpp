@@ -200,7 +200,7 @@ class ExperimentHooks : public LoopHooks {
     chaos_start_ = t0_ + static_cast<uint64_t>(baseline_ticks_) * tick_ns_;
     // Nothing was decided so far (the schedule was off): counters first, then the schedule, so
     // every decision of the run is in the deltas and in the injection log alike.
-    if (auto c = s.plane().ReadCounters()) c_start_ = *c;
+    if (auto c = s.ReadCounters()) c_start_ = *c;
     mmc_config k = s.kernel_config();
     k.epoch_ns = t0_;
     if (auto w = s.SetKernelConfig(k); !w) return w;
@@ -233,7 +233,7 @@ class ExperimentHooks : public LoopHooks {
       mmc_config k = s.kernel_config();
       k.epoch_ns = chaos_start_;
       k.dry_run = live_ ? 0 : 1;
-      if (auto c = s.plane().ReadCounters()) c_chaos_ = *c;
+      if (auto c = s.ReadCounters()) c_chaos_ = *c;
       if (auto w = s.SetKernelConfig(k); !w) {
         Say("error: " + w.error().message());
         return Finish(s, false);
@@ -245,7 +245,7 @@ class ExperimentHooks : public LoopHooks {
       ++next_tick_;
       if (next_tick_ == baseline_ticks_ + chaos_ticks_) {
         if (!SetDryRun(s, true)) return Finish(s, false);
-        if (auto c = s.plane().ReadCounters()) c_recovery_ = *c;
+        if (auto c = s.ReadCounters()) c_recovery_ = *c;
         engine_recovery_ = ScrapeFigures(cfg, s.netns());
         Say("chaos phase over: recovery (shadow)");
       }
@@ -379,7 +379,7 @@ class ExperimentHooks : public LoopHooks {
     k.armed = 0;
     (void)s.SetKernelConfig(k);
     Counters end{};
-    if (auto c = s.plane().ReadCounters()) end = *c;
+    if (auto c = s.ReadCounters()) end = *c;
     if (!went_live_) c_chaos_ = end;
     if (next_tick_ < baseline_ticks_ + chaos_ticks_) c_recovery_ = end;
     EngineFigures engine_end = ScrapeFigures(cfg, s.netns());
