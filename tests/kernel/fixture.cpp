@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,6 +103,10 @@ Cgroup::Cgroup(const std::string& name) {
   Check(mount.has_value(), "no cgroup2 mount");
   path_ = *mount + "/" + Unique("mmchaos-test-") + "-" + name;
   std::filesystem::create_directories(path_);
+}
+
+Cgroup::Cgroup(const Cgroup& parent, const std::string& name) : path_(parent.path() + "/" + name) {
+  Check(::mkdir(path_.c_str(), 0755) == 0, "mkdir " + path_);
 }
 
 Cgroup::~Cgroup() {

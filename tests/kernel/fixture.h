@@ -49,6 +49,8 @@ class Topology {
 class Cgroup {
  public:
   explicit Cgroup(const std::string& name);
+  // A child of parent (declare the parent first: children go first).
+  Cgroup(const Cgroup& parent, const std::string& name);
   ~Cgroup();
   Cgroup(const Cgroup&) = delete;
   Cgroup& operator=(const Cgroup&) = delete;

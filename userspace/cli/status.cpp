@@ -12,8 +12,9 @@
 
 #include "clock/clock_state.h"
 #include "common/scenarios.h"
-#include "controller/tc_path.h"
+#include "controller/mem_path.h"
 #include "controller/registry.h"
+#include "controller/tc_path.h"
 #include "discovery/discovery.h"
 #include "schedule.h"
 #include "tc/netns.h"
@@ -102,17 +103,33 @@ int StatusCommand(bool json) {
                      {"netns", st.steering.netns_path},
                      {"controller_alive", alive}});
   }
+  // memory.high lowered by mem_pressure (recorded only while a burst squeezes it).
+  nlohmann::ordered_json memory = nlohmann::json::array();
+  for (const auto& m : ReadMemoryRecords())
+    memory.push_back({{"cgroup_id", m.cgroup_id},
+                      {"cgroup", m.cgroup},
+                      {"memory_high_original", m.original},
+                      {"memory_high_applied", m.applied},
+                      {"controller_alive", ControllerAlive(m.cgroup_id)}});
   if (json) {
-    std::cout << nlohmann::ordered_json{{"attached", all}, {"netem", netem}}.dump(2) << "\n";
+    std::cout
+        << nlohmann::ordered_json{{"attached", all}, {"netem", netem}, {"memory", memory}}.dump(2)
+        << "\n";
     return 0;
   }
+  for (const auto& m : memory)
+    std::cout << "mem_pressure: memory.high of " << m["cgroup"].get<std::string>() << " at "
+              << m["memory_high_applied"].get<std::string>() << " (was "
+              << m["memory_high_original"].get<std::string>() << ")"
+              << (m["controller_alive"].get<bool>() ? "" : " (stale: run `mmchaos rollback`)")
+              << "\n";
   for (const auto& n : netem)
     std::cout << "netem path: ifb " << n["ifb"].get<std::string>() << " on "
               << n["interfaces"].dump()
               << (n["controller_alive"].get<bool>() ? "" : " (stale: run `mmchaos rollback`)")
               << "\n";
   if (all.empty()) {
-    if (netem.empty()) std::cout << "nothing attached\n";
+    if (netem.empty() && memory.empty()) std::cout << "nothing attached\n";
     return 0;
   }
   for (const auto& j : all) {
@@ -155,12 +172,14 @@ int RollbackCommand() {
   // The netem path of live controllers too: their filters would otherwise steer until they
   // notice. Removing twice is harmless; they do it again on their way out.
   auto removed = RemoveRecordedPaths(true);
+  for (auto& m : RestoreRecordedMemory(true)) removed.push_back(m);
   // Running controllers notice their links are gone within a tick and exit; wait for them so
   // that `status` right after shows nothing.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (!LiveControllers().empty() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (auto& m : RemoveRecordedPaths(false)) removed.push_back(m);
+  for (auto& m : RestoreRecordedMemory(false)) removed.push_back(m);
   int stale = RemoveStaleRecords();
   if (clocks)
     removed.push_back(std::to_string(clocks) + " clock_skew record(s) disarmed and removed");

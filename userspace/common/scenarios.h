@@ -13,7 +13,7 @@ struct ScenarioInfo {
   mmc_scenario id;
   std::string_view label;       // mm_chaos_injections_total{scenario=...}
   std::string_view config_key;  // chaos.<key>
-  bool implemented;             // by this build's data plane
+  bool implemented;  // by this build (the data plane, or the controller for mem_pressure)
 };
 
 inline constexpr std::array<ScenarioInfo, MMC_SCN_MAX> kScenarios{{
@@ -25,7 +25,7 @@ inline constexpr std::array<ScenarioInfo, MMC_SCN_MAX> kScenarios{{
     {MMC_SCN_WS_DISCONNECT, "ws_disconnect", "ws_disconnect", true},
     {MMC_SCN_DNS_FLAP, "dns_flap", "dns_flap", true},
     {MMC_SCN_CLOCK_SKEW, "clock_skew", "clock_skew_ms", true},
-    {MMC_SCN_MEM_PRESSURE, "mem_pressure", "mem_pressure", false},
+    {MMC_SCN_MEM_PRESSURE, "mem_pressure", "mem_pressure", true},
     {MMC_SCN_RATE_LIMIT_STORM, "rate_limit_storm", "rate_limit_storm", true},
     {MMC_SCN_RECONCILE_MISMATCH, "reconcile_mismatch", "reconcile_mismatch", true},
 }};

@@ -12,10 +12,12 @@
 #include <random>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/fd.h"
 #include "config/config.h"
 #include "controller/kernel_config.h"
+#include "controller/mem_path.h"
 #include "controller/registry.h"
 #include "controller/tc_path.h"
 #include "eventlog/eventlog.h"
@@ -68,8 +70,16 @@ bool SameSchedule(const Config& a, const Config& b) {
          a.chaos.burst_off_sec == b.chaos.burst_off_sec;
 }
 
+// mem_pressure acts on the cgroup `run` resolved (--cgroup/--pid may differ from the file's).
+bool MemoryUsable(const Config& c, const std::string& cgroup) {
+  if (c.chaos.mem_pressure == MemPressure::kNone) return true;
+  std::string why = MemoryControllerProblem(cgroup);
+  if (!why.empty()) Log("error: chaos.mem_pressure: " + why);
+  return why.empty();
+}
+
 // Everything `run` has placed, and the order it is taken down in: links first (the data path
-// is clean from that instant), then the netem path.
+// is clean from that instant), then the netem path, then memory.high.
 class Placement {
  public:
   Placement(DataPlane& plane, int cgroup_fd, std::string cgroup, std::string netns,
@@ -78,7 +88,8 @@ class Placement {
         cgroup_fd_(cgroup_fd),
         cgroup_(std::move(cgroup)),
         netns_(std::move(netns)),
-        cgroup_id_(cgroup_id) {}
+        cgroup_id_(cgroup_id),
+        mem_(cgroup_, cgroup_id, plane.counters_fd()) {}
   ~Placement() { Clear(); }
 
   // Makes what is placed match the config.
@@ -114,8 +125,16 @@ class Placement {
 
   void Clear() {
     plane_.Detach();
-    std::lock_guard<std::mutex> l(mu_);
-    tc_path_.reset();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      tc_path_.reset();
+    }
+    mem_.Release();
+  }
+
+  // Every tick: what follows the burst schedule in userspace (mem_pressure).
+  void Tick(const Config& c, const mmc_config& k, uint64_t now) {
+    mem_.Tick(c, k, plane_.attached() && k.armed, now);
   }
 
   void Refresh(const Config& c) {
@@ -141,6 +160,7 @@ class Placement {
   uint64_t cgroup_id_;
   std::mutex mu_;
   std::unique_ptr<TcPath> tc_path_;  // tc hook and, for delays, the netem path
+  MemPressurePath mem_;              // main thread only
 };
 
 // The loop's objects as hooks see them.
@@ -204,6 +224,7 @@ int RunController(const RunOptions& opts) {
 
   auto cgroup = ResolveTargetCgroup(cfg->target.cgroup, opts.cgroup, opts.pid);
   if (!cgroup) return Report(cgroup.error(), kExitConfig);
+  if (!MemoryUsable(*cfg, *cgroup)) return kExitConfig;
   auto cgid = CgroupId(*cgroup);
   if (!cgid) return Report(cgid.error(), kExitRuntime);
   auto cgfd = OpenCgroup(*cgroup);
@@ -263,7 +284,8 @@ int RunController(const RunOptions& opts) {
   // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
   std::vector<std::string> exchange_names;
   for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
-  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names]() {
+  const std::string cgroup_dir = *cgroup;
+  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names, cgroup_dir]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
     if (s.counters) clock.AddCounts(*s.counters);  // the preloads count in shared memory
@@ -275,6 +297,7 @@ int RunController(const RunOptions& opts) {
     if (auto r = ReadRestLatency(plane.restlat_fd())) s.rest_latency = *r;
     s.exchanges = exchange_names;
     s.rollbacks = session.Rollbacks();
+    s.memory_psi = ReadMemoryPsi(cgroup_dir);
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);
@@ -318,6 +341,7 @@ int RunController(const RunOptions& opts) {
           continue;
         }
         auto next = ReadConfig(opts);
+        if (next && !MemoryUsable(*next, *cgroup)) next.reset();
         if (!next) {
           Log("SIGHUP: new config rejected, keeping the running one");
           continue;
@@ -358,6 +382,7 @@ int RunController(const RunOptions& opts) {
       last_resolve = now;
     }
     if (hooks && !hooks->OnTick(session, now)) break;
+    placed.Tick(*cfg, kcfg, now);
     mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
     int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
     if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)

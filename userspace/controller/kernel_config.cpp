@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/scenarios.h"
 #include "tc/steering.h"
@@ -166,6 +167,10 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
     out.push_back("chaos.ws_disconnect needs WebSocket endpoints in target.exchanges.*.ws");
   if (c.dns_flap > 0 && cfg.target.dns_ports.empty())
     out.push_back("chaos.dns_flap needs target.dns_ports");
+  if (c.mem_pressure != MemPressure::kNone) {
+    std::string why = MemoryControllerProblem(cfg.target.cgroup);
+    if (!why.empty()) out.push_back("chaos.mem_pressure: " + why);
+  }
   if (!NeedsNetem(cfg)) return out;
   const char* key = cfg.chaos.lat_spike_ms > 0 ? "chaos.lat_spike_ms" : "chaos.ws_lag_ms";
   if (cfg.chaos.lat_spike_ms > 0 && !any_rest)

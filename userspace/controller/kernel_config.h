@@ -34,7 +34,8 @@ std::vector<std::string> ScenarioNotes(const Config& cfg);
 
 // Everything that stops this config from running here, one message each saying why and what to
 // do: scenarios without a data plane, netem scenarios on a kernel without netem (probed in a
-// scratch namespace), netem scenarios without the interfaces or endpoints they act on.
+// scratch namespace), netem scenarios without the interfaces or endpoints they act on, and
+// mem_pressure without a cgroup v2 memory controller for target.cgroup.
 std::vector<std::string> CheckScenarios(const Config& cfg);
 
 }  // namespace mmchaos

@@ -4,6 +4,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -13,7 +14,7 @@ namespace mmchaos {
 namespace {
 
 std::string LockPath(uint64_t cgroup_id) {
-  return std::string(kRunDir) + "/cgroup-" + std::to_string(cgroup_id) + ".lock";
+  return RunDir() + "/cgroup-" + std::to_string(cgroup_id) + ".lock";
 }
 
 bool ParseRecord(const std::string& text, ControllerRecord* rec) {
@@ -40,7 +41,7 @@ std::string ReadAll(int fd) {
 template <typename Fn>
 void ForEachRecord(Fn&& fn) {
   std::error_code ec;
-  for (const auto& ent : std::filesystem::directory_iterator(kRunDir, ec)) {
+  for (const auto& ent : std::filesystem::directory_iterator(RunDir(), ec)) {
     const std::string path = ent.path().string();
     if (ent.path().extension() != ".lock") continue;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -53,25 +54,29 @@ void ForEachRecord(Fn&& fn) {
 }
 
 std::string StatePath(uint64_t cgroup_id) {
-  return std::string(kRunDir) + "/cgroup-" + std::to_string(cgroup_id) + ".state.json";
+  return RunDir() + "/cgroup-" + std::to_string(cgroup_id) + ".state.json";
 }
 
-}  // namespace
+// The whole record of one cgroup (an empty object when there is none).
+nlohmann::json ReadStateJson(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  return j.is_discarded() || !j.is_object() ? nlohmann::json::object() : j;
+}
 
-Result<void> WriteState(const PlacedState& s) {
-  nlohmann::json ifaces = nlohmann::json::array();
-  for (const auto& i : s.steering.ifaces)
-    ifaces.push_back(
-        {{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
-  nlohmann::json j{{"cgroup_id", s.cgroup_id},
-                   {"netns_inode", s.steering.netns_inode},
-                   {"netns_path", s.steering.netns_path},
-                   {"ifb", s.steering.ifb},
-                   {"interfaces", ifaces}};
+// Writes the record, or removes the file when no part is left.
+Result<void> WriteStateJson(uint64_t cgroup_id, nlohmann::json j) {
+  const std::string path = StatePath(cgroup_id), tmp = path + ".tmp";
+  if (!j.contains("netns_inode") && !j.contains("memory")) {
+    ::unlink(path.c_str());
+    return {};
+  }
+  j["cgroup_id"] = cgroup_id;
   std::error_code ec;
-  std::filesystem::create_directories(kRunDir, ec);
+  std::filesystem::create_directories(RunDir(), ec);
   // Write then rename: a crash mid-write never leaves a half record.
-  const std::string path = StatePath(s.cgroup_id), tmp = path + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
     out << j.dump() << "\n";
@@ -82,19 +87,50 @@ Result<void> WriteState(const PlacedState& s) {
   return {};
 }
 
-void RemoveState(uint64_t cgroup_id) { ::unlink(StatePath(cgroup_id).c_str()); }
+constexpr const char* kSteeringKeys[] = {"netns_inode", "netns_path", "ifb", "interfaces"};
+
+// Each state file's record, parsed.
+template <typename Fn>
+void ForEachState(Fn&& fn) {
+  std::error_code ec;
+  for (const auto& ent : std::filesystem::directory_iterator(RunDir(), ec)) {
+    const std::string name = ent.path().filename().string();
+    if (name.size() < 11 || name.substr(name.size() - 11) != ".state.json") continue;
+    auto j = ReadStateJson(ent.path().string());
+    if (!j.empty()) fn(j);
+  }
+}
+
+}  // namespace
+
+std::string RunDir() {
+  const char* dir = std::getenv("MMCHAOS_RUN_DIR");
+  return dir && *dir ? dir : kRunDir;
+}
+
+Result<void> WriteState(const PlacedState& s) {
+  nlohmann::json ifaces = nlohmann::json::array();
+  for (const auto& i : s.steering.ifaces)
+    ifaces.push_back(
+        {{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
+  auto j = ReadStateJson(StatePath(s.cgroup_id));
+  j["netns_inode"] = s.steering.netns_inode;
+  j["netns_path"] = s.steering.netns_path;
+  j["ifb"] = s.steering.ifb;
+  j["interfaces"] = ifaces;
+  return WriteStateJson(s.cgroup_id, std::move(j));
+}
+
+void RemoveState(uint64_t cgroup_id) {
+  auto j = ReadStateJson(StatePath(cgroup_id));
+  for (const char* k : kSteeringKeys) j.erase(k);
+  (void)WriteStateJson(cgroup_id, std::move(j));
+}
 
 std::vector<PlacedState> ReadStates() {
   std::vector<PlacedState> out;
-  std::error_code ec;
-  for (const auto& ent : std::filesystem::directory_iterator(kRunDir, ec)) {
-    const std::string name = ent.path().filename().string();
-    if (name.size() < 11 || name.substr(name.size() - 11) != ".state.json") continue;
-    std::ifstream in(ent.path());
-    std::stringstream text;
-    text << in.rdbuf();
-    auto j = nlohmann::json::parse(text.str(), nullptr, false);
-    if (j.is_discarded() || !j.is_object()) continue;
+  ForEachState([&](const nlohmann::json& j) {
+    if (!j.contains("netns_inode")) return;  // no steering part
     PlacedState s;
     s.cgroup_id = j.value("cgroup_id", uint64_t{0});
     s.steering.netns_inode = j.value("netns_inode", uint64_t{0});
@@ -104,7 +140,30 @@ std::vector<PlacedState> ReadStates() {
       s.steering.ifaces.push_back(
           {i.value("name", ""), i.value("ifindex", 0), i.value("clsact_created", false)});
     out.push_back(std::move(s));
-  }
+  });
+  return out;
+}
+
+Result<void> WriteMemoryRecord(const MemoryHighRecord& m) {
+  auto j = ReadStateJson(StatePath(m.cgroup_id));
+  j["memory"] = {{"cgroup", m.cgroup}, {"original", m.original}, {"applied", m.applied}};
+  return WriteStateJson(m.cgroup_id, std::move(j));
+}
+
+void RemoveMemoryRecord(uint64_t cgroup_id) {
+  auto j = ReadStateJson(StatePath(cgroup_id));
+  j.erase("memory");
+  (void)WriteStateJson(cgroup_id, std::move(j));
+}
+
+std::vector<MemoryHighRecord> ReadMemoryRecords() {
+  std::vector<MemoryHighRecord> out;
+  ForEachState([&](const nlohmann::json& j) {
+    if (!j.contains("memory") || !j["memory"].is_object()) return;
+    const auto& m = j["memory"];
+    out.push_back({j.value("cgroup_id", uint64_t{0}), m.value("cgroup", ""),
+                   m.value("original", ""), m.value("applied", "")});
+  });
   return out;
 }
 
@@ -116,8 +175,8 @@ bool ControllerAlive(uint64_t cgroup_id) {
 
 Result<ControllerLock> ControllerLock::Acquire(const ControllerRecord& rec) {
   std::error_code ec;
-  std::filesystem::create_directories(kRunDir, ec);
-  if (ec) return Fail(std::string("mkdir ") + kRunDir, ec.value(), PrivilegeHint(ec.value()));
+  std::filesystem::create_directories(RunDir(), ec);
+  if (ec) return Fail("mkdir " + RunDir(), ec.value(), PrivilegeHint(ec.value()));
   ControllerLock lock;
   lock.path_ = LockPath(rec.cgroup_id);
   lock.fd_.reset(::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/memory.h"
 #include "common/error.h"
 #include "common/fd.h"
 #include "tc/steering.h"
@@ -16,6 +17,8 @@
 namespace mmchaos {
 
 inline constexpr const char kRunDir[] = "/run/mmchaos";
+// kRunDir, or $MMCHAOS_RUN_DIR when set (tests without privileges).
+std::string RunDir();
 
 struct ControllerRecord {
   pid_t pid = 0;
@@ -48,9 +51,16 @@ struct PlacedState {
   SteeringState steering;
 };
 
+// One state file per cgroup holds each part of what is placed; each part is written and removed
+// on its own (the other parts are kept), and the file goes with the last part.
+// The steering part (tc/netem path):
 Result<void> WriteState(const PlacedState& s);
 void RemoveState(uint64_t cgroup_id);
 std::vector<PlacedState> ReadStates();
+// The memory part (mem_pressure: memory.high lowered during a burst):
+Result<void> WriteMemoryRecord(const MemoryHighRecord& m);
+void RemoveMemoryRecord(uint64_t cgroup_id);
+std::vector<MemoryHighRecord> ReadMemoryRecords();
 bool ControllerAlive(uint64_t cgroup_id);
 
 // Controllers alive now (their lock is held); stale files are skipped.

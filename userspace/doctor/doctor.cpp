@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/scenarios.h"
 #include "loader/dataplane.h"
@@ -45,6 +46,31 @@ ProbeResult ProbeCgroupAttach(DataPlane* plane, const std::string& mount) {
                       : "links attached but not reported alive";
       plane->Detach();
     }
+  }
+  ::rmdir(dir.c_str());
+  return r;
+}
+
+// mem_pressure's mechanism, tried: the hierarchy has the memory controller, and a scratch cgroup
+// under the root gets memory.high, which takes a write (its own value back).
+ProbeResult ProbeMemoryHigh(const std::string& mount) {
+  ProbeResult r{"memory_high", false, MemoryControllerProblem(mount, "")};
+  if (!r.detail.empty()) return r;
+  std::string dir = mount + "/mmchaos-doctor-mem-" + std::to_string(getpid());
+  if (::mkdir(dir.c_str(), 0755) != 0) {
+    r.detail = "mkdir " + dir + ": " + std::strerror(errno);
+    return r;
+  }
+  r.detail = MemoryControllerProblem(mount, dir);
+  if (r.detail.empty()) {
+    std::string high = ReadFirstLine(dir + "/memory.high");
+    std::ofstream out(dir + "/memory.high");
+    out << high << std::flush;
+    r.ok = !high.empty() && out.good();
+    r.detail = r.ok ? "memory.high of a scratch cgroup read and written (the target's parent must "
+                      "list memory in cgroup.subtree_control: `validate` checks target.cgroup)"
+                    : "writing memory.high of a scratch cgroup failed: " +
+                          std::string(std::strerror(errno));
   }
   ::rmdir(dir.c_str());
   return r;
@@ -97,6 +123,9 @@ DoctorReport RunDoctor() {
                         clock.empty() ? "uprobe+uretprobe on libc clock_gettime skewed a scratch "
                                         "process's CLOCK_REALTIME (bpf_probe_write_user works)"
                                       : clock});
+  ProbeResult mem{"memory_high", false, "no cgroup2 mount"};
+  if (mount) mem = ProbeMemoryHigh(*mount);
+  rep.probes.push_back(mem);
 
   for (const auto& s : kScenarios) {
     ScenarioSupport sup{s.id, false, "", ""};
@@ -123,6 +152,12 @@ DoctorReport RunDoctor() {
       sup.mechanism = "cgroup_skb egress/ingress on the target cgroup (silent drop)";
       sup.supported = attach_ok;
       if (!attach_ok) sup.reason = "cgroup BPF attach failed: see the probes above";
+    } else if (s.id == MMC_SCN_MEM_PRESSURE) {
+      sup.mechanism =
+          "the controller lowers the target cgroup's memory.high during bursts (cgroup v2 "
+          "memory controller: reclaim and throttling, never OOM)";
+      sup.supported = mem.ok;
+      if (!sup.supported) sup.reason = mem.detail;
     } else if (s.id != MMC_SCN_LAT_SPIKE && s.id != MMC_SCN_WS_LAG) {
       sup.mechanism = s.id == MMC_SCN_DNS_FLAP
                           ? "tc ingress: the RCODE of DNS answers to the engine's sockets, in "

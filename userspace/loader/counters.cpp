@@ -31,6 +31,18 @@ Result<Counters> ReadCounters(int map_fd) {
   return SumPerCpu<MMC_COUNTER_SLOTS>(map_fd, "mmc_counters");
 }
 
+Result<void> AddToCounter(int map_fd, uint32_t slot, uint64_t n) {
+  int ncpus = libbpf_num_possible_cpus();
+  if (ncpus <= 0) return Fail("libbpf_num_possible_cpus", -ncpus);
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(ncpus));
+  if (bpf_map_lookup_elem(map_fd, &slot, per_cpu.data()) != 0)
+    return Fail("bpf_map_lookup_elem(mmc_counters)", errno);
+  per_cpu[0] += n;  // the controller is the slot's only writer: read-modify-write is safe
+  if (bpf_map_update_elem(map_fd, &slot, per_cpu.data(), BPF_EXIST) != 0)
+    return Fail("bpf_map_update_elem(mmc_counters)", errno);
+  return {};
+}
+
 Result<ReqStats> ReadReqStats(int map_fd) {
   return SumPerCpu<MMC_REQSTAT_SLOTS>(map_fd, "mmc_reqstats");
 }

@@ -24,6 +24,10 @@ using RestLatency = std::array<uint64_t, MMC_RESTLAT_SLOTS>;
 // Sums the mmc_restlat per-CPU array (see MMC_RESTLAT_STRIDE).
 Result<RestLatency> ReadRestLatency(int map_fd);
 
+// Adds n to a slot no BPF program writes (counts the controller keeps, e.g. mem_pressure burst
+// applications), so they reach the metrics and `status` through the same map.
+Result<void> AddToCounter(int map_fd, uint32_t slot, uint64_t n);
+
 inline uint64_t Injections(const Counters& c, mmc_scenario s, mmc_mode m) {
   return c[mmc_injection_slot(s, m)];
 }

@@ -5,6 +5,7 @@
 #include <prometheus/metric_family.h>
 
 #include <limits>
+#include <tuple>
 
 #include "common/scenarios.h"
 #include "schedule.h"
@@ -39,8 +40,8 @@ class DataPlaneCollector : public prometheus::Collectable {
     std::vector<MetricFamily> out;
 
     MetricFamily inj{"mm_chaos_injections_total",
-                     "Fault decisions taken by the data plane, by scenario; mode=shadow were "
-                     "decided and counted but not injected",
+                     "Fault decisions by scenario (mem_pressure: bursts applied to memory.high); "
+                     "mode=shadow were decided and counted but not injected",
                      MetricType::Counter,
                      {}};
     for (const auto& scn : kScenarios) {
@@ -120,6 +121,32 @@ class DataPlaneCollector : public prometheus::Collectable {
         "log.max_events_per_sec) or ring_full",
         "reason",
         {{"rate_limit", MMC_STAT_EVENTS_SUPPRESSED}, {"ring_full", MMC_STAT_EVENTS_LOST}}));
+
+    if (s.memory_psi) {
+      const MemoryPsi& p = *s.memory_psi;
+      MetricFamily avg{"mm_chaos_memory_pressure_avg10",
+                       "The target cgroup's memory PSI (memory.pressure): percent of the last 10 s "
+                       "in which some / all of its tasks stalled on memory",
+                       MetricType::Gauge,
+                       {}};
+      MetricFamily total{"mm_chaos_memory_pressure_seconds_total",
+                         "The target cgroup's memory PSI: total time some / all of its tasks "
+                         "stalled on memory (memory.pressure total=)",
+                         MetricType::Counter,
+                         {}};
+      for (auto [kind, a, t] : {std::tuple{"some", p.some_avg10, p.some_total_us},
+                                std::tuple{"full", p.full_avg10, p.full_total_us}}) {
+        ClientMetric m;
+        m.label = {{"kind", kind}};
+        m.gauge.value = a;
+        avg.metric.push_back(m);
+        m.gauge.value = 0;
+        m.counter.value = static_cast<double>(t) / 1e6;
+        total.metric.push_back(std::move(m));
+      }
+      out.push_back(std::move(avg));
+      out.push_back(std::move(total));
+    }
 
     mmc_phase phase =
         mmc_schedule_phase(s.config.epoch_ns, s.config.on_ns, s.config.off_ns, s.now_ns);

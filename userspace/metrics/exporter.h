@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/memory.h"
 #include "common/error.h"
 #include "loader/counters.h"
 #include "mmchaos.h"
@@ -42,6 +43,8 @@ struct DataPlaneSnapshot {
   std::vector<std::string> exchanges;
   // mm_chaos_rollbacks_total{trigger}: every configured trigger, fired or not.
   std::vector<std::pair<std::string, uint64_t>> rollbacks;
+  // The target cgroup's memory.pressure, when the kernel has PSI for it.
+  std::optional<MemoryPsi> memory_psi;
 };
 
 class MetricsExporter {

@@ -1,0 +1,101 @@
+#include "controller/mem_path.h"
+
+#include <cstdio>
+
+#include "controller/registry.h"
+#include "loader/counters.h"
+#include "schedule.h"
+
+namespace mmchaos {
+namespace {
+
+void Log(const std::string& m) { std::fprintf(stderr, "mmchaos: %s\n", m.c_str()); }
+
+}  // namespace
+
+MemPressurePath::MemPressurePath(std::string cgroup, uint64_t cgroup_id, int counters_fd)
+    : cgroup_(std::move(cgroup)), cgroup_id_(cgroup_id), counters_fd_(counters_fd) {
+  for (const auto& rec : ReadMemoryRecords()) {
+    if (rec.cgroup_id != cgroup_id_) continue;
+    auto r = RestoreMemoryHigh(rec);
+    Log("stale mem_pressure record: " + (r ? *r : r.error().message()));
+    if (r) RemoveMemoryRecord(cgroup_id_);
+  }
+}
+
+void MemPressurePath::Count(mmc_mode mode) {
+  if (auto r = AddToCounter(counters_fd_, mmc_injection_slot(MMC_SCN_MEM_PRESSURE, mode), 1); !r)
+    Log("mem_pressure: count: " + r.error().message());
+}
+
+void MemPressurePath::Tick(const Config& cfg, const mmc_config& k, bool active, uint64_t now_ns) {
+  const MemPressure level = cfg.chaos.mem_pressure;
+  mmc_phase ph = mmc_schedule_phase(k.epoch_ns, k.on_ns, k.off_ns, now_ns);
+  if (!active || !ph.on || level == MemPressure::kNone) return Release();
+  // A level or mode changed by SIGHUP mid-burst applies at once.
+  if (squeeze_ && (squeeze_->level() != level || k.dry_run)) Release();
+  if (squeeze_) return;
+  const bool dry_run = k.dry_run != 0;
+  if (handled_epoch_ == k.epoch_ns && handled_burst_ == static_cast<int64_t>(ph.burst) &&
+      handled_level_ == level && handled_dry_run_ == dry_run)
+    return;  // this burst was handled: applied, counted, or failed once
+  handled_epoch_ = k.epoch_ns;
+  handled_burst_ = static_cast<int64_t>(ph.burst);
+  handled_level_ = level;
+  handled_dry_run_ = dry_run;
+  const std::string burst = "burst " + std::to_string(ph.burst);
+  if (dry_run) {
+    auto plan = PlannedMemoryHigh(cgroup_, level);
+    if (!plan) return Log("mem_pressure (shadow): " + plan.error().message());
+    if (!*plan) return;
+    Count(MMC_MODE_SHADOW);
+    Log("mem_pressure (shadow): " + burst + ": would lower memory.high of " + cgroup_ + " to " +
+        std::to_string(**plan));
+    return;
+  }
+  auto sq = MemorySqueeze::Apply(
+      cgroup_, cgroup_id_, level, [](const MemoryHighRecord& r) { return WriteMemoryRecord(r); },
+      [id = cgroup_id_](const Result<std::string>& restored) {
+        if (restored) {
+          RemoveMemoryRecord(id);
+          Log("mem_pressure: " + *restored);
+        } else {
+          Log("mem_pressure: restore failed, the record stays for `mmchaos rollback`: " +
+              restored.error().message());
+        }
+      });
+  if (!sq) return Log("mem_pressure: " + burst + ": " + sq.error().message());
+  if (!*sq)
+    return Log("mem_pressure: " + burst + ": memory.high is already at or below the " +
+               MemPressureName(level) + " level's value: nothing to lower");
+  squeeze_ = std::move(*sq);
+  Count(MMC_MODE_LIVE);
+  const auto& r = squeeze_->record();
+  Log("mem_pressure: " + burst + ": memory.high of " + cgroup_ + " lowered from " + r.original +
+      " to " + r.applied + " (" + MemPressureName(level) + ", memory.current " +
+      std::to_string(squeeze_->current()) + ")");
+}
+
+void MemPressurePath::Release() {
+  squeeze_.reset();
+  handled_burst_ = -1;  // re-armed (SIGHUP enabled: true) mid-burst squeezes again
+}
+
+std::vector<std::string> RestoreRecordedMemory(bool also_live) {
+  std::vector<std::string> done;
+  for (const auto& rec : ReadMemoryRecords()) {
+    bool live = ControllerAlive(rec.cgroup_id);
+    if (live && !also_live) continue;
+    auto r = RestoreMemoryHigh(rec);
+    if (!r) {
+      done.push_back("cannot restore memory.high of " + rec.cgroup + " to " + rec.original + ": " +
+                     r.error().message());
+      continue;
+    }
+    done.push_back(*r);
+    if (!live) RemoveMemoryRecord(rec.cgroup_id);
+  }
+  return done;
+}
+
+}  // namespace mmchaos
