@@ -66,19 +66,18 @@ uint64_t SomeTotalUs(const Cgroup& cg) {
 }
 
 // The workload: keeps `mib` MiB of anonymous memory resident and touched, and keeps allocating
-// like a real process does (an eighth of it is given back and faulted in again each pass), so
-// it is charged continuously and stalls when over memory.high. It runs in a forked child of a
-// threaded process, so it sticks to system calls and plain memory accesses.
+// like a real process does (1 MiB of it is given back and faulted in again every pass), so it is
+// charged continuously and stalls when over memory.high. It runs in a forked child of a threaded
+// process, so it sticks to system calls and plain memory accesses.
 int HoldWorkingSet(size_t mib) {
-  const size_t len = mib << 20, page = 4096, slice = len / 8;
+  const size_t len = mib << 20, page = 4096, slice = 1 << 20;
   auto* p = static_cast<volatile char*>(
       mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
   if (p == MAP_FAILED) return 3;
   for (size_t pass = 0;; ++pass) {
-    char* s = const_cast<char*>(p) + (pass % 8) * slice;
-    madvise(s, slice, MADV_DONTNEED);
+    madvise(const_cast<char*>(p) + (pass % mib) * slice, slice, MADV_DONTNEED);
     for (size_t i = 0; i < len; i += page) p[i] = static_cast<char>(p[i] + 1);
-    usleep(20000);  // leave the (emulated) CPUs to the controller
+    usleep(50000);  // leave the (emulated) CPUs to the controller
   }
 }
 

@@ -19,7 +19,10 @@ MemPressurePath::MemPressurePath(std::string cgroup, uint64_t cgroup_id, int cou
     if (rec.cgroup_id != cgroup_id_) continue;
     auto r = RestoreMemoryHigh(rec);
     Log("stale mem_pressure record: " + (r ? *r : r.error().message()));
-    if (r) RemoveMemoryRecord(cgroup_id_);
+    if (r)
+      RemoveMemoryRecord(cgroup_id_);
+    else
+      restore_failed_ = true;
   }
 }
 
@@ -44,6 +47,11 @@ void MemPressurePath::Tick(const Config& cfg, const mmc_config& k, bool active, 
   handled_level_ = level;
   handled_dry_run_ = dry_run;
   const std::string burst = "burst " + std::to_string(ph.burst);
+  // The record on disk still holds the true original; a new squeeze would overwrite it with the
+  // lowered value.
+  if (restore_failed_ && !dry_run)
+    return Log("mem_pressure: " + burst + ": not lowering memory.high of " + cgroup_ +
+               ": an earlier restore failed; run `mmchaos rollback`");
   if (dry_run) {
     auto plan = PlannedMemoryHigh(cgroup_, level);
     if (!plan) return Log("mem_pressure (shadow): " + plan.error().message());
@@ -55,11 +63,12 @@ void MemPressurePath::Tick(const Config& cfg, const mmc_config& k, bool active, 
   }
   auto sq = MemorySqueeze::Apply(
       cgroup_, cgroup_id_, level, [](const MemoryHighRecord& r) { return WriteMemoryRecord(r); },
-      [id = cgroup_id_](const Result<std::string>& restored) {
+      [this](const Result<std::string>& restored) {
         if (restored) {
-          RemoveMemoryRecord(id);
+          RemoveMemoryRecord(cgroup_id_);
           Log("mem_pressure: " + *restored);
         } else {
+          restore_failed_ = true;
           Log("mem_pressure: restore failed, the record stays for `mmchaos rollback`: " +
               restored.error().message());
         }

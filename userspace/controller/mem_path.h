@@ -43,6 +43,7 @@ class MemPressurePath {
   int64_t handled_burst_ = -1;
   MemPressure handled_level_ = MemPressure::kNone;
   bool handled_dry_run_ = false;
+  bool restore_failed_ = false;  // a record stays on disk: never squeeze over it
 };
 
 // Restores every recorded memory.high whose controller is gone (or all, with also_live: their
