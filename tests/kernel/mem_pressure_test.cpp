@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -250,6 +251,13 @@ TEST(MemPressure, BurstsStallTheTargetOnlyAndRestoreMemoryHighExactly) {
     EXPECT_GE(*squeezed, kMemoryHighFloor) << v;
     EXPECT_LT(*squeezed, 64ULL << 20) << v;
   }
+  std::string squeezed_values;
+  for (const auto& v : on_values) squeezed_values += v + " ";
+  std::printf(
+      "memory.high max -> %s(on) / max (off, %d samples); target PSI some: %.3f s "
+      "in 2 s before, %.3f s over 4 bursts; sibling %.3f s\n",
+      squeezed_values.c_str(), off_samples, quiet / 1e6, stalled / 1e6,
+      (SomeTotalUs(*s.sibling) - sib0) / 1e6);
   EXPECT_GT(stalled, 500000u) << "4 bursts of 1 s over the workload's working set";
   EXPECT_LT(SomeTotalUs(*s.sibling) - sib0, 100000u) << "the sibling stalled on memory";
 

@@ -164,6 +164,10 @@ int RollbackCommand() {
   auto before = LiveControllers();
   // clock_skew's preloads read true time from the instant their record is disarmed.
   int clocks = RemoveClockStates();
+  // memory.high first, while live controllers still hold their squeeze (they restore again on
+  // their way out, a no-op): after the detach they race us to it, and rollback should say what
+  // it restored.
+  auto memory = RestoreRecordedMemory(true);
   auto detached = DetachAll();
   if (!detached) {
     std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
@@ -172,7 +176,7 @@ int RollbackCommand() {
   // The netem path of live controllers too: their filters would otherwise steer until they
   // notice. Removing twice is harmless; they do it again on their way out.
   auto removed = RemoveRecordedPaths(true);
-  for (auto& m : RestoreRecordedMemory(true)) removed.push_back(m);
+  for (auto& m : memory) removed.push_back(m);
   // Running controllers notice their links are gone within a tick and exit; wait for them so
   // that `status` right after shows nothing.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
