@@ -281,6 +281,11 @@ TEST(MemPressure, BurstsStallTheTargetOnlyAndRestoreMemoryHighExactly) {
   EXPECT_EQ(s.High(), "max");
   EXPECT_EQ(s.SiblingHigh(), MemScene::kSiblingHigh);
   EXPECT_TRUE(MemoryRecords().empty()) << Status().dump();
+  // Restored, the stalls end (the kernel's over-high sleeps last at most 2 s each).
+  std::this_thread::sleep_for(2500ms);
+  const uint64_t after = SomeTotalUs(*s.target);
+  std::this_thread::sleep_for(2s);
+  EXPECT_LT(SomeTotalUs(*s.target) - after, 100000u) << "the target still stalls once restored";
 }
 
 TEST(MemPressure, ShadowModeWritesNothingAndCounts) {
