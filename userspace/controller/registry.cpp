@@ -61,11 +61,14 @@ std::string StatePath(uint64_t cgroup_id) {
 Result<void> WriteState(const PlacedState& s) {
   nlohmann::json ifaces = nlohmann::json::array();
   for (const auto& i : s.steering.ifaces)
-    ifaces.push_back(
-        {{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
+    ifaces.push_back({{"name", i.name},
+                      {"ifindex", i.ifindex},
+                      {"clsact_created", i.clsact_created},
+                      {"bounce", i.bounce}});
   nlohmann::json j{{"cgroup_id", s.cgroup_id},
                    {"netns_inode", s.steering.netns_inode},
                    {"netns_path", s.steering.netns_path},
+                   {"attach", TcAttachName(s.steering.attach)},
                    {"ifb", s.steering.ifb},
                    {"interfaces", ifaces}};
   std::error_code ec;
@@ -100,9 +103,10 @@ std::vector<PlacedState> ReadStates() {
     s.steering.netns_inode = j.value("netns_inode", uint64_t{0});
     s.steering.netns_path = j.value("netns_path", "");
     s.steering.ifb = j.value("ifb", "");
+    s.steering.attach = j.value("attach", "clsact") == "tcx" ? TcAttach::kTcx : TcAttach::kClsact;
     for (const auto& i : j.value("interfaces", nlohmann::json::array()))
-      s.steering.ifaces.push_back(
-          {i.value("name", ""), i.value("ifindex", 0), i.value("clsact_created", false)});
+      s.steering.ifaces.push_back({i.value("name", ""), i.value("ifindex", 0),
+                                   i.value("clsact_created", false), i.value("bounce", "")});
     out.push_back(std::move(s));
   }
   return out;
