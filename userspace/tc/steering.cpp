@@ -382,8 +382,9 @@ Result<void> Steering::InstallTcx(nl_sock* sock, const SteeringPlan& plan,
   if (plan.route) {
     if (auto r = plan.route(routes); !r) return r;
   }
-  for (const auto& r : routes) {
-    std::string name = plan.interfaces[&r - routes.data()];
+  for (size_t i = 0; i < routes.size(); ++i) {
+    const TcxRoute& r = routes[i];
+    const std::string& name = plan.interfaces[i];
     if (r.bounce_out) {
       auto b = AttachTcx(plan.tc_bounce_prog_fd, r.bounce_out, false, "mmc_tc_bounce");
       if (!b) return std::unexpected(b.error());
