@@ -24,9 +24,9 @@
 #include "rewrite.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
-#define TC_ACT_SHOT 2
-#define ETH_HLEN 14
-#define NS_PER_SEC 1000000000ULL
+#define TC_ACT_SHOT   2
+#define ETH_HLEN      14
+#define NS_PER_SEC    1000000000ULL
 
 /* The engine's tag on the socket this packet is for, or NULL (not the engine's). */
 static __always_inline struct mmc_sk_tag *mmc_engine_tag(struct __sk_buff *skb,
