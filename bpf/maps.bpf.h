@@ -64,13 +64,24 @@ MMC_MAP struct {
 	__type(value, struct mmc_endpoint_val);
 } mmc_endpoints SEC(".maps");
 
-/* ifindexes of target.interfaces (in the engine's netns): the only devices steered to netem. */
+/* ifindexes of target.interfaces (in the engine's netns): the only devices steered to netem.
+ * The value says where the tc programs redirect themselves (tcx links, kernel 6.6+); zeros where
+ * u32 + mirred filters do it (clsact, older kernels). */
+MMC_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct mmc_iface);
+} mmc_ifaces SEC(".maps");
+
+/* tcx only: the far end of a bounce veth (ifindex) -> the target interface its packets go back
+ * out of. */
 MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
 	__type(key, __u32);
 	__type(value, __u32);
-} mmc_ifaces SEC(".maps");
+} mmc_bounce SEC(".maps");
 
 /* Tags on the engine's endpoint sockets (see struct mmc_sk_tag). */
 MMC_MAP struct {

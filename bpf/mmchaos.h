@@ -37,6 +37,7 @@ enum mmc_stat {
 	MMC_STAT_EVENTS_SUPPRESSED, /* injection-log events over the rate limit */
 	MMC_STAT_EVENTS_LOST,       /* ring buffer full */
 	MMC_STAT_PKTS_TC_INGRESS,   /* packets seen by the tc ingress hook (all of the interface) */
+	MMC_STAT_PKTS_TC_EGRESS,    /* packets seen by the tc egress hook (tcx only; all of it) */
 	MMC_STAT_CONNECT_REST,      /* the engine's connect() calls to REST endpoints */
 	MMC_STAT_CONNECT_WS,        /* ... to WebSocket endpoints */
 	MMC_STAT_WSGAP_SUM_US,      /* mm_ws_gap_ms: sum of gaps (us) */
@@ -139,6 +140,17 @@ struct mmc_config {
 	__u32 clock_mask;
 	__u32 pad_clock;
 };
+
+/* Where the tc programs send steered packets themselves (tcx links, kernel 6.6+); all 0 where
+ * clsact filters do it. Value of mmc_ifaces, keyed by a target interface's ifindex. */
+struct mmc_iface {
+	__u32 ifb;       /* ws_lag: inbound packets are redirected into this ifb's egress */
+	__u32 bounce_in; /* lat_spike: outbound packets into this veth, whose root qdisc is netem */
+};
+
+/* An outbound packet on its way through the bounce veth carries this mark; nothing else is
+ * let through on the veth's far end. */
+#define MMC_MARK_BOUNCE 0x6d6d0003U
 
 /* Flow classes of the engine's exchange endpoints (target.exchanges). */
 enum mmc_flow_class {

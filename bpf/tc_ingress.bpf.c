@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tc ingress (clsact, direct-action) on target.interfaces: what the engine receives.
- * - ws_lag: WebSocket packets are marked for the netem path (mark + priority);
+/* tc ingress on target.interfaces (a tcx link on 6.6+, else a direct-action cls_bpf filter on
+ * clsact): what the engine receives.
+ * - ws_lag: WebSocket packets go to the netem path: with tcx redirected into the ifb from here
+ *   (priority picks the netem class), on clsact marked for the u32 + mirred filter;
  * - ws_disconnect: once per connection per second, a draw may turn an inbound WebSocket segment
  *   into a reset;
  * - exch_429 / exch_5xx / rate_limit_storm: the status code of a plaintext HTTP/1.x response is
@@ -10,9 +12,10 @@
  *   dropped (dns_answer: timeout).
  * Every packet of the interface passes here, so the common path is one parse and one hash
  * lookup; only packets from the engine's endpoints pay for the socket lookup that tells the
- * engine's sockets (tagged by the cgroup hook) from everyone else's. The program never
- * redirects, and drops only a DNS answer dns_flap chose to time out; otherwise it returns
- * TC_ACT_UNSPEC so the next filter runs as if we were not there. */
+ * engine's sockets (tagged by the cgroup hook) from everyone else's. The program drops only a
+ * DNS answer dns_flap chose to time out, and redirects only the engine's delayed WebSocket
+ * packets (tcx); otherwise it returns TC_ACT_UNSPEC (TCX_NEXT), so the next program or filter
+ * runs as if we were not there. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 
@@ -21,9 +24,9 @@
 #include "rewrite.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
-#define TC_ACT_SHOT 2
-#define ETH_HLEN 14
-#define NS_PER_SEC 1000000000ULL
+#define TC_ACT_SHOT   2
+#define ETH_HLEN      14
+#define NS_PER_SEC    1000000000ULL
 
 /* The engine's tag on the socket this packet is for, or NULL (not the engine's). */
 static __always_inline struct mmc_sk_tag *mmc_engine_tag(struct __sk_buff *skb,
@@ -63,8 +66,8 @@ static __always_inline struct mmc_sk_tag *mmc_engine_tag(struct __sk_buff *skb,
 /* mm_ws_gap_ms bucket bounds (ms); the last bucket is +Inf. Userspace exports the same. */
 static __always_inline __u32 mmc_ws_gap_bucket(__u64 gap_ns)
 {
-	static const __u32 bounds_ms[MMC_WSGAP_BUCKETS - 1] = {1,   2,   5,    10,   25,  50,
-								 100, 250, 500, 1000, 2500};
+	static const __u32 bounds_ms[MMC_WSGAP_BUCKETS - 1] = {1,   2,	 5,   10,   25,	 50,
+							       100, 250, 500, 1000, 2500};
 	__u32 ms = gap_ns / 1000000;
 
 	for (int i = 0; i < MMC_WSGAP_BUCKETS - 1; i++)
@@ -82,7 +85,8 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	if (!p->payload_len || (p->tcp_flags & MMC_TCP_RST))
 		return;
 	if (tag->lose_response) {
-		/* reconcile_mismatch: the exchange processed the order; its answer never arrives. */
+		/* reconcile_mismatch: the exchange processed the order; its answer never arrives.
+		 */
 		tag->lose_response = 0;
 		mmc_tcp_reset(skb, p);
 		return;
@@ -107,8 +111,31 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	/* Failures and latency are accounted by the cgroup ingress hook, after this rewrite. */
 }
 
-static __always_inline void mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,
-					   const struct mmc_l4 *p, struct mmc_sk_tag *tag)
+/* ws_lag: while it decides so, the packet goes to the WebSocket netem: redirected into the ifb
+ * where the interface's mmc_ifaces entry names it (tcx), else marked for the u32 + mirred filter
+ * (clsact). On clsact a packet that already carries someone's mark is left alone (the filter
+ * matches marks), and not counted. */
+static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_config *cfg,
+				      __u64 flow)
+{
+	__u32 ifindex = skb->ifindex, ifb = 0;
+	struct mmc_iface *v = bpf_map_lookup_elem(&mmc_ifaces, &ifindex);
+
+	if (v)
+		ifb = v->ifb;
+	if (!ifb && skb->mark)
+		return TC_ACT_UNSPEC;
+	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow) != MMC_LIVE)
+		return TC_ACT_UNSPEC;
+	skb->priority = cfg->ingress_class;
+	if (ifb)
+		return bpf_redirect(ifb, 0);
+	skb->mark = cfg->ingress_mark;
+	return TC_ACT_UNSPEC;
+}
+
+static __always_inline int mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,
+					  const struct mmc_l4 *p, struct mmc_sk_tag *tag)
 {
 	__u64 now = bpf_ktime_get_ns(); /* gaps are reported in ms: this one needs the fine clock */
 
@@ -128,15 +155,13 @@ static __always_inline void mmc_ws_segment(struct __sk_buff *skb, const struct m
 			if (mmc_decide(cfg, MMC_SCN_WS_DISCONNECT, MMC_DIR_INGRESS, tag->cookie) ==
 			    MMC_LIVE) {
 				mmc_tcp_reset(skb, p);
-				return;
+				return TC_ACT_UNSPEC;
 			}
 		}
 	}
-	if (cfg->ingress_mark && !skb->mark &&
-	    mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE) {
-		skb->mark = cfg->ingress_mark;
-		skb->priority = cfg->ingress_class;
-	}
+	if (cfg->ingress_mark)
+		return mmc_ws_lag(skb, cfg, tag->cookie);
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
@@ -172,7 +197,7 @@ int mmc_tc_ingress(struct __sk_buff *skb)
 	if (ep->cls == MMC_FLOW_REST)
 		mmc_rest_response(skb, cfg, &p, tag);
 	else if (ep->cls == MMC_FLOW_WS)
-		mmc_ws_segment(skb, cfg, &p, tag);
+		return mmc_ws_segment(skb, cfg, &p, tag);
 	return TC_ACT_UNSPEC;
 }
 

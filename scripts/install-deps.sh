@@ -15,7 +15,7 @@ PKGS=(
   curl iperf3 jq bc prometheus dnsmasq-base dnsutils
   python3-websockets  # a third-party WebSocket client (tests/support/ws_client.py)
   # the qemu lane (scripts/vmtest.sh)
-  qemu-system-x86 busybox-static cpio
+  qemu-system-x86 busybox-static cpio xz-utils zstd
   # reference target (reference/: mock exchange, reference engine)
   libboost-dev
 )

@@ -7,4 +7,5 @@ cd "$(dirname "$0")/.."
 # bpftool and mmchaos need bpffs only for inspection; mount it if this host has not.
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 echo "kernel-tests: $(uname -r)"
-exec ctest --test-dir build -L kernel --output-on-failure --timeout 180
+# Extra arguments go to ctest, e.g. -R Netem for a subset.
+exec ctest --test-dir build -L kernel --output-on-failure --timeout 180 "$@"

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The qemu lane: run a command as root inside Debian 12's stock 6.1 kernel (qemu, TCG), against
-# this machine's own root filesystem, and exit with the command's status.
+# The qemu lane: run a command as root inside one of Debian 12's stock kernels (qemu, TCG), against
+# this machine's own root filesystem, and exit with the command's status. By default the 6.1 LTS
+# that linux-image-amd64 depends on; VMTEST_KERNEL picks another (Debian 12 also ships 6.12).
 #
 #   scripts/vmtest.sh [CMD [ARGS...]]        default CMD: ./scripts/kernel-tests.sh
 #
 # Why: the host kernel has no netem and no cgroup v2 memory controller, and cannot load modules
-# (see /work/shared/KERNEL-FACTS.md). Debian's 6.1 has both, and is the LTS most hosts run.
+# (see /work/shared/KERNEL-FACTS.md). Debian's 6.1 has both, and is the LTS most hosts run; its
+# 6.12 has them too, plus tcx links (6.6+) and bpf_redirect into an ifb (6.4+).
 #
 # The guest sees the host's / read-only over 9p with a tmpfs overlay on top: everything built on
 # the host is there at the same path, and everything the guest writes is thrown away at exit.
@@ -16,7 +18,9 @@
 # Environment:
 #   VMTEST_TIMEOUT  seconds before qemu is killed, boot included (default 600)
 #   VMTEST_CACHE    kernel + initramfs cache, keyed by kernel version (default /var/cache/mmchaos-vmtest)
-#   VMTEST_KERNEL   pin a kernel version, e.g. 6.1.0-56-amd64 (default: what linux-image-amd64 depends on)
+#   VMTEST_KERNEL   which kernel (default: the one linux-image-amd64 depends on, 6.1 on Debian 12):
+#                   a version, e.g. 6.1.0-56-amd64 or 6.12.107+deb12-amd64, or a series, e.g. 6.12
+#                   (the newest generic linux-image-6.12.*-amd64[-unsigned] apt knows)
 #   VMTEST_MEM, VMTEST_SMP   guest size (default 2048 MiB, 2 CPUs)
 #   VMTEST_OUT=DIR  a host directory the guest can write to, at the same path (reports, logs)
 #   VMTEST_VERBOSE=1         also stream the guest's boot messages
@@ -156,24 +160,58 @@ resolve_kernel() {
     | awk '$1 ~ /Depends:$/ && $2 ~ /^linux-image-[0-9].*-amd64$/ { sub(/^linux-image-/, "", $2); print $2; exit }'
 }
 
+# A series (6.12, 6.1) -> the newest generic kernel of it apt knows, e.g. 6.12.117+deb12-amd64. Debian
+# 12 ships the newer series only as -unsigned packages; rt and cloud flavours are excluded.
+resolve_series() {
+  apt-cache pkgnames "linux-image-$1." 2>/dev/null \
+    | sed -nE "s/^linux-image-(${1//./\\.}\.[0-9]+(-[0-9]+)?[^-]*-amd64)(-unsigned)?$/\1/p" \
+    | sort -uV | tail -n1
+}
+
+# The package that holds a kernel version: linux-image-VER, or linux-image-VER-unsigned.
+kernel_package() {
+  local p
+  for p in "linux-image-$1" "linux-image-$1-unsigned"; do
+    if apt-cache show "$p" >/dev/null 2>&1; then echo "$p"; return; fi
+  done
+  return 1
+}
+
 mkdir -p "$CACHE" 2>/dev/null || die "cannot create $CACHE (run as root or set VMTEST_CACHE)"
 # apt-cache takes half a second: remember its answer until the apt lists change.
-resolved=$CACHE/.linux-image-amd64
-if [ -n "${VMTEST_KERNEL:-}" ]; then
+if [[ ${VMTEST_KERNEL:-} =~ ^[0-9]+\.[0-9]+$ ]]; then
+  series=$VMTEST_KERNEL
+  resolved=$CACHE/.series-$series
+  if [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
+    KVER=$(<"$resolved")
+  else
+    KVER=$(resolve_series "$series" || true)
+    if [ -z "$KVER" ]; then
+      apt-get update -qq
+      KVER=$(resolve_series "$series" || true)
+    fi
+    [ -z "$KVER" ] || echo "$KVER" >"$resolved"
+  fi
+  [ -n "$KVER" ] || die "no generic linux-image-$series.* package known to apt"
+elif [ -n "${VMTEST_KERNEL:-}" ]; then
   KVER=$VMTEST_KERNEL
-elif [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
-  KVER=$(<"$resolved")
 else
-  KVER=$(resolve_kernel || true)
-  [ -z "$KVER" ] || echo "$KVER" >"$resolved"
-fi
-if [ -z "$KVER" ]; then
-  # No apt lists (fresh machine, or offline): use the newest cached kernel, else refresh once.
-  KVER=$(for d in "$CACHE"/*-amd64/vmlinux; do [ ! -f "$d" ] || basename "${d%/vmlinux}"; done \
-         | sort -V | tail -n1)
+  resolved=$CACHE/.linux-image-amd64
+  if [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
+    KVER=$(<"$resolved")
+  else
+    KVER=$(resolve_kernel || true)
+    [ -z "$KVER" ] || echo "$KVER" >"$resolved"
+  fi
   if [ -z "$KVER" ]; then
-    apt-get update -qq
-    KVER=$(resolve_kernel)
+    # No apt lists (fresh machine, or offline): use the newest cached 6.1 kernel, else refresh
+    # once.
+    KVER=$(for d in "$CACHE"/6.1.*-amd64/vmlinux; do [ ! -f "$d" ] || basename "${d%/vmlinux}"; done \
+           | sort -V | tail -n1)
+    if [ -z "$KVER" ]; then
+      apt-get update -qq
+      KVER=$(resolve_kernel)
+    fi
   fi
 fi
 [ -n "$KVER" ] || die "cannot tell which kernel linux-image-amd64 depends on (apt-get update?)"
@@ -181,34 +219,51 @@ case $KVER in *cloud*) die "$KVER: the cloud flavour has no 9p, use the generic 
 
 KDIR=$CACHE/$KVER
 
-# Boot the uncompressed ELF through its PVH entry: decompressing the xz bzImage under TCG costs
-# about 2.5 s per boot. Falls back to the bzImage if there is no xz payload or no xz.
+# Boot the uncompressed ELF through its PVH entry: decompressing the bzImage under TCG costs
+# seconds per boot. The payload's place is in the x86 boot header (setup_sects at 0x1f1,
+# payload_offset/payload_length at 0x248/0x24c, from the end of the setup code); 6.1 packs it with
+# xz, 6.12 with zstd, each followed by its 4-byte decompressed size. Falls back to the bzImage when the payload is neither or the tool is absent.
 extract_vmlinux() {
-  local bz=$1 out=$2 off
-  off=$(LC_ALL=C grep -abo $'\xfd7zXZ' "$bz" | head -n1 | cut -d: -f1 || true)
-  if [ -n "$off" ] && command -v xz >/dev/null; then
-    # Through a file, not a pipe: xz stops at the end of the stream and pipefail would see tail's
-    # SIGPIPE.
-    tail -c +$((off + 1)) "$bz" >"$out.xz"
-    if xz -dc --single-stream <"$out.xz" >"$out" 2>/dev/null \
-       && [ "$(head -c4 "$out")" = $'\x7fELF' ]; then
-      rm -f "$out.xz"
-      return
-    fi
-    rm -f "$out.xz"
+  local bz=$1 out=$2 setup off len magic
+  le32() { od -An -t u4 -j "$2" -N 4 "$1" | tr -d ' '; }
+  setup=$(od -An -t u1 -j $((0x1f1)) -N 1 "$bz" | tr -d ' ')
+  [ "$setup" != 0 ] || setup=4
+  off=$(( (setup + 1) * 512 + $(le32 "$bz" $((0x248))) ))
+  len=$(le32 "$bz" $((0x24c)))
+  tail -c +$((off + 1)) "$bz" | head -c $((len - 4)) >"$out.payload"
+  magic=$(od -An -t x1 -N 4 "$out.payload" | tr -d ' ')
+  local dec=()
+  case $magic in
+    fd377a58) command -v xz >/dev/null && dec=(xz -dc) ;;
+    28b52ffd) command -v zstd >/dev/null && dec=(zstd -dcq) ;;
+  esac
+  if [ ${#dec[@]} -gt 0 ] && "${dec[@]}" <"$out.payload" >"$out" 2>/dev/null \
+     && [ "$(head -c4 "$out")" = $'\x7fELF' ]; then
+    rm -f "$out.payload"
+    return
   fi
-  log "no xz payload in $bz: booting the compressed image (slower)"
+  rm -f "$out.payload"
+  log "cannot unpack the kernel payload (magic $magic): booting the compressed image (slower)"
   cp "$bz" "$out"
 }
 
 build_kernel() {
-  local tmp=$1
+  local tmp=$1 pkg
   log "fetching linux-image-$KVER (first run for this kernel)"
-  (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$KVER" >/dev/null) || {
+  pkg=$(kernel_package "$KVER") || {
     apt-get update -qq
-    (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "linux-image-$KVER" >/dev/null)
+    pkg=$(kernel_package "$KVER") || die "apt knows no linux-image-$KVER[-unsigned] package"
   }
-  dpkg-deb -x "$tmp"/linux-image-"$KVER"_*.deb "$tmp/x"
+  (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) || {
+    apt-get update -qq
+    (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
+  }
+  dpkg-deb -x "$tmp/$pkg"_*.deb "$tmp/x"
+  # Newer packages install the modules under usr/lib (merged /usr); depmod -b wants lib/.
+  if [ ! -d "$tmp/x/lib/modules" ] && [ -d "$tmp/x/usr/lib/modules" ]; then
+    mkdir -p "$tmp/x/lib"
+    mv "$tmp/x/usr/lib/modules" "$tmp/x/lib/modules"
+  fi
   depmod -b "$tmp/x" "$KVER"
   mkdir -p "$tmp/k/lib"
   extract_vmlinux "$tmp/x/boot/vmlinuz-$KVER" "$tmp/k/vmlinux"

@@ -150,6 +150,42 @@ int Count(const std::vector<int>& v, int x) {
   return static_cast<int>(std::count(v.begin(), v.end(), x));
 }
 
+// How the tc hook attaches decides what the interface sees. With tcx links (6.6+: this project's
+// host and the 6.12 qemu lane) its qdiscs are exactly as before while the hook runs, `status`
+// lists the link, and it is gone with the controller. Without (6.1) a clsact is added where there
+// was none. Either way the interface is as before after the run.
+TEST(TcHook, InterfaceQdiscsUntouchedWithTcxAndRestoredEitherWay) {
+  if (TcxExpected()) {
+    ASSERT_TRUE(TcxHere()) << "this lane's kernel must have tcx links";
+  }
+  ExchangeScene s;
+  const std::string qdiscs =
+      "ip netns exec " + s.topo.engine.name() + " tc -j qdisc show dev " + s.topo.engine_if;
+  const std::string before = Capture(qdiscs);
+  auto ctl = s.Start({.exch_429 = 0.1});
+  const bool tcx = TcxHere();
+  EXPECT_NE(ctl->output().find(tcx ? "(tcx)" : "(clsact)"), std::string::npos) << ctl->output();
+  if (tcx) {
+    EXPECT_EQ(Capture(qdiscs), before);
+    auto dp = StatusFor(s.target.path());
+    ASSERT_FALSE(dp.is_null()) << Status().dump();
+    int tcx_links = 0;
+    for (const auto& l : dp["links"])
+      if (l["hook"] == "tcx") {
+        ++tcx_links;
+        EXPECT_EQ(l["prog"], "mmc_tc_ingress");
+        EXPECT_NE(l["ifindex"].get<uint32_t>(), 0u);
+      }
+    EXPECT_EQ(tcx_links, 1) << dp.dump() << " (exchange faults need no egress hook)";
+  } else {
+    EXPECT_NE(Capture(qdiscs).find("clsact"), std::string::npos);
+  }
+  ctl->Signal(SIGTERM);
+  EXPECT_EQ(ctl->Wait(20s), 0) << ctl->output();
+  EXPECT_EQ(Capture(qdiscs), before);
+  EXPECT_TRUE(StatusFor(s.target.path()).is_null()) << Status().dump();
+}
+
 TEST(Exchange, Http429AtTheConfiguredRateOnlyForTheTarget) {
   ExchangeScene s;
   std::filesystem::create_directories(s.dir.path() + "/www");

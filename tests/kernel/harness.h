@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 
 #include "fixture.h"
+#include "tc/tcx.h"
 
 namespace mmchaos::testing {
 
@@ -21,6 +23,11 @@ struct ChaosKnobs {
   double off_sec = 0;
   int max_events_per_sec = 100;
 };
+
+// Whether tc programs attach as tcx links here (6.6+) rather than through clsact. A lane that
+// exists to test tcx (MMCHAOS_EXPECT_TCX=1: the 6.12 qemu lane) must fail where it is missing.
+inline bool TcxHere() { return DetectTcAttach() == TcAttach::kTcx; }
+inline bool TcxExpected() { return std::getenv("MMCHAOS_EXPECT_TCX") != nullptr; }
 
 inline uint16_t TestPort(int salt = 0) {
   return static_cast<uint16_t>(20000 + (getpid() * 7 + salt) % 20000);

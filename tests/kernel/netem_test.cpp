@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
 #include "harness.h"
@@ -23,9 +24,10 @@ bool NetemHere() {
   return ok;
 }
 
-// Skips only where the kernel truly lacks netem. The qemu lane exists to run these: there a
-// missing netem is a failure, never a skip.
+// Skips only where the kernel truly lacks netem. The qemu lanes exist to run these: there a
+// missing netem is a failure, never a skip, and so is a missing tcx in the lane that expects it.
 #define REQUIRE_NETEM()                                                                    \
+  if (TcxExpected() && !TcxHere()) FAIL() << "this lane's kernel must have tcx links";     \
   if (!NetemHere()) {                                                                      \
     if (std::getenv("MMCHAOS_IN_VM"))                                                      \
       FAIL() << "netem must work in the qemu lane: " << ProbeNetemSupport();               \
@@ -156,6 +158,10 @@ TEST(Netem, DoctorAndValidationMatchTheKernel) {
   std::string doc = Capture(MmchaosBin() + " doctor --json", &rc);
   ASSERT_EQ(rc, 0) << doc;
   auto j = nlohmann::json::parse(doc);
+  EXPECT_EQ(j["tc_attach"], TcxHere() ? "tcx" : "clsact") << doc;
+  if (TcxExpected()) {
+    EXPECT_EQ(j["tc_attach"], "tcx") << doc;
+  }
   for (const auto& sc : j["scenarios"]) {
     if (sc["scenario"] == "lat_spike" || sc["scenario"] == "ws_lag") {
       EXPECT_EQ(sc["supported"].get<bool>(), NetemHere()) << doc;
@@ -245,18 +251,28 @@ TEST(Netem, ShadowModeDelaysNothingAndCounts) {
   EXPECT_EQ(StatusInjections(dp, "ws_lag", "live"), 0u);
 }
 
-// Adding or deleting a clsact qdisc makes the kernel deactivate the device for a moment
-// (qdisc_graft -> dev_deactivate: in-flight packets hit the noop qdisc), measured on 6.1 at
-// ~3 packets per add/delete at 2 kpps. mmchaos never adds one that exists and never deletes one
-// it did not add, and filter changes are lossless; so on an interface provisioned with a clsact
-// (as on Cilium hosts, or by `tc qdisc add dev IF clsact` once), start/stop cycles lose nothing.
+// With tcx links (6.6+) mmchaos adds nothing to the interface but links, so start/stop cycles
+// cannot disturb it: asserted here with the interface as it comes, no clsact provisioned, and
+// its qdiscs unchanged while the path is up.
+// Without tcx (6.1), adding or deleting a clsact qdisc makes the kernel deactivate the device for
+// a moment (qdisc_graft -> dev_deactivate: in-flight packets hit the noop qdisc), measured on 6.1
+// at ~3 packets per add/delete at 2 kpps. mmchaos never adds one that exists and never deletes
+// one it did not add, and filter changes are lossless; so on an interface provisioned with a
+// clsact (as on Cilium hosts, or by `tc qdisc add dev IF clsact` once), start/stop cycles lose
+// nothing: that is what is asserted on such kernels.
 TEST(Netem, NonTargetFlowLosesNothingOver20AttachDetachCycles) {
   REQUIRE_NETEM();
   NetemScene s;
-  ASSERT_EQ(Sh("ip netns exec " + s.topo.engine.name() + " tc qdisc add dev " + s.topo.engine_if +
-               " clsact"),
-            0);
+  const bool tcx = TcxHere();
+  if (!tcx) {
+    ASSERT_EQ(Sh("ip netns exec " + s.topo.engine.name() + " tc qdisc add dev " + s.topo.engine_if +
+                 " clsact"),
+              0);
+  }
   const std::string before = s.Snapshot();
+  const std::string qdiscs_cmd =
+      "ip netns exec " + s.topo.engine.name() + " tc -j qdisc show dev " + s.topo.engine_if;
+  const std::string qdiscs_before = Capture(qdiscs_cmd);
   // Under qemu's TCG, switching a cgroup-BPF static key on or off (first attach, last detach on
   // the host) while another CPU runs the packet path can livelock the guest in int3 text
   // patching (seen: sk_filter_trim_cap + asm_exc_int3). A second controller on another cgroup
@@ -276,6 +292,9 @@ TEST(Netem, NonTargetFlowLosesNothingOver20AttachDetachCycles) {
   for (int i = 0; i < 20; ++i) {
     Controller ctl(cfg);
     ASSERT_TRUE(ctl.WaitFor("netem path up", 30s)) << ctl.output();
+    if (tcx && i == 0) {
+      EXPECT_EQ(Capture(qdiscs_cmd), qdiscs_before) << "tcx: the interface's qdiscs are untouched";
+    }
     ctl.Signal(SIGTERM);
     ASSERT_EQ(ctl.Wait(30s), 0) << ctl.output();
   }
@@ -291,6 +310,8 @@ TEST(Netem, NonTargetFlowLosesNothingOver20AttachDetachCycles) {
   std::string runs;
   for (uint32_t i = 0; i <= last && runs.size() < 300; ++i)
     if (!rec[i].received) runs += std::to_string(i) + " ";
+  std::printf("non-target flow over 20 attach/detach cycles (%s%s): %u of %u probes lost\n",
+              tcx ? "tcx" : "clsact", tcx ? "" : ", provisioned", last + 1 - got, last + 1);
   EXPECT_EQ(got, last + 1) << (last + 1 - got) << " probes of a non-target flow lost: " << runs;
   EXPECT_EQ(s.Snapshot(), before);
 }

@@ -34,8 +34,13 @@ nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
   uint64_t cgid = 0;
   j["links"] = nlohmann::json::array();
   for (const auto& l : dp.links) {
-    cgid = l.cgroup_id;
-    j["links"].push_back({{"link_id", l.link_id}, {"prog", l.prog_name}, {"prog_id", l.prog_id}});
+    if (!l.tcx && l.cgroup_id) cgid = l.cgroup_id;
+    nlohmann::ordered_json lj{{"link_id", l.link_id},
+                              {"prog", l.prog_name},
+                              {"prog_id", l.prog_id},
+                              {"hook", l.tcx ? "tcx" : "cgroup"}};
+    if (l.tcx) lj["ifindex"] = l.ifindex;
+    j["links"].push_back(lj);
   }
   j["cgroup_id"] = cgid;
   if (auto it = ctl.find(cgid); it != ctl.end()) {
@@ -87,7 +92,7 @@ int StatusCommand(bool json) {
   nlohmann::ordered_json all = nlohmann::json::array();
   for (const auto& dp : *found) {
     bool live = false;
-    for (const auto& l : dp.links) live |= l.cgroup_id != 0;
+    for (const auto& l : dp.links) live |= !l.tcx && l.attached();
     if (live) all.push_back(DataPlaneJson(dp, ctl));  // detached ones are on their way out
   }
   nlohmann::ordered_json netem = nlohmann::json::array();
@@ -98,6 +103,7 @@ int StatusCommand(bool json) {
     nlohmann::ordered_json ifaces = nlohmann::json::array();
     for (const auto& i : st.steering.ifaces) ifaces.push_back(i.name);
     netem.push_back({{"cgroup_id", st.cgroup_id},
+                     {"attach", TcAttachName(st.steering.attach)},
                      {"ifb", st.steering.ifb},
                      {"interfaces", ifaces},
                      {"netns", st.steering.netns_path},
@@ -124,8 +130,8 @@ int StatusCommand(bool json) {
               << (m["controller_alive"].get<bool>() ? "" : " (stale: run `mmchaos rollback`)")
               << "\n";
   for (const auto& n : netem)
-    std::cout << "netem path: ifb " << n["ifb"].get<std::string>() << " on "
-              << n["interfaces"].dump()
+    std::cout << "tc path (" << n["attach"].get<std::string>() << "): ifb "
+              << n["ifb"].get<std::string>() << " on " << n["interfaces"].dump()
               << (n["controller_alive"].get<bool>() ? "" : " (stale: run `mmchaos rollback`)")
               << "\n";
   if (all.empty()) {

@@ -119,7 +119,8 @@ class Placement {
       Log("netem path up on " + std::to_string(c.target.interfaces.size()) +
           " interface(s): lat_spike " + std::to_string(c.chaos.lat_spike_ms) + " ms, ws_lag " +
           std::to_string(c.chaos.ws_lag_ms) + " ms");
-    Log("tc hook up on " + std::to_string(c.target.interfaces.size()) + " interface(s)");
+    Log("tc hook up on " + std::to_string(c.target.interfaces.size()) + " interface(s) (" +
+        TcAttachName(tc_path_->attach()) + ")");
     return {};
   }
 

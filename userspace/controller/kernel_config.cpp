@@ -180,8 +180,11 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
   std::string netem = ProbeNetemSupport();
   if (!netem.empty())
     out.push_back(std::string(key) + " needs netem, and this kernel cannot run it (" + netem +
-                  "): use a kernel with sch_netem, ifb, cls_u32, act_skbedit and act_mirred "
-                  "(Debian's stock kernel has them as modules; `mmchaos doctor` checks), or set "
+                  "): use a kernel with sch_netem, sch_htb and ifb" +
+                  (DetectTcAttach() == TcAttach::kTcx
+                       ? ""
+                       : ", and without tcx links (6.6+) cls_u32, act_skbedit and act_mirred") +
+                  " (Debian's stock kernels have them as modules; `mmchaos doctor` checks), or set "
                   "lat_spike_ms and ws_lag_ms to 0");
   return out;
 }

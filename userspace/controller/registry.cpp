@@ -87,7 +87,8 @@ Result<void> WriteStateJson(uint64_t cgroup_id, nlohmann::json j) {
   return {};
 }
 
-constexpr const char* kSteeringKeys[] = {"netns_inode", "netns_path", "ifb", "interfaces"};
+constexpr const char* kSteeringKeys[] = {"netns_inode", "netns_path", "attach", "ifb",
+                                         "interfaces"};
 
 // Each state file's record, parsed.
 template <typename Fn>
@@ -111,11 +112,14 @@ std::string RunDir() {
 Result<void> WriteState(const PlacedState& s) {
   nlohmann::json ifaces = nlohmann::json::array();
   for (const auto& i : s.steering.ifaces)
-    ifaces.push_back(
-        {{"name", i.name}, {"ifindex", i.ifindex}, {"clsact_created", i.clsact_created}});
+    ifaces.push_back({{"name", i.name},
+                      {"ifindex", i.ifindex},
+                      {"clsact_created", i.clsact_created},
+                      {"bounce", i.bounce}});
   auto j = ReadStateJson(StatePath(s.cgroup_id));
   j["netns_inode"] = s.steering.netns_inode;
   j["netns_path"] = s.steering.netns_path;
+  j["attach"] = TcAttachName(s.steering.attach);
   j["ifb"] = s.steering.ifb;
   j["interfaces"] = ifaces;
   return WriteStateJson(s.cgroup_id, std::move(j));
@@ -136,9 +140,10 @@ std::vector<PlacedState> ReadStates() {
     s.steering.netns_inode = j.value("netns_inode", uint64_t{0});
     s.steering.netns_path = j.value("netns_path", "");
     s.steering.ifb = j.value("ifb", "");
+    s.steering.attach = j.value("attach", "clsact") == "tcx" ? TcAttach::kTcx : TcAttach::kClsact;
     for (const auto& i : j.value("interfaces", nlohmann::json::array()))
-      s.steering.ifaces.push_back(
-          {i.value("name", ""), i.value("ifindex", 0), i.value("clsact_created", false)});
+      s.steering.ifaces.push_back({i.value("name", ""), i.value("ifindex", 0),
+                                   i.value("clsact_created", false), i.value("bounce", "")});
     out.push_back(std::move(s));
   });
   return out;

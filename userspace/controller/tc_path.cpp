@@ -36,6 +36,12 @@ std::string IfbName(uint64_t cgroup_id) {
   return "mmcifb" + std::to_string(cgroup_id % 100000000ULL);
 }
 
+// The bounce veths' names (tcx with delays): prefix + interface index + 'a' | 'b', within
+// IFNAMSIZ.
+std::string BouncePrefix(uint64_t cgroup_id) {
+  return "mmc" + std::to_string(cgroup_id % 100000000ULL) + "v";
+}
+
 void Log(const std::string& m) { std::fprintf(stderr, "mmchaos: %s\n", m.c_str()); }
 
 }  // namespace
@@ -103,6 +109,15 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
   plan.rest = specs[0];
   plan.ws = specs[1];
   plan.tc_ingress_prog_fd = plane.tc_ingress_prog_fd();
+  plan.tc_egress_prog_fd = plane.tc_egress_prog_fd();
+  plan.tc_bounce_prog_fd = plane.tc_bounce_prog_fd();
+  plan.bounce_prefix = BouncePrefix(cgroup_id);
+  plan.attach = DetectTcAttach();
+  plan.route = [&](const std::vector<TcxRoute>& routes) {
+    std::vector<DataPlane::IfaceRoute> r;
+    for (const auto& t : routes) r.push_back({t.ifindex, t.ifb, t.bounce_in, t.bounce_out});
+    return plane.SetRoutes(r);
+  };
   Error record_error{};
   auto st = Steering::Install(plan, state, [&](const SteeringState& s) {
     if (auto w = WriteState({cgroup_id, s}); !w && record_error.call.empty())
@@ -121,7 +136,7 @@ TcPath::~TcPath() {
   plane_.SetInterfaces({});  // nothing is steered from here on
   auto guard = NetnsGuard::Enter(netns_);
   if (guard) {
-    steering_.reset();  // removes filters, clsact (if ours) and the ifb, in the engine's netns
+    steering_.reset();  // closes tcx links or removes filters and clsact (if ours), then the ifb
     RemoveState(cgroup_id_);
   } else {
     Log("cannot enter " + netns_ + " to remove the netem path (" + guard.error().message() +

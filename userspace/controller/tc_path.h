@@ -31,6 +31,7 @@ class TcPath {
   // [0] REST netem, [1] WebSocket netem. Any thread.
   Result<std::array<NetemStats, 2>> Stats() { return steering_->Stats(); }
   bool has_netem() const { return steering_->has_netem(); }
+  TcAttach attach() const { return steering_->attach(); }
 
  private:
   TcPath(std::string netns, uint64_t cgid, DataPlane& plane)

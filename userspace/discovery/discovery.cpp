@@ -7,6 +7,7 @@
 #include <map>
 
 #include "common/fd.h"
+#include "tc/tcx.h"
 
 namespace mmchaos {
 namespace {
@@ -38,7 +39,11 @@ Result<ProgFacts> ProgInfo(uint32_t prog_id) {
   return facts;
 }
 
-// Visits each cgroup link whose program name starts with mmc_, with an open fd to the link.
+// tcx's link info, {ifindex, attach_type}, sits where netns' {netns_ino, attach_type} does in
+// the 6.1 header that Debian 12 builds with (which predates tcx).
+uint32_t TcxIfindex(const bpf_link_info& info) { return info.netns.netns_ino; }
+
+// Visits each cgroup or tcx link whose program name starts with mmc_, with an open fd to it.
 template <typename Fn>
 Result<void> ForEachOurLink(Fn&& fn) {
   uint32_t id = 0;
@@ -51,11 +56,19 @@ Result<void> ForEachOurLink(Fn&& fn) {
     bpf_link_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) continue;
-    if (info.type != BPF_LINK_TYPE_CGROUP) continue;
+    const bool tcx = info.type == kBpfLinkTypeTcx;
+    if (info.type != BPF_LINK_TYPE_CGROUP && !tcx) continue;
     auto prog = ProgInfo(info.prog_id);
     if (!prog) continue;
     if (prog->name.rfind(kProgPrefix, 0) != 0) continue;
-    AttachedLink link{id, info.prog_id, prog->name, info.cgroup.cgroup_id, info.cgroup.attach_type};
+    AttachedLink link{id, info.prog_id, prog->name, tcx};
+    if (tcx) {
+      link.ifindex = TcxIfindex(info);
+      link.attach_type = info.netns.attach_type;
+    } else {
+      link.cgroup_id = info.cgroup.cgroup_id;
+      link.attach_type = info.cgroup.attach_type;
+    }
     fn(fd.get(), link, prog->map_ids);
   }
   if (errno != ENOENT) return Fail("bpf_link_get_next_id", errno, PrivilegeHint(errno));
@@ -109,7 +122,7 @@ Result<int> DetachAll() {
   int detached = 0;
   Error first{};
   auto walked = ForEachOurLink([&](int fd, const AttachedLink& link, const std::vector<uint32_t>&) {
-    if (link.cgroup_id == 0) return;  // already detached, its owner has not exited yet
+    if (!link.attached()) return;  // already detached, its owner has not exited yet
     if (bpf_link_detach(fd) == 0) {
       ++detached;
     } else if (first.call.empty()) {

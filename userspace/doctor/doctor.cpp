@@ -107,14 +107,31 @@ DoctorReport RunDoctor() {
     rep.probes.push_back(r);
   }
 
-  std::string tc = dp ? ProbeTcAttach((*dp)->tc_ingress_prog_fd()) : "data plane did not load";
-  rep.probes.push_back({"tc_ingress_attach", tc.empty(),
-                        tc.empty() ? "mmc_tc_ingress attached to clsact in a scratch netns" : tc});
+  const TcAttach mode = DetectTcAttach();
+  const bool tcx = mode == TcAttach::kTcx;
+  rep.tc_attach = TcAttachName(mode);
+  rep.probes.push_back(
+      {"tc_attach_mode", true,
+       tcx ? "tcx: tc programs are bpf_links on the interface; mmchaos adds no qdisc to it, so "
+             "attach and detach never pause the device"
+           : "clsact: no tcx links in this kernel (6.6+); mmchaos adds a clsact qdisc to an "
+             "interface that has none, which pauses the device for a moment on attach and "
+             "detach (provision it once to avoid that)"});
+  std::string tc = dp ? ProbeTcAttach((*dp)->tc_ingress_prog_fd(), (*dp)->tc_egress_prog_fd())
+                      : "data plane did not load";
+  rep.probes.push_back(
+      {"tc_attach", tc.empty(),
+       !tc.empty() ? tc
+       : tcx       ? "mmc_tc_ingress and mmc_tc_egress attached as tcx links in a scratch netns"
+                   : "mmc_tc_ingress attached to clsact in a scratch netns"});
   std::string netem = ProbeNetemSupport();
   rep.probes.push_back(
       {"netem_path", netem.empty(),
-       netem.empty() ? "ifb + htb + netem + clsact + u32/skbedit/mirred built in a scratch netns"
-                     : netem});
+       !netem.empty() ? netem
+       : tcx ? "tcx bpf_redirect through a veth with netem (outbound) and an ifb + htb + netem "
+               "(inbound): a packet crossed each in a scratch netns"
+             : "ifb + htb + netem + clsact + u32/skbedit/mirred: a packet crossed it each way in a "
+               "scratch netns"});
 
   // clock_skew: the uprobes are attached and a scratch process's clock read is checked.
   std::string clock = ProbeClockUprobe(false);
@@ -159,18 +176,29 @@ DoctorReport RunDoctor() {
       sup.supported = mem.ok;
       if (!sup.supported) sup.reason = mem.detail;
     } else if (s.id != MMC_SCN_LAT_SPIKE && s.id != MMC_SCN_WS_LAG) {
-      sup.mechanism = s.id == MMC_SCN_DNS_FLAP
-                          ? "tc ingress: the RCODE of DNS answers to the engine's sockets, in "
-                            "place, or the answer dropped (dns_answer: timeout)"
-                      : s.id == MMC_SCN_WS_DISCONNECT || s.id == MMC_SCN_RECONCILE_MISMATCH
-                          ? "tc ingress: an inbound segment of the engine's flow becomes a RST"
-                          : "tc ingress: the status code of plaintext HTTP/1.x responses, in place";
+      sup.mechanism =
+          std::string("tc ingress (") + TcAttachName(mode) + "): " +
+          (s.id == MMC_SCN_DNS_FLAP
+               ? "the RCODE of DNS answers to the engine's sockets, in place, or the answer "
+                 "dropped (dns_answer: timeout)"
+           : s.id == MMC_SCN_WS_DISCONNECT || s.id == MMC_SCN_RECONCILE_MISMATCH
+               ? "an inbound segment of the engine's flow becomes a RST"
+               : "the status code of plaintext HTTP/1.x responses, in place");
       sup.supported = attach_ok && tc.empty();
       if (!sup.supported) sup.reason = tc.empty() ? "BPF attach failed: see above" : tc;
     } else if (s.id == MMC_SCN_LAT_SPIKE || s.id == MMC_SCN_WS_LAG) {
-      sup.mechanism = s.id == MMC_SCN_LAT_SPIKE
-                          ? "cgroup_skb egress marks REST packets; u32+mirred to an ifb; netem"
-                          : "tc ingress (socket lookup + tag) marks WS packets; ifb; netem";
+      if (tcx)
+        sup.mechanism = s.id == MMC_SCN_LAT_SPIKE
+                            ? "cgroup_skb egress marks REST packets; tcx egress bpf_redirect "
+                              "through a veth pair with netem"
+                            : "tcx ingress (socket lookup + tag) bpf_redirect of WS packets to an "
+                              "ifb; netem";
+      else
+        sup.mechanism = s.id == MMC_SCN_LAT_SPIKE
+                            ? "cgroup_skb egress marks REST packets; clsact u32+mirred to an ifb; "
+                              "netem"
+                            : "tc ingress (socket lookup + tag) marks WS packets; clsact "
+                              "u32+mirred to an ifb; netem";
       sup.supported = attach_ok && dp && netem.empty();
       if (!sup.supported)
         sup.reason = netem.empty() ? "BPF load/attach failed: see the probes above"
@@ -183,7 +211,7 @@ DoctorReport RunDoctor() {
 
 std::string DoctorText(const DoctorReport& r) {
   std::ostringstream o;
-  o << "kernel " << r.kernel << "\n\nprobes:\n";
+  o << "kernel " << r.kernel << ", tc attach mode " << r.tc_attach << "\n\nprobes:\n";
   for (const auto& p : r.probes)
     o << "  " << (p.ok ? "ok  " : "FAIL") << "  " << p.name << ": " << p.detail << "\n";
   o << "\nscenarios:\n";
@@ -197,6 +225,7 @@ std::string DoctorText(const DoctorReport& r) {
 std::string DoctorJson(const DoctorReport& r) {
   nlohmann::ordered_json j;
   j["kernel"] = r.kernel;
+  j["tc_attach"] = r.tc_attach;
   j["probes"] = nlohmann::json::array();
   for (const auto& p : r.probes)
     j["probes"].push_back({{"name", p.name}, {"ok", p.ok}, {"detail", p.detail}});

@@ -24,6 +24,7 @@ struct ScenarioSupport {
 
 struct DoctorReport {
   std::string kernel;
+  std::string tc_attach;  // "tcx" or "clsact": how tc programs are attached here
   std::vector<ProbeResult> probes;
   std::vector<ScenarioSupport> scenarios;
 };

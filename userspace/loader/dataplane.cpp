@@ -116,9 +116,28 @@ Result<void> DataPlane::SetEndpoints(
 }
 
 Result<void> DataPlane::SetInterfaces(const std::vector<int>& ifindexes) {
-  std::vector<std::pair<uint32_t, uint32_t>> want;
-  for (int i : ifindexes) want.emplace_back(static_cast<uint32_t>(i), 1u);
-  return ReplaceHash(bpf_map__fd(skel_->maps.mmc_ifaces), "mmc_ifaces", want);
+  std::vector<IfaceRoute> routes;
+  for (int i : ifindexes) routes.push_back({i, 0, 0, 0});
+  return SetRoutes(routes);
+}
+
+Result<void> DataPlane::SetRoutes(const std::vector<IfaceRoute>& routes) {
+  std::vector<std::pair<uint32_t, mmc_iface>> ifaces;
+  std::vector<std::pair<uint32_t, uint32_t>> bounce;
+  for (const auto& r : routes) {
+    ifaces.emplace_back(static_cast<uint32_t>(r.ifindex),
+                        mmc_iface{static_cast<__u32>(r.ifb), static_cast<__u32>(r.bounce_in)});
+    if (r.bounce_out)
+      bounce.emplace_back(static_cast<uint32_t>(r.bounce_out), static_cast<uint32_t>(r.ifindex));
+  }
+  // A packet sent into a bounce veth must find its way out again: the way back is written
+  // before the way in, and removed after it.
+  const int in = bpf_map__fd(skel_->maps.mmc_ifaces), back = bpf_map__fd(skel_->maps.mmc_bounce);
+  if (!bounce.empty()) {
+    if (auto b = ReplaceHash(back, "mmc_bounce", bounce); !b) return b;
+  }
+  if (auto i = ReplaceHash(in, "mmc_ifaces", ifaces); !i) return i;
+  return ReplaceHash(back, "mmc_bounce", bounce);
 }
 
 int DataPlane::reqstats_fd() const { return bpf_map__fd(skel_->maps.mmc_reqstats); }
@@ -126,6 +145,8 @@ int DataPlane::restlat_fd() const { return bpf_map__fd(skel_->maps.mmc_restlat);
 int DataPlane::requests_fd() const { return bpf_map__fd(skel_->maps.mmc_requests); }
 
 int DataPlane::tc_ingress_prog_fd() const { return bpf_program__fd(skel_->progs.mmc_tc_ingress); }
+int DataPlane::tc_egress_prog_fd() const { return bpf_program__fd(skel_->progs.mmc_tc_egress); }
+int DataPlane::tc_bounce_prog_fd() const { return bpf_program__fd(skel_->progs.mmc_tc_bounce); }
 
 Result<Counters> DataPlane::ReadCounters() const { return mmchaos::ReadCounters(counters_fd()); }
 

@@ -40,9 +40,18 @@ class DataPlane {
   Result<void> Heartbeat(uint64_t now_ns);
   // Replaces the engine's endpoints (mmc_endpoints) with these.
   Result<void> SetEndpoints(const std::vector<std::pair<mmc_endpoint_key, mmc_endpoint_val>>& eps);
-  // Replaces the interfaces netem steering may use (mmc_ifaces).
+  // Replaces the interfaces netem steering may use (mmc_ifaces), where tc filters steer
+  // (clsact: no redirect targets).
   Result<void> SetInterfaces(const std::vector<int>& ifindexes);
+  // tcx: the interfaces with where their packets are redirected (mmc_ifaces), and each bounce
+  // veth's far end with the interface its packets go back out of (mmc_bounce).
+  struct IfaceRoute {
+    int ifindex = 0, ifb = 0, bounce_in = 0, bounce_out = 0;
+  };
+  Result<void> SetRoutes(const std::vector<IfaceRoute>& routes);
   int tc_ingress_prog_fd() const;
+  int tc_egress_prog_fd() const;
+  int tc_bounce_prog_fd() const;
   int reqstats_fd() const;
   int restlat_fd() const;   // mm_rest_latency_seconds
   int requests_fd() const;  // ring buffer of struct mmc_req_event

@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 
 namespace mmchaos {
@@ -49,6 +52,29 @@ std::string FindNetns(uint64_t inode) {
     if (matches(p)) return p;
   }
   return {};
+}
+
+std::string InScratchNetns(const std::function<std::string()>& fn) {
+  int p[2];
+  if (pipe(p) != 0) return std::string("pipe: ") + std::strerror(errno);
+  pid_t pid = fork();
+  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid == 0) {
+    close(p[0]);
+    std::string msg = unshare(CLONE_NEWNET) != 0
+                          ? std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno)
+                          : fn();
+    if (!msg.empty()) (void)!write(p[1], msg.data(), msg.size());
+    _exit(0);  // the namespace and all in it go with this process
+  }
+  close(p[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = read(p[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
+  close(p[0]);
+  waitpid(pid, nullptr, 0);
+  return msg;
 }
 
 }  // namespace mmchaos

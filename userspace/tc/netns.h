@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/error.h"
@@ -30,5 +31,9 @@ Result<uint64_t> NetnsInode(const std::string& path);
 // A path that opens the network namespace with this inode now (/run/netns/*, /proc/*/ns/net),
 // or empty when no process or bind mount holds it any more (then nothing in it survives).
 std::string FindNetns(uint64_t inode);
+
+// Runs fn in a forked child in a fresh network namespace (a probe's scratch space: everything made
+// in it goes with the child). fn returns "" for success or what failed; so does this.
+std::string InScratchNetns(const std::function<std::string()>& fn);
 
 }  // namespace mmchaos

@@ -1,12 +1,22 @@
-// The netem path for delay scenarios, built so that nothing else on the interface changes:
+// The tc hook and the netem path for delay scenarios, built so that nothing else on the
+// interface changes. Two ways, by what the kernel offers (tc/tcx.h):
 //
+// tcx links (6.6+): nothing is added to the interface but bpf_links
+//   engine socket ─(cgroup_skb: mark)─► tcx egress mmc_tc_egress: mark? bpf_redirect ─► bounce
+//     veth "a" (root netem) ─► veth "b", tcx ingress mmc_tc_bounce ─► bpf_redirect ─► iface egress
+//   tcx ingress mmc_tc_ingress: ws_lag? priority, bpf_redirect ─► ifb ─► HTB 1: ─► 1:20 netem
+//   (outbound cannot use the ifb: it drops bpf_redirect-ed packets that were never received,
+//   see bpf/tc_egress.bpf.c)
+// clsact (older kernels):
 //   engine socket ─(cgroup_skb: mark+priority)─► iface clsact egress: u32 mark ─► skbedit mark 0,
 //                                                 mirred redirect ─► ifb ─► HTB 1: ─► 1:10 netem
 //   iface clsact ingress: mmc_tc_ingress (mark+priority) ─► u32 mark ─► (same) ─► 1:20 netem
 //
 // The interface's own root qdisc is never replaced (replacing it would drop what is queued on
-// it): only a clsact qdisc is added, if there was none, and our filters at our priorities. The
-// ifb holds every netem. Rollback removes our filters, the clsact if we added it, and the ifb.
+// it). On clsact, a clsact qdisc is added if there was none, and our filters at our priorities;
+// adding or deleting a clsact pauses the device for a moment, tcx links do not. mmchaos' own
+// devices (ifb, bounce veths) hold every netem. Rollback removes our links or filters, the
+// clsact if we added it, and our devices.
 // Which packets take the path is decided per packet by the BPF data plane, never by re-creating
 // qdiscs per burst.
 #pragma once
@@ -20,6 +30,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/fd.h"
+#include "tc/tcx.h"
 
 struct nl_sock;
 
@@ -44,24 +56,43 @@ inline constexpr uint32_t kHtbHandle = 0x00010000;    // 1:
 inline constexpr uint32_t kRestClass = 0x00010010;    // 1:10
 inline constexpr uint32_t kWsClass = 0x00010020;      // 1:20
 
+// tcx: where the data plane's programs redirect, per target interface (0 = nowhere).
+struct TcxRoute {
+  int ifindex = 0;
+  int ifb = 0;         // inbound delays
+  int bounce_in = 0;   // outbound delays: the veth end that holds the netem
+  int bounce_out = 0;  // its peer, whose packets go back out of ifindex
+};
+
 struct SteeringPlan {
   std::vector<std::string> interfaces;
+  TcAttach attach = TcAttach::kClsact;
   bool netem = true;  // false: only the tc ingress hook (exchange-protocol faults), no ifb
   std::string ifb;    // name of the ifb device to create
   NetemSpec rest;     // lat_spike_ms
   NetemSpec ws;       // ws_lag_ms
   int tc_ingress_prog_fd = -1;
+  int tc_egress_prog_fd = -1;  // tcx only: sends marked packets into the bounce veth
+  int tc_bounce_prog_fd = -1;  // tcx only: on the bounce veth's far end, back to the interface
+  std::string bounce_prefix;   // tcx: bounce veth names are prefix + index + 'a' | 'b'
+  // tcx: called once mmchaos' devices exist and before any program is attached, so the programs
+  // know where to redirect from their first packet on.
+  std::function<Result<void>(const std::vector<TcxRoute>&)> route;
 };
 
 // What was made, as recorded on disk before each step, for rollback after a crash.
 struct SteeringState {
   uint64_t netns_inode = 0;
   std::string netns_path;
+  // tcx: the links went with the controller's process (or `rollback` detached them); only the
+  // ifb is left to remove. clsact: filters, and the clsact where clsact_created.
+  TcAttach attach = TcAttach::kClsact;
   std::string ifb;
   struct Iface {
     std::string name;
     int ifindex = 0;
     bool clsact_created = false;
+    std::string bounce;  // tcx with delays: the bounce veth (deleting it removes its peer)
   };
   std::vector<Iface> ifaces;
 };
@@ -82,6 +113,7 @@ class Steering {
   ~Steering();  // Remove()
 
   bool has_netem() const { return ifb_ifindex_ != 0; }
+  TcAttach attach() const { return state_.attach; }
   // Changes the netem parameters in place (qdisc change: no packet is dropped by it).
   Result<void> Update(const NetemSpec& rest, const NetemSpec& ws);
   // Per class: [0] REST (lat_spike), [1] WebSocket (ws_lag). Any thread.
@@ -92,12 +124,16 @@ class Steering {
 
  private:
   Steering() = default;
+  Result<void> InstallTcx(nl_sock* sock, const SteeringPlan& plan,
+                          const std::function<void(const SteeringState&)>& record);
   SteeringState state_;
   // Made in the engine's netns at install: Stats() is called from the metrics thread, which is
   // not in that netns; a netlink socket stays in the netns it was made in.
   std::shared_ptr<nl_sock> stats_sock_;
   std::mutex stats_mu_;
+  std::vector<UniqueFd> links_;  // tcx links; closed first on Remove()
   int ifb_ifindex_ = 0;
+  std::vector<int> bounce_ifindexes_;  // tcx: the veth ends that hold the REST netem
   bool removed_ = false;
 };
 
@@ -105,12 +141,15 @@ class Steering {
 // Returns what it did, for the operator.
 std::vector<std::string> RemoveSteering(const SteeringState& s);
 
-// Attaches a tc program (direct-action) to clsact ingress on lo in a scratch network namespace
-// (forked child). Empty string = works; otherwise what failed.
-std::string ProbeTcAttach(int prog_fd);
+// Attaches the data plane's tc programs to lo in a scratch network namespace (forked child) the
+// way this kernel does it (DetectTcAttach): tcx links for ingress and egress, or a direct-action
+// filter on clsact ingress. Empty string = works; otherwise what failed.
+std::string ProbeTcAttach(int ingress_prog_fd, int egress_prog_fd);
 
-// Tries the whole path in a scratch network namespace (forked child): ifb, htb, netem, clsact,
-// u32 + skbedit + mirred. Empty string = works; otherwise what failed and why.
+// Builds the whole path in a scratch network namespace (forked child) and sends a packet through
+// it: ifb, htb, netem, and either a tcx program's bpf_redirect or clsact + u32 + skbedit + mirred;
+// the packet must arrive, no earlier than netem's delay. Empty string = works; otherwise what
+// failed and why.
 std::string ProbeNetemSupport();
 
 }  // namespace mmchaos
