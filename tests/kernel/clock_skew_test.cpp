@@ -265,22 +265,6 @@ TEST(ClockSkew, ExecPlacesTheCommandAndPassesItsStatusOn) {
   EXPECT_EQ(rc, 126);
 }
 
-enum class Path { kSigterm, kSighupDisabled, kRollbackCommand, kSigkill };
-
-std::string Name(const ::testing::TestParamInfo<Path>& p) {
-  switch (p.param) {
-    case Path::kSigterm:
-      return "Sigterm";
-    case Path::kSighupDisabled:
-      return "SighupEnabledFalse";
-    case Path::kRollbackCommand:
-      return "RollbackCommand";
-    case Path::kSigkill:
-      return "Sigkill";
-  }
-  return "?";
-}
-
 class ClockRollback : public ::testing::TestWithParam<Path> {};
 
 // The engine keeps reading; the skew stops at the trigger (SIGKILL: within two heartbeats) and
@@ -369,7 +353,7 @@ TEST_P(ClockRollback, SkewStops) {
 INSTANTIATE_TEST_SUITE_P(AllPaths, ClockRollback,
                          ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
                                            Path::kRollbackCommand, Path::kSigkill),
-                         Name);
+                         PathName);
 
 // The kernel mechanism: no exec, no preload. A process in the target cgroup reads a skewed
 // clock_gettime during on-phases, one outside never; counted in the data plane's counters.

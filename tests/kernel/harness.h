@@ -88,4 +88,21 @@ inline uint64_t StatusInjections(const nlohmann::json& dp, const char* scn, cons
   return dp["injections"][scn][mode].get<uint64_t>();
 }
 
+// The ways out of a run that every rollback test walks (parameterised tests).
+enum class Path { kSigterm, kSighupDisabled, kRollbackCommand, kSigkill };
+
+inline std::string PathName(const ::testing::TestParamInfo<Path>& p) {
+  switch (p.param) {
+    case Path::kSigterm:
+      return "Sigterm";
+    case Path::kSighupDisabled:
+      return "SighupEnabledFalse";
+    case Path::kRollbackCommand:
+      return "RollbackCommand";
+    case Path::kSigkill:
+      return "Sigkill";
+  }
+  return "?";
+}
+
 }  // namespace mmchaos::testing

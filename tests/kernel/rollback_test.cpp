@@ -14,22 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-enum class Path { kSigterm, kSighupDisabled, kRollbackCommand, kSigkill };
-
-std::string Name(const ::testing::TestParamInfo<Path>& p) {
-  switch (p.param) {
-    case Path::kSigterm:
-      return "Sigterm";
-    case Path::kSighupDisabled:
-      return "SighupEnabledFalse";
-    case Path::kRollbackCommand:
-      return "RollbackCommand";
-    case Path::kSigkill:
-      return "Sigkill";
-  }
-  return "?";
-}
-
 class Rollback : public ::testing::TestWithParam<Path> {};
 
 // 50 ms everywhere. The one exception is `mmchaos rollback` under qemu's TCG emulation
@@ -121,7 +105,7 @@ TEST_P(Rollback, LossStopsWithin50msAndNothingIsLeft) {
 INSTANTIATE_TEST_SUITE_P(AllPaths, Rollback,
                          ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
                                            Path::kRollbackCommand, Path::kSigkill),
-                         Name);
+                         PathName);
 
 }  // namespace
 }  // namespace mmchaos::testing
