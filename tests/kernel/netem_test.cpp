@@ -207,8 +207,11 @@ TEST(Netem, LatSpikeDelaysRestRoundTripsOnlyInBursts) {
   std::vector<double> sv, ov;
   for (auto& x : sib) sv.push_back(static_cast<double>(x.value_ns) / 1e6);
   for (auto& x : other) ov.push_back(static_cast<double>(x.value_ns) / 1e6);
-  EXPECT_LT(Median(sv), baseline + 2.0);
-  EXPECT_LT(Median(ov), baseline + 2.0);
+  // Measured after the burst's own samples, against a baseline from before: under qemu's TCG the
+  // emulator's own jitter between the two is a few ms, against a 100 ms spike.
+  const double unchanged_ms = std::getenv("MMCHAOS_IN_VM") ? 5.0 : 2.0;
+  EXPECT_LT(Median(sv), baseline + unchanged_ms);
+  EXPECT_LT(Median(ov), baseline + unchanged_ms);
   auto dp = StatusFor(s.target.path());
   EXPECT_GT(StatusInjections(dp, "lat_spike", "live"), 0u);
 }
@@ -282,6 +285,15 @@ TEST(Netem, NonTargetFlowLosesNothingOver20AttachDetachCycles) {
       "holder.yaml",
       ConfigYaml(holder_cg.path(), {.dry_run = true}, TestPort(14), s.dir.path() + "/h.jsonl")));
   ASSERT_TRUE(holder.WaitFor("attached to", 30s)) << holder.output();
+  // With tcx the same goes for the tc static keys (ingress/egress queue, tcx): the first tcx
+  // link switches them on, the last one off (seen on 6.12 under TCG: an int3 oops in
+  // __netif_receive_skb_core). A clsact on the exchange's end of the veth, which mmchaos does
+  // not manage and which has no filters, holds them on.
+  if (tcx) {
+    ASSERT_EQ(Sh("ip netns exec " + s.topo.exchange.name() + " tc qdisc add dev " +
+                 s.topo.exchange_if + " clsact"),
+              0);
+  }
   auto cfg = s.dir.Write("chaos.yaml", s.Config({.lat_ms = 50, .ws_ms = 50}));
   constexpr uint32_t n = 30000, gap_us = 1000;  // up to 30 s of probes, one per ms
   ProbeSink sink(SocketIn(s.topo.exchange, AF_INET, SOCK_DGRAM), s.topo.exchange_ip, TestPort(6),
