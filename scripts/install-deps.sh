@@ -8,7 +8,7 @@ PKGS=(
   build-essential cmake pkg-config clang llvm libbpf-dev bpftool linux-libc-dev
   libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev libyaml-cpp-dev prometheus-cpp-dev libcli11-dev
-  nlohmann-json3-dev libcurl4-openssl-dev googletest libgtest-dev libgmock-dev clang-format
+  nlohmann-json3-dev googletest libgtest-dev libgmock-dev clang-format
   # kernel plumbing used by tests, doctor and the demo
   iproute2 iputils-ping procps util-linux kmod
   # real peers in tests, benchmarks and the demo

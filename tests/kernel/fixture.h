@@ -22,6 +22,9 @@ std::string Capture(const std::string& cmd, int* rc = nullptr);
 class NetNs {
  public:
   explicit NetNs(std::string name);
+  // Takes over a namespace made elsewhere (or about to be): only removes it.
+  enum Adopt { kAdopt };
+  NetNs(std::string name, Adopt);
   ~NetNs();
   NetNs(const NetNs&) = delete;
   NetNs& operator=(const NetNs&) = delete;

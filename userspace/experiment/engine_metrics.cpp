@@ -1,16 +1,12 @@
 #include "experiment/engine_metrics.h"
 
-#include <curl/curl.h>
-
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <sstream>
 
-#include "tc/netns.h"
+#include "experiment/http_get.h"
 
 namespace mmchaos {
 namespace {
@@ -28,11 +24,6 @@ std::optional<double> ParseValue(const std::string& s) {
   double v = std::strtod(s.c_str(), &end);
   if (s.empty() || end != s.c_str() + s.size()) return std::nullopt;
   return v;
-}
-
-size_t Append(char* data, size_t size, size_t n, void* out) {
-  static_cast<std::string*>(out)->append(data, size * n);
-  return size * n;
 }
 
 }  // namespace
@@ -108,33 +99,9 @@ double SumSamples(const std::vector<PromSample>& samples, const std::string& nam
 
 Result<std::vector<PromSample>> ScrapeEngine(const std::string& url, const std::string& netns,
                                              int timeout_ms) {
-  static std::once_flag init;
-  std::call_once(init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-  std::string body;
-  CURLcode rc;
-  long status = 0;
-  {
-    // The socket is created in this thread's namespace: enter the target's for the request.
-    auto ns = NetnsGuard::Enter(netns);
-    if (!ns) return std::unexpected(ns.error());
-    std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> c(curl_easy_init(), curl_easy_cleanup);
-    if (!c) return Fail("curl_easy_init", ENOMEM);
-    curl_easy_setopt(c.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(c.get(), CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_ms));
-    curl_easy_setopt(c.get(), CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c.get(), CURLOPT_NOPROXY, "*");
-    curl_easy_setopt(c.get(), CURLOPT_WRITEFUNCTION, &Append);
-    curl_easy_setopt(c.get(), CURLOPT_WRITEDATA, &body);
-    rc = curl_easy_perform(c.get());
-    curl_easy_getinfo(c.get(), CURLINFO_RESPONSE_CODE, &status);
-  }
-  if (rc != CURLE_OK)
-    return Fail(std::string("GET ") + url + ": " + curl_easy_strerror(rc), EIO,
-                "is target.metrics_url reachable from target.netns?");
-  if (status != 200)
-    return Fail("GET " + url + ": HTTP " + std::to_string(status), EIO,
-                "target.metrics_url must be the engine's Prometheus /metrics");
-  return ParsePrometheusText(body);
+  auto body = HttpGet(url, netns, timeout_ms);
+  if (!body) return std::unexpected(body.error());
+  return ParsePrometheusText(*body);
 }
 
 }  // namespace mmchaos

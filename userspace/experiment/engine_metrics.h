@@ -1,6 +1,5 @@
-// The engine's own Prometheus metrics (target.metrics_url): fetched with libcurl from inside the
-// target's network namespace (the engine usually listens on an address only that namespace
-// reaches) and parsed from the text exposition format.
+// The engine's own Prometheus metrics (target.metrics_url): fetched from inside the target's network
+// namespace (experiment/http_get.h) and parsed from the text exposition format.
 #pragma once
 
 #include <map>
