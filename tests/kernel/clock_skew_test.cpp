@@ -281,7 +281,7 @@ TEST_P(ClockRollback, SkewStops) {
   const std::string state = StatePathOf(target);
   ASSERT_TRUE(std::filesystem::exists(state)) << state;
 
-  constexpr int n = 300, gap_ms = 10;
+  constexpr int n = 180, gap_ms = 10;  // 1.8 s, the trigger ~0.6 s in
   const std::string out = dir.path() + "/probe.out";
   auto engine = ExecProbeTo(cfg, n, gap_ms, out);
   // The engine has read a skewed clock for a while before the trigger (starting it takes
@@ -367,20 +367,20 @@ TEST(ClockSkewUprobe, SkewsTheTargetCgroupOnly) {
   Cgroup target("target");
   TempDir dir;
   const uint16_t mport = TestPort(3);
-  ClockKnobs k{.skew_ms = 9000, .on_sec = 2, .off_sec = 2, .mechanism = "uprobe"};
+  ClockKnobs k{.skew_ms = 9000, .on_sec = 1, .off_sec = 1, .mechanism = "uprobe"};
   auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: uprobes", 20s)) << ctl.output();
   const uint64_t epoch = Epoch(target.path());
   ASSERT_NE(epoch, 0u) << Status().dump();
 
-  constexpr int n = 100, gap_ms = 60;  // ~6 s at least: one and a half cycles
+  constexpr int n = 70, gap_ms = 50;  // ~3.5 s at least: one and a half cycles
   auto engine = PlainProbe(&target, n, gap_ms);
   auto outside = PlainProbe(nullptr, n, gap_ms);
   auto e = Parse(engine.get()), o = Parse(outside.get());
   ASSERT_EQ(e.size(), static_cast<size_t>(n));
   ASSERT_EQ(o.size(), static_cast<size_t>(n));
-  const uint64_t on = 2000 * kMs, off = 2000 * kMs;
+  const uint64_t on = 1000 * kMs, off = 1000 * kMs;
   Judged je = Judge(e, epoch, on, off, k.skew_ms * kMs, false);
   EXPECT_TRUE(je.wrong.empty()) << je.wrong.size() << " wrong, first: " << First(je.wrong);
   EXPECT_GE(je.on, 10);

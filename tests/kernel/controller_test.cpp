@@ -154,7 +154,7 @@ TEST(Controller, InjectionLogIsRateLimitedInTheKernel) {
   Child sender(target, topo.engine, [&] { return SendProbes(ip.c_str(), port, 5000, 100); });
   ASSERT_EQ(sender.Wait(), 0);
   double seconds = static_cast<double>(MonoNs() - t0) / 1e9;
-  std::string body = Capture("curl -sf http://127.0.0.1:" + std::to_string(mport) + "/metrics");
+  std::string body = Scrape(mport);
   ctl.Signal(SIGTERM);
   ASSERT_EQ(ctl.Wait(5s), 0);
   int lines = std::stoi(Capture("wc -l < " + log));

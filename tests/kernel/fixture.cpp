@@ -242,6 +242,30 @@ int SocketIn(const NetNs& ns, int domain, int type) {
   return fd;
 }
 
+bool Listening(const NetNs& ns, uint16_t port) {
+  // /proc/thread-self/net follows this thread's namespace: a look, no connection, no process.
+  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int target = open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
+  Check(self >= 0 && target >= 0, "open netns");
+  Check(setns(target, CLONE_NEWNET) == 0, "setns");
+  char local[16];
+  std::snprintf(local, sizeof(local), ":%04X", port);
+  bool found = false;
+  for (const char* table : {"/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"}) {
+    std::ifstream in(table);
+    std::string sl, addr, rem, state, line;
+    std::getline(in, line);  // header
+    while (!found && in >> sl >> addr >> rem >> state) {
+      found = state == "0A" && addr.size() > 5 && addr.compare(addr.size() - 5, 5, local) == 0;
+      std::getline(in, line);
+    }
+  }
+  Check(setns(self, CLONE_NEWNET) == 0, "setns back");
+  close(self);
+  close(target);
+  return found;
+}
+
 std::string MmchaosBin() { return MMCHAOS_BIN; }
 
 Controller::Controller(const std::string& config_path, const std::vector<std::string>& extra)

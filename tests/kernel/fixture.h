@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -93,6 +94,9 @@ class Process {
 
 // A socket created inside a namespace (sockets keep their namespace for life).
 int SocketIn(const NetNs& ns, int domain, int type);
+
+// Whether a TCP socket listens on port in ns (any address).
+bool Listening(const NetNs& ns, uint16_t port);
 
 // `mmchaos run` as a subprocess with stderr captured.
 class Controller {

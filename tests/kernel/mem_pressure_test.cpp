@@ -212,20 +212,20 @@ TEST(MemPressure, BurstsStallTheTargetOnlyAndRestoreMemoryHighExactly) {
   REQUIRE_MEMORY_CONTROLLER();
   MemScene s("max");
   const uint64_t sib0 = SomeTotalUs(*s.sibling), tgt0 = SomeTotalUs(*s.target);
-  std::this_thread::sleep_for(2s);
+  std::this_thread::sleep_for(1s);
   const uint64_t quiet = SomeTotalUs(*s.target) - tgt0;
-  EXPECT_LT(quiet, 100000u) << "the target stalls on memory before any burst";
+  EXPECT_LT(quiet, 50000u) << "the target stalls on memory before any burst";
 
   auto ctl = s.Start({.level = "high", .on_sec = 1, .off_sec = 1});
   auto dp = StatusFor(s.target->path());
   ASSERT_FALSE(dp.is_null()) << Status().dump();
   const uint64_t epoch = dp["burst"]["epoch_mono_ns"].get<uint64_t>();
   const uint64_t t0 = SomeTotalUs(*s.target);
-  // Sample memory.high across 4 cycles, away from the phase edges (the 50 ms tick, and the
+  // Sample memory.high across 3 cycles, away from the phase edges (the 50 ms tick, and the
   // reclaim the write itself does, under TCG).
   std::set<std::string> on_values, off_values;
   int on_samples = 0, off_samples = 0;
-  const uint64_t until = epoch + 8000000000ULL, edge = 300000000ULL;
+  const uint64_t until = epoch + 6000000000ULL, edge = 300000000ULL;
   for (uint64_t now = MonoNowNs(); now < until; now = MonoNowNs()) {
     mmc_phase ph = mmc_schedule_phase(epoch, 1000000000ULL, 1000000000ULL, now);
     uint64_t into = (now - epoch) % 1000000000ULL;
@@ -238,8 +238,8 @@ TEST(MemPressure, BurstsStallTheTargetOnlyAndRestoreMemoryHighExactly) {
     std::this_thread::sleep_for(20ms);
   }
   const uint64_t stalled = SomeTotalUs(*s.target) - t0;
-  ASSERT_GT(on_samples, 20);
-  ASSERT_GT(off_samples, 20);
+  ASSERT_GT(on_samples, 15);
+  ASSERT_GT(off_samples, 15);
   EXPECT_EQ(off_values, std::set<std::string>{"max"}) << "memory.high after each burst";
   ASSERT_FALSE(on_values.empty());
   EXPECT_LE(on_values.size(), 5u) << "one squeezed value per burst at most";
@@ -255,10 +255,10 @@ TEST(MemPressure, BurstsStallTheTargetOnlyAndRestoreMemoryHighExactly) {
   for (const auto& v : on_values) squeezed_values += v + " ";
   std::printf(
       "memory.high max -> %s(on) / max (off, %d samples); target PSI some: %.3f s "
-      "in 2 s before, %.3f s over 4 bursts; sibling %.3f s\n",
+      "in 1 s before, %.3f s over 3 bursts; sibling %.3f s\n",
       squeezed_values.c_str(), off_samples, quiet / 1e6, stalled / 1e6,
       (SomeTotalUs(*s.sibling) - sib0) / 1e6);
-  EXPECT_GT(stalled, 500000u) << "4 bursts of 1 s over the workload's working set";
+  EXPECT_GT(stalled, 400000u) << "3 bursts of 1 s over the workload's working set";
   EXPECT_LT(SomeTotalUs(*s.sibling) - sib0, 100000u) << "the sibling stalled on memory";
 
   // One application per burst begun by the time of the scrape (bursts start every 2 s; the
@@ -289,17 +289,17 @@ TEST(MemPressure, BurstsStallTheTargetOnlyAndRestoreMemoryHighExactly) {
   EXPECT_EQ(s.SiblingHigh(), MemScene::kSiblingHigh);
   EXPECT_TRUE(MemoryRecords().empty()) << Status().dump();
   // Restored, the stalls end (the kernel's over-high sleeps last at most 2 s each).
-  std::this_thread::sleep_for(2500ms);
+  std::this_thread::sleep_for(2200ms);
   const uint64_t after = SomeTotalUs(*s.target);
-  std::this_thread::sleep_for(2s);
-  EXPECT_LT(SomeTotalUs(*s.target) - after, 100000u) << "the target still stalls once restored";
+  std::this_thread::sleep_for(1s);
+  EXPECT_LT(SomeTotalUs(*s.target) - after, 50000u) << "the target still stalls once restored";
 }
 
 TEST(MemPressure, ShadowModeWritesNothingAndCounts) {
   REQUIRE_MEMORY_CONTROLLER();
   MemScene s;
   auto ctl = s.Start({.level = "high", .dry_run = true, .on_sec = 1, .off_sec = 1});
-  const auto until = std::chrono::steady_clock::now() + 5s;
+  const auto until = std::chrono::steady_clock::now() + 3500ms;  // two bursts begin
   while (std::chrono::steady_clock::now() < until) {
     ASSERT_EQ(s.High(), MemScene::kTargetHigh);
     ASSERT_TRUE(MemoryRecords().empty());

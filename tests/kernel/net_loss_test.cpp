@@ -12,8 +12,10 @@ namespace mmchaos::testing {
 namespace {
 
 using namespace std::chrono_literals;
-constexpr uint32_t kProbes = 20000;
-constexpr uint32_t kGapUs = 50;  // 20k probes/s: one second of traffic per direction
+// 5000 probes at p = 0.3: the 99.9% interval is +-107 losses (+-2.1%), tight enough, and short
+// under qemu's emulation, where the sender cannot keep a faster pace anyway.
+constexpr uint32_t kProbes = 5000;
+constexpr uint32_t kGapUs = 200;  // 5k probes/s: one second of traffic per direction
 
 struct Scene {
   Topology topo;
@@ -109,8 +111,8 @@ TEST(NetLoss, BurstsLoseOnlyInsideOnPhases) {
   auto dp = StatusFor(s.target.path());
   ASSERT_FALSE(dp.is_null());
   uint64_t epoch = dp["burst"]["epoch_mono_ns"].get<uint64_t>();
-  // 6 s of probes every 2 ms: three full on/off cycles.
-  constexpr uint32_t n = 3000;
+  // 4 s of probes every 2 ms: two full on/off cycles.
+  constexpr uint32_t n = 2000;
   auto sink = s.SendFrom(s.target, n, 2000);
   // The kernel decides at send time by its coarse clock (tick resolution, 4 ms at HZ=250); the
   // sender stamps just before sendto. Probes within 10 ms of a phase edge are not judged.
@@ -133,7 +135,7 @@ TEST(NetLoss, BurstsLoseOnlyInsideOnPhases) {
     if (!rec[i].received) (a ? on_lost : off_lost)++;
   }
   EXPECT_EQ(off_lost, 0u) << "loss outside bursts (" << off_sent << " probes off-phase)";
-  EXPECT_GT(off_sent, 1000u);
+  EXPECT_GT(off_sent, 600u);
   EXPECT_TRUE(InBinomial999(on_lost, on_sent, 0.5)) << on_lost << " of " << on_sent;
 }
 
