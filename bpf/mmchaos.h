@@ -31,6 +31,10 @@ enum mmc_mode {
 };
 
 /* Slots of the per-CPU counter array: per-scenario decisions first, then data-plane stats. */
+/* mm_ws_gap_ms: bucket upper bounds (ms) of the kernel's gap histogram; a last bucket is +Inf. */
+#define MMC_WSGAP_BOUNDS_MS {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500}
+#define MMC_WSGAP_BUCKETS 12
+
 enum mmc_stat {
 	MMC_STAT_PKTS_EGRESS = (int)MMC_SCN_MAX * (int)MMC_MODE_MAX,
 	MMC_STAT_PKTS_INGRESS,
@@ -42,12 +46,11 @@ enum mmc_stat {
 	MMC_STAT_CONNECT_WS,        /* ... to WebSocket endpoints */
 	MMC_STAT_WSGAP_SUM_US,      /* mm_ws_gap_ms: sum of gaps (us) */
 	MMC_STAT_WSGAP_COUNT,
-	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= mmc_ws_gap_bounds_ms[i], not cumulative */
-	MMC_STAT_REQ_EVENTS_LOST = MMC_STAT_WSGAP_BUCKET0 + 12, /* mmc_requests full */
+	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= MMC_WSGAP_BOUNDS_MS[i], not cumulative */
+	MMC_STAT_REQ_EVENTS_LOST = MMC_STAT_WSGAP_BUCKET0 + MMC_WSGAP_BUCKETS, /* mmc_requests full */
 	MMC_COUNTER_SLOTS,
 };
 
-#define MMC_WSGAP_BUCKETS 12 /* the last one is +Inf */
 
 /* Request accounting for mm_partial_fail_rate{op,exchange}: [exchange][op][requests|failures].
  * op: 0..3 = the configured order_requests, 4 = any other request. */

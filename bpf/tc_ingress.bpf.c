@@ -63,11 +63,10 @@ static __always_inline struct mmc_sk_tag *mmc_engine_tag(struct __sk_buff *skb,
 	return tag;
 }
 
-/* mm_ws_gap_ms bucket bounds (ms); the last bucket is +Inf. Userspace exports the same. */
+/* The mm_ws_gap_ms bucket of a gap; the last bucket is +Inf. */
 static __always_inline __u32 mmc_ws_gap_bucket(__u64 gap_ns)
 {
-	static const __u32 bounds_ms[MMC_WSGAP_BUCKETS - 1] = {1,   2,	 5,   10,   25,	 50,
-							       100, 250, 500, 1000, 2500};
+	static const __u32 bounds_ms[MMC_WSGAP_BUCKETS - 1] = MMC_WSGAP_BOUNDS_MS;
 	__u32 ms = gap_ns / 1000000;
 
 	for (int i = 0; i < MMC_WSGAP_BUCKETS - 1; i++)

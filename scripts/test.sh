@@ -13,9 +13,10 @@ if [ -x scripts/vmtest.sh ]; then
   # Debian 12's default kernel (6.1 LTS: no tcx links, tc through clsact): the whole suite but
   # what is kernel-independent and ran on the host above: experiments other than lat_spike (the
   # data plane they use is loaded, verified and exercised here by the other tests) and the
-  # clock_skew preload's placement tests (userspace only; its rollback paths still run here).
+  # clock_skew preload's tests (a shared page and LD_PRELOAD: userspace only; the uprobe
+  # mechanism, which is the kernel's, runs here).
   ./scripts/vmtest.sh ./scripts/kernel-tests.sh \
-    -E '^Experiment\.(NetLoss|Exch429|Reconcile|Without|Stop|Run)|^ClockSkew\.'
+    -E '^Experiment\.(NetLoss|Exch429|Reconcile|Without|Stop|Run)|^ClockSkew\.|ClockRollback'
   # Debian 12's 6.12: tcx links, netem, bpf_redirect into mmchaos' own devices. Only what runs
   # differently with tcx and needs netem (the delay path, its attach/detach loss, its rollbacks,
   # the tc hook's attach mode, a lat_spike experiment): the rest is kernel-independent, and this

@@ -27,7 +27,7 @@ struct EngineScene {
             std::to_string(rest) + " --ws-port " + std::to_string(ws) + " --rate 0 --order-log " +
             dir.path() + "/orders.jsonl",
         topo.exchange);
-    std::this_thread::sleep_for(500ms);
+    WaitListening(topo.exchange, {rest, ws});
   }
 
   std::unique_ptr<Controller> Start(const std::string& chaos) {
@@ -94,7 +94,7 @@ TEST(Engine, WsDisconnectMakesTheReferenceEngineReconnect) {
 TEST(Engine, ReconcileMismatchIsDetectedByTheEngine) {
   EngineScene s;
   auto ctl = s.Start("  reconcile_mismatch: 0.3\n");
-  auto stats = s.RunEngine(6s);
+  auto stats = s.RunEngine(4s);
   uint64_t created = StatusInjections(StatusFor(s.target.path()), "reconcile_mismatch", "live");
   EXPECT_GT(created, 0u);
   EXPECT_GT(At(stats, {"reconcile", "discrepancies", "missing_on_engine"}), 0u) << stats.dump();

@@ -135,13 +135,7 @@ struct ExchangeScene {
     return out;
   }
 
-  void WaitPort(uint16_t port) {
-    for (int i = 0; i < 500; ++i) {
-      if (Listening(topo.exchange, port)) return;
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "nothing listens on " << port;
-  }
+  void WaitPort(uint16_t port) { WaitListening(topo.exchange, {port}); }
 };
 
 int Count(const std::vector<int>& v, int x) {

@@ -32,7 +32,7 @@ struct ExperimentScene {
             std::to_string(rest) + " --ws-port " + std::to_string(ws) + " --rate 0 --order-log " +
             dir.path() + "/orders.jsonl",
         topo.exchange);
-    std::this_thread::sleep_for(300ms);
+    WaitListening(topo.exchange, {rest, ws});
     engine = std::make_unique<Process>(
         std::string(REF_ENGINE_BIN) + " --rest-url http://" + topo.exchange_ip + ":" +
             std::to_string(rest) + " --ws-url ws://" + topo.exchange_ip + ":" + std::to_string(ws) +
@@ -40,7 +40,7 @@ struct ExperimentScene {
             "--retry-after-max-ms 100 --reconcile-every-ticks 5 --metrics-listen " +
             topo.engine_ip + ":" + std::to_string(engine_metrics) + " --stats-json " + stats,
         topo.engine, &target);
-    std::this_thread::sleep_for(700ms);
+    WaitListening(topo.engine, {engine_metrics});  // the engine is up
   }
 
   ~ExperimentScene() {

@@ -266,6 +266,16 @@ bool Listening(const NetNs& ns, uint16_t port) {
   return found;
 }
 
+void WaitListening(const NetNs& ns, std::initializer_list<uint16_t> ports) {
+  for (uint16_t port : ports) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!Listening(ns, port) && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    Check(Listening(ns, port),
+          "nothing listens on port " + std::to_string(port) + " in " + ns.name());
+  }
+}
+
 std::string MmchaosBin() { return MMCHAOS_BIN; }
 
 Controller::Controller(const std::string& config_path, const std::vector<std::string>& extra)

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -97,6 +98,8 @@ int SocketIn(const NetNs& ns, int domain, int type);
 
 // Whether a TCP socket listens on port in ns (any address).
 bool Listening(const NetNs& ns, uint16_t port);
+// Waits (up to 10 s) until every port listens in ns; a test failure otherwise.
+void WaitListening(const NetNs& ns, std::initializer_list<uint16_t> ports);
 
 // `mmchaos run` as a subprocess with stderr captured.
 class Controller {

@@ -31,27 +31,51 @@ constexpr uint64_t kNsPerMs = 1000000ULL;
 
 void Say(const std::string& msg) { std::fprintf(stderr, "mmchaos: experiment: %s\n", msg.c_str()); }
 
-// Every scenario but `keep` off.
+// Every scenario but `keep` off: a fresh section holds each one's "off", `keep` is copied back.
 void KeepOnly(ChaosSection& c, mmc_scenario keep) {
-  ChaosSection off;
-  off.net_loss = off.exch_429 = off.exch_5xx = off.ws_disconnect = off.dns_flap = 0;
-  off.rate_limit_storm = off.reconcile_mismatch = 0;
-  off.lat_spike_ms = off.ws_lag_ms = off.clock_skew_ms = 0;
-  off.mem_pressure = MemPressure::kNone;
-  auto take = [&](mmc_scenario s, auto member) {
-    if (s != keep) c.*member = off.*member;
-  };
-  take(MMC_SCN_NET_LOSS, &ChaosSection::net_loss);
-  take(MMC_SCN_EXCH_429, &ChaosSection::exch_429);
-  take(MMC_SCN_EXCH_5XX, &ChaosSection::exch_5xx);
-  take(MMC_SCN_LAT_SPIKE, &ChaosSection::lat_spike_ms);
-  take(MMC_SCN_WS_LAG, &ChaosSection::ws_lag_ms);
-  take(MMC_SCN_WS_DISCONNECT, &ChaosSection::ws_disconnect);
-  take(MMC_SCN_DNS_FLAP, &ChaosSection::dns_flap);
-  take(MMC_SCN_CLOCK_SKEW, &ChaosSection::clock_skew_ms);
-  take(MMC_SCN_MEM_PRESSURE, &ChaosSection::mem_pressure);
-  take(MMC_SCN_RATE_LIMIT_STORM, &ChaosSection::rate_limit_storm);
-  take(MMC_SCN_RECONCILE_MISMATCH, &ChaosSection::reconcile_mismatch);
+  ChaosSection only;
+  only.enabled = c.enabled;
+  only.dry_run = c.dry_run;
+  only.burst_on_sec = c.burst_on_sec;
+  only.burst_off_sec = c.burst_off_sec;
+  switch (keep) {
+    case MMC_SCN_NET_LOSS:
+      only.net_loss = c.net_loss;
+      break;
+    case MMC_SCN_EXCH_429:
+      only.exch_429 = c.exch_429;
+      break;
+    case MMC_SCN_EXCH_5XX:
+      only.exch_5xx = c.exch_5xx;
+      break;
+    case MMC_SCN_LAT_SPIKE:
+      only.lat_spike_ms = c.lat_spike_ms;
+      break;
+    case MMC_SCN_WS_LAG:
+      only.ws_lag_ms = c.ws_lag_ms;
+      break;
+    case MMC_SCN_WS_DISCONNECT:
+      only.ws_disconnect = c.ws_disconnect;
+      break;
+    case MMC_SCN_DNS_FLAP:
+      only.dns_flap = c.dns_flap;
+      break;
+    case MMC_SCN_CLOCK_SKEW:
+      only.clock_skew_ms = c.clock_skew_ms;
+      break;
+    case MMC_SCN_MEM_PRESSURE:
+      only.mem_pressure = c.mem_pressure;
+      break;
+    case MMC_SCN_RATE_LIMIT_STORM:
+      only.rate_limit_storm = c.rate_limit_storm;
+      break;
+    case MMC_SCN_RECONCILE_MISMATCH:
+      only.reconcile_mismatch = c.reconcile_mismatch;
+      break;
+    default:
+      break;
+  }
+  c = only;
 }
 
 std::optional<ScenarioInfo> FindScenario(const std::string& name) {
@@ -71,8 +95,7 @@ std::string UtcStamp(int64_t unix_s) {
 
 // p99 of the kernel's WS gap histogram delta: the upper bound of the bucket holding the rank.
 double WsGapP99(const Counters& a, const Counters& b) {
-  static constexpr double kBounds[MMC_WSGAP_BUCKETS - 1] = {1,   2,   5,   10,   25,  50,
-                                                            100, 250, 500, 1000, 2500};
+  static constexpr double kBounds[MMC_WSGAP_BUCKETS - 1] = MMC_WSGAP_BOUNDS_MS;
   uint64_t n = b[MMC_STAT_WSGAP_COUNT] - a[MMC_STAT_WSGAP_COUNT];
   if (n == 0) return 0;
   uint64_t rank = static_cast<uint64_t>(std::ceil(0.99 * static_cast<double>(n))), seen = 0;
@@ -334,40 +357,30 @@ class ExperimentHooks : public LoopHooks {
     if (t.phase == Phase::kChaos && !run_.bursts.empty())
       burst = std::to_string(run_.bursts.back().index + 1) + "/" + std::to_string(bursts_total()) +
               (t.burst_on ? " on" : " off");
-    auto p95 = Percentile(window_latency(), 95);
+    const RunTick w = LastSecond();
+    auto p95 = Percentile(w.latency_ms, 95);
     std::fprintf(stderr,
                  "mmchaos: experiment: %-8s tick %lld/%lld  burst %s  p95(1s) %s  "
                  "misses(1s) %lld/%lld\n",
                  std::string(PhaseName(t.phase)).c_str(), static_cast<long long>(k + 1),
                  static_cast<long long>(total_ticks_), burst.c_str(),
                  p95 ? (FormatNumber(*p95, 1, false) + " ms").c_str() : "-",
-                 static_cast<long long>(window_misses()),
-                 static_cast<long long>(window_requests()));
+                 static_cast<long long>(w.deadline_misses), static_cast<long long>(w.requests));
   }
 
   int64_t bursts_total() const { return static_cast<int64_t>(run_config_bursts_); }
-  int64_t window_ticks() const {
-    return std::max<int64_t>(1, 1000 / std::max<int64_t>(1, run_.tick_ms));
-  }
-  std::vector<double> window_latency() const {
-    std::vector<double> out;
-    size_t n = std::min<size_t>(run_.ticks.size(), static_cast<size_t>(window_ticks()));
-    for (size_t i = run_.ticks.size() - n; i < run_.ticks.size(); ++i)
-      out.insert(out.end(), run_.ticks[i].latency_ms.begin(), run_.ticks[i].latency_ms.end());
-    return out;
-  }
-  int64_t window_misses() const {
-    int64_t m = 0;
-    size_t n = std::min<size_t>(run_.ticks.size(), static_cast<size_t>(window_ticks()));
-    for (size_t i = run_.ticks.size() - n; i < run_.ticks.size(); ++i)
-      m += run_.ticks[i].deadline_misses;
-    return m;
-  }
-  int64_t window_requests() const {
-    int64_t m = 0;
-    size_t n = std::min<size_t>(run_.ticks.size(), static_cast<size_t>(window_ticks()));
-    for (size_t i = run_.ticks.size() - n; i < run_.ticks.size(); ++i) m += run_.ticks[i].requests;
-    return m;
+  // The last second of ticks summed into one (the progress line's window).
+  RunTick LastSecond() const {
+    const size_t per_second = static_cast<size_t>(1000 / std::max<int64_t>(1, run_.tick_ms));
+    const size_t n = std::min(run_.ticks.size(), std::max<size_t>(1, per_second));
+    RunTick sum;
+    for (size_t i = run_.ticks.size() - n; i < run_.ticks.size(); ++i) {
+      const RunTick& t = run_.ticks[i];
+      sum.latency_ms.insert(sum.latency_ms.end(), t.latency_ms.begin(), t.latency_ms.end());
+      sum.deadline_misses += t.deadline_misses;
+      sum.requests += t.requests;
+    }
+    return sum;
   }
 
   // Writes the run; `complete` false: stopped by an error before the end (nothing written).

@@ -72,8 +72,7 @@ class DataPlaneCollector : public prometheus::Collectable {
                       {}};
     {
       ClientMetric m;
-      static constexpr double kBounds[MMC_WSGAP_BUCKETS - 1] = {1,   2,   5,   10,   25,  50,
-                                                                100, 250, 500, 1000, 2500};
+      static constexpr double kBounds[MMC_WSGAP_BUCKETS - 1] = MMC_WSGAP_BOUNDS_MS;
       uint64_t cumulative = 0;
       for (int i = 0; i < MMC_WSGAP_BUCKETS; ++i) {
         if (s.counters) cumulative += (*s.counters)[MMC_STAT_WSGAP_BUCKET0 + i];
