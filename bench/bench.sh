@@ -22,8 +22,8 @@
 # Environment: BENCH_ROUNDS (pairs of throughput rounds, default 5), BENCH_SECS (seconds measured
 # per round, default 5), BENCH_STATS_ROUNDS (default 3), BENCH_BREAKDOWN (default 1), BENCH_CPUS
 # ("C,S": the iperf3 client runs on CPU C, the server on CPU S; default 0,1; "none": wherever
-# the scheduler puts them, which makes the ingress figures bimodal), MMCHAOS (binary, default
-# build/userspace/mmchaos). The defaults take about 90 s, up to ~2 min when rounds are repeated.
+# the scheduler puts them, which makes the ingress figures bimodal), BENCH_EXCHANGES (1: the flow
+# is a named exchange's REST flow, see below), MMCHAOS (binary, default build/userspace/mmchaos). The defaults take about 90 s, up to ~2 min when rounds are repeated.
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh needs root (CAP_BPF, CAP_NET_ADMIN, cgroups)" >&2; exit 1; }
@@ -137,9 +137,16 @@ free_port() {
   die "no free TCP port for the metrics listener"
 }
 
+# BENCH_EXCHANGES=1: the iperf3 server is named as an exchange's REST endpoint, so the flow is a
+# REST flow to mmchaos: sockets are tagged and every packet also goes through request accounting
+# (the egress hook looks for a request line, the ingress hook looks the socket's tag up).
+TARGET="{cgroup: $CG}"
+if [ "${BENCH_EXCHANGES:-0}" = 1 ]; then
+  TARGET="{cgroup: $CG, exchanges: {bench: {rest: [\"http://$RCV_IP:$PORT\"]}}}"
+fi
 cat > "$WORK/chaos.yaml" <<YAML
 chaos: {enabled: true, dry_run: true, net_loss: 0.3, burst_on_sec: 3600, burst_off_sec: 0}
-target: {cgroup: $CG}
+target: $TARGET
 metrics: {listen: "127.0.0.1:$(free_port)"}
 log: {injections: $WORK/injections.jsonl}
 YAML

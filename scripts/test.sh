@@ -19,14 +19,14 @@ if [ -x scripts/vmtest.sh ]; then
     -E '^Experiment\.(NetLoss|Exch429|Reconcile|Without|Stop|Run)|^ClockSkew\.|ClockRollback'
   # Debian 12's 6.12: tcx links, netem, bpf_redirect into mmchaos' own devices. Only what runs
   # differently with tcx and needs netem (the delay path, its attach/detach loss, its rollbacks,
-  # the tc hook's attach mode, a lat_spike experiment): the rest is kernel-independent, and this
-  # host's kernel runs the other tc tests with tcx already. Missing netem or tcx there fails.
+  # the tc hook's attach mode): the rest is kernel-independent, and this host's kernel runs the
+  # other tc tests with tcx already. Missing netem or tcx there fails.
   # The 20 attach/detach cycles run on one vCPU: with two, qemu's TCG has oopsed the guest in
   # int3 text patching (static keys switched while the other vCPU runs the packet path), a
   # fault of the emulator's cross-modifying code as far as we can tell (the same test passes on
   # one vCPU, and no static key is touched by mmchaos itself).
   VMTEST_KERNEL=6.12 MMCHAOS_EXPECT_TCX=1 ./scripts/vmtest.sh ./scripts/kernel-tests.sh \
-    -R 'Netem|TcHook|Experiment.LatSpike' -E 'NonTargetFlowLosesNothing'
+    -R 'Netem|TcHook' -E 'NonTargetFlowLosesNothing'
   VMTEST_SMP=1 VMTEST_KERNEL=6.12 MMCHAOS_EXPECT_TCX=1 ./scripts/vmtest.sh ./scripts/kernel-tests.sh \
     -R 'NonTargetFlowLosesNothing'
 fi
