@@ -7,40 +7,19 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness.h"
+#include "reference_scene.h"
 
 namespace mmchaos::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-struct EngineScene {
-  Topology topo;
-  Cgroup target{"engine"};
-  TempDir dir;
-  uint16_t rest = TestPort(11), ws = TestPort(12);
-  std::unique_ptr<Process> exchange;
-
-  EngineScene() {
-    exchange = std::make_unique<Process>(
-        std::string(REF_EXCHANGE_BIN) + " --listen " + topo.exchange_ip + " --rest-port " +
-            std::to_string(rest) + " --ws-port " + std::to_string(ws) + " --rate 0 --order-log " +
-            dir.path() + "/orders.jsonl",
-        topo.exchange);
-    WaitListening(topo.exchange, {rest, ws});
-  }
-
+struct EngineScene : ReferenceScene {
   std::unique_ptr<Controller> Start(const std::string& chaos) {
     std::ostringstream y;
     y << "chaos:\n  enabled: true\n  dry_run: false\n"
       << chaos << "  burst_on_sec: 3600\n  burst_off_sec: 0\n"
-      << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
-      << "  interfaces: [" << topo.engine_if << "]\n"
-      << "  exchanges:\n    mock:\n"
-      << "      rest: [\"http://" << topo.exchange_ip << ":" << rest << "\"]\n"
-      << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws << "\"]\n"
-      << "      order_requests: [\"POST /api/v3/order\"]\n"
-      << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
+      << TargetYaml() << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
       << "log:\n  injections: " << dir.path() << "/inj.jsonl\n";
     auto c = std::make_unique<Controller>(dir.Write("chaos.yaml", y.str()));
     EXPECT_TRUE(c->WaitFor("tc hook up", 30s)) << c->output();
@@ -51,10 +30,9 @@ struct EngineScene {
   nlohmann::json RunEngine(std::chrono::milliseconds run) {
     std::string stats = dir.path() + "/engine-stats.json";
     Process engine(
-        std::string(REF_ENGINE_BIN) + " --rest-url http://" + topo.exchange_ip + ":" +
-            std::to_string(rest) + " --ws-url ws://" + topo.exchange_ip + ":" + std::to_string(ws) +
-            "/ws --tick-ms 50 --backoff-max-ms 300 --reconcile-every-ticks 5 --metrics-listen " +
-            topo.engine_ip + ":" + std::to_string(TestPort(13)) + " --stats-json " + stats,
+        EngineCmd("--tick-ms 50 --backoff-max-ms 300 --reconcile-every-ticks 5 "
+                  "--metrics-listen " +
+                  topo.engine_ip + ":" + std::to_string(TestPort(13)) + " --stats-json " + stats),
         topo.engine, &target);
     std::this_thread::sleep_for(run);
     return Finish(engine, stats);

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "harness.h"
+#include "reference_scene.h"
 #include "tc/steering.h"
 
 namespace mmchaos::testing {
@@ -18,27 +18,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-struct ExperimentScene {
-  Topology topo;
-  Cgroup target{"engine"};
-  TempDir dir;
-  uint16_t rest = TestPort(11), ws = TestPort(12), engine_metrics = TestPort(13);
-  std::unique_ptr<Process> exchange, engine;
+struct ExperimentScene : ReferenceScene {
+  uint16_t engine_metrics = TestPort(13);
+  std::unique_ptr<Process> engine;
   std::string stats = dir.path() + "/engine-stats.json";
 
   ExperimentScene() {
-    exchange = std::make_unique<Process>(
-        std::string(REF_EXCHANGE_BIN) + " --listen " + topo.exchange_ip + " --rest-port " +
-            std::to_string(rest) + " --ws-port " + std::to_string(ws) + " --rate 0 --order-log " +
-            dir.path() + "/orders.jsonl",
-        topo.exchange);
-    WaitListening(topo.exchange, {rest, ws});
     engine = std::make_unique<Process>(
-        std::string(REF_ENGINE_BIN) + " --rest-url http://" + topo.exchange_ip + ":" +
-            std::to_string(rest) + " --ws-url ws://" + topo.exchange_ip + ":" + std::to_string(ws) +
-            "/ws --tick-ms 50 --deadline-ms 200 --backoff-base-ms 50 --backoff-max-ms 200 "
-            "--retry-after-max-ms 100 --reconcile-every-ticks 5 --metrics-listen " +
-            topo.engine_ip + ":" + std::to_string(engine_metrics) + " --stats-json " + stats,
+        EngineCmd("--tick-ms 50 --deadline-ms 200 --backoff-base-ms 50 --backoff-max-ms 200 "
+                  "--retry-after-max-ms 100 --reconcile-every-ticks 5 --metrics-listen " +
+                  topo.engine_ip + ":" + std::to_string(engine_metrics) + " --stats-json " + stats),
         topo.engine, &target);
     WaitListening(topo.engine, {engine_metrics});  // the engine is up
   }
@@ -55,13 +44,7 @@ struct ExperimentScene {
     std::ostringstream y;
     y << "chaos:\n  enabled: false\n  dry_run: false\n"
       << chaos << "  burst_on_sec: 1\n  burst_off_sec: 1\n"
-      << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
-      << "  interfaces: [" << topo.engine_if << "]\n"
-      << "  exchanges:\n    mock:\n"
-      << "      rest: [\"http://" << topo.exchange_ip << ":" << rest << "\"]\n"
-      << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws << "\"]\n"
-      << "      order_requests: [\"POST /api/v3/order\"]\n"
-      << "  tick_ms: 50\n  deadline_ms: 200\n"
+      << TargetYaml() << "  tick_ms: 50\n  deadline_ms: 200\n"
       << "  metrics_url: \""
       << (engine_metrics
               ? "http://" + topo.engine_ip + ":" + std::to_string(this->engine_metrics) + "/metrics"
