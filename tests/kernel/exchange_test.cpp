@@ -416,6 +416,8 @@ TEST(Exchange, DnsFlapTimeoutDropsAnswersAtTheConfiguredRate) {
   int answered = dns.Queries(s.target, kN);
   ASSERT_GE(answered, 0);
   uint64_t lost = static_cast<uint64_t>(kN - answered);
+  std::printf("dns_flap timeout 0.3: %llu of %d answers dropped\n",
+              static_cast<unsigned long long>(lost), kN);
   EXPECT_TRUE(InBinomial999(lost, kN, 0.3)) << lost << " of " << kN << " unanswered";
   EXPECT_EQ(StatusInjections(StatusFor(s.target.path()), "dns_flap", "live"), lost)
       << "every unanswered query is one the data plane dropped";
