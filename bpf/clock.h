@@ -75,8 +75,8 @@ struct mmc_clock_state {
 };
 
 struct mmc_clock_counts {
-	__u64 reads[2]; /* [enum mmc_mode]: reads adjusted (live) or that would have been (shadow)
-			 */
+	/* [enum mmc_mode]: reads adjusted (live) or that would have been (shadow) */
+	__u64 reads[2];
 };
 
 /* The consistent part of the state a decision needs (a seqlock-protected copy). */

@@ -21,16 +21,15 @@
 
 #include "maps.bpf.h"
 
-#define TC_ACT_UNSPEC                                                                              \
-	(-1) /* TCX_NEXT: the next program, then the qdisc, as if we were not here                 \
-	      */
-#define TC_ACT_SHOT 2
+/* TCX_NEXT: the next program, then the qdisc, as if we were not here. */
+#define TC_ACT_UNSPEC (-1)
+#define TC_ACT_SHOT   2
 
 SEC("tc")
 int mmc_tc_egress(struct __sk_buff *skb)
 {
-	__u32 zero = 0, ifindex = skb->ifindex;
-	const struct mmc_config *cfg = bpf_map_lookup_elem(&mmc_cfg, &zero);
+	const struct mmc_config *cfg = mmc_config();
+	__u32 ifindex = skb->ifindex;
 	struct mmc_iface *v;
 
 	mmc_count(MMC_STAT_PKTS_TC_EGRESS);

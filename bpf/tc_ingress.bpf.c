@@ -84,8 +84,7 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	if (!p->payload_len || (p->tcp_flags & MMC_TCP_RST))
 		return;
 	if (tag->lose_response) {
-		/* reconcile_mismatch: the exchange processed the order; its answer never arrives.
-		 */
+		/* reconcile_mismatch: the exchange processed the order; its answer never arrives */
 		tag->lose_response = 0;
 		mmc_tcp_reset(skb, p);
 		return;

@@ -21,6 +21,7 @@
 #include <stdexcept>
 
 #include "cgroup/cgroup.h"
+#include "tc/netns.h"
 
 extern char** environ;
 
@@ -230,24 +231,17 @@ int Process::Wait() {
 }
 
 int SocketIn(const NetNs& ns, int domain, int type) {
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  int target = open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
-  Check(self >= 0 && target >= 0, "open netns");
-  Check(setns(target, CLONE_NEWNET) == 0, "setns");
+  auto in = NetnsGuard::Enter(ns.path());  // this thread only, back at the end of the scope
+  Check(in.has_value(), "enter " + ns.path());
   int fd = socket(domain, type | SOCK_CLOEXEC, 0);
-  Check(setns(self, CLONE_NEWNET) == 0, "setns back");
-  close(self);
-  close(target);
   Check(fd >= 0, "socket");
   return fd;
 }
 
 bool Listening(const NetNs& ns, uint16_t port) {
   // /proc/thread-self/net follows this thread's namespace: a look, no connection, no process.
-  int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
-  int target = open(ns.path().c_str(), O_RDONLY | O_CLOEXEC);
-  Check(self >= 0 && target >= 0, "open netns");
-  Check(setns(target, CLONE_NEWNET) == 0, "setns");
+  auto in = NetnsGuard::Enter(ns.path());
+  Check(in.has_value(), "enter " + ns.path());
   char local[16];
   std::snprintf(local, sizeof(local), ":%04X", port);
   bool found = false;
@@ -260,9 +254,6 @@ bool Listening(const NetNs& ns, uint16_t port) {
       std::getline(in, line);
     }
   }
-  Check(setns(self, CLONE_NEWNET) == 0, "setns back");
-  close(self);
-  close(target);
   return found;
 }
 

@@ -330,8 +330,7 @@ TEST(Netem, NonTargetFlowLosesNothingOver20AttachDetachCycles) {
   EXPECT_EQ(s.Snapshot(), before);
 }
 
-enum class Path { kSigterm, kSighupDisabled, kRollbackCommand, kSigkill };
-
+// The rollback paths of harness.h; on kSigkill, `mmchaos rollback` cleans up after the crash.
 class NetemRollback : public ::testing::TestWithParam<Path> {};
 
 TEST_P(NetemRollback, RestoresQdiscsAndLinksExactly) {
@@ -398,12 +397,6 @@ TEST_P(NetemRollback, RestoresQdiscsAndLinksExactly) {
     ctl->Signal(SIGTERM);
     EXPECT_EQ(ctl->Wait(20s), 0);
   }
-}
-
-std::string PathName(const ::testing::TestParamInfo<Path>& p) {
-  static const char* names[] = {"Sigterm", "SighupEnabledFalse", "RollbackCommand",
-                                "SigkillThenRollback"};
-  return names[static_cast<int>(p.param)];
 }
 
 INSTANTIATE_TEST_SUITE_P(AllPaths, NetemRollback,

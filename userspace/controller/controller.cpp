@@ -189,8 +189,7 @@ class LoopSession : public Session {
       rollbacks_[trigger] += 1;
     }
     Log("rollback trigger fired: " + trigger +
-        ": detached (SIGHUP re-reads the config and "
-        "attaches again)");
+        ": detached (SIGHUP re-reads the config and attaches again)");
   }
   bool attached() const override { return plane_.attached(); }
   const std::string& netns() const override { return netns_; }
@@ -268,15 +267,9 @@ int RunController(const RunOptions& opts) {
   // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
   // hooks, which do too. They start before anything is attached, so their kernel config is the
   // first the data path sees.
-  std::unique_ptr<LoopHooks> watch;
-  LoopHooks* hooks = opts.hooks;
-  if (!hooks) {
-    watch = std::make_unique<TriggerWatch>();
-    hooks = watch.get();
-  }
-  if (hooks) {
-    if (auto h = hooks->OnStart(session); !h) return Report(h.error(), kExitRuntime);
-  }
+  TriggerWatch watch;
+  LoopHooks& hooks = opts.hooks ? *opts.hooks : watch;
+  if (auto h = hooks.OnStart(session); !h) return Report(h.error(), kExitRuntime);
   if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
   if (auto a = clock.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
   clock.Beat(MonoNs());
@@ -382,7 +375,7 @@ int RunController(const RunOptions& opts) {
       placed.Refresh(*cfg);
       last_resolve = now;
     }
-    if (hooks && !hooks->OnTick(session, now)) break;
+    if (!hooks.OnTick(session, now)) break;
     placed.Tick(*cfg, kcfg, now);
     mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
     int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
@@ -390,7 +383,7 @@ int RunController(const RunOptions& opts) {
       Log("burst " + std::to_string(burst) + " on");
     last_burst = burst;
   }
-  if (hooks && rc == kExitOk) rc = hooks->ExitCode();
+  if (rc == kExitOk) rc = hooks.ExitCode();
   // Rollback first: links go before anything else is torn down, then the netem path.
   clock.Clear();
   placed.Clear();
