@@ -406,7 +406,8 @@ std::vector<Finding> CollectFindings(const std::vector<ExperimentRun>& runs,
   std::vector<Finding> out;
   auto add = [&](const ExperimentRun& r, const CriterionResult& c) {
     Finding f;
-    f.id = "F" + std::to_string(out.size() + 1);
+    f.id = "F";  // appended, not "F" + ...: g++ 12 at -O3 reports a false -Wrestrict there
+    f.id += std::to_string(out.size() + 1);
     f.scenario = r.scenario;
     f.criterion = c.criterion;
     f.severity = std::string(SeverityName(c.severity));

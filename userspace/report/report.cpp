@@ -51,7 +51,7 @@ std::string P95Cell(const Evaluation& e) {
 
 std::string Verdicts(const Evaluation& e) {
   std::string s;
-  for (const CriterionResult& c : e.criteria) s += " " + std::string(VerdictName(c.verdict)) + " |";
+  for (const CriterionResult& c : e.criteria) s.append(" ").append(VerdictName(c.verdict)).append(" |");
   return s;
 }
 

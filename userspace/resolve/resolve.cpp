@@ -174,8 +174,14 @@ ResolveResult ResolveEndpoints(const Target& t, const Resolver& r) {
 }
 
 std::string EndpointString(const ResolvedEndpoint& ep) {
-  std::string s = HostPort(ep.family, ep.addr, ep.port) + " " + ClassName(ep.cls) + " " +
-                  (ep.exchange_name.empty() ? "#" + std::to_string(ep.exchange) : ep.exchange_name);
+  std::string s = HostPort(ep.family, ep.addr, ep.port) + " " + ClassName(ep.cls) + " ";
+  // Appended piecewise, not "#" + ...: g++ 12 at -O3 reports a false -Wrestrict there.
+  if (ep.exchange_name.empty()) {
+    s += '#';
+    s += std::to_string(ep.exchange);
+  } else {
+    s += ep.exchange_name;
+  }
   if (ep.tls) s += " (tls)";
   return s;
 }
