@@ -19,7 +19,7 @@ PKGS=(
   # reference target (reference/: mock exchange, reference engine)
   libboost-dev
   # packaging (deploy/, issue 15): the man page from the CLI, the .deb's lint
-  help2man lintian
+  help2man lintian man-db
 )
 
 missing=()
