@@ -18,6 +18,8 @@ PKGS=(
   qemu-system-x86 busybox-static cpio xz-utils zstd
   # reference target (reference/: mock exchange, reference engine)
   libboost-dev
+  # packaging (deploy/, issue 15): the man page from the CLI, the .deb's lint
+  help2man lintian man-db
 )
 
 missing=()

@@ -276,10 +276,11 @@ Controller::Controller(const std::string& config_path, const std::vector<std::st
         return a;
       }()) {}
 
-Controller::Controller(Args a) {
+Controller::Controller(Args a, std::vector<std::string> wrapper) {
   int p[2];
   Check(pipe2(p, O_CLOEXEC) == 0, "pipe");
-  std::vector<std::string> args{MmchaosBin()};
+  std::vector<std::string> args = std::move(wrapper);
+  args.push_back(MmchaosBin());
   args.insert(args.end(), a.v.begin(), a.v.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 namespace mmchaos::testing {
@@ -109,7 +110,9 @@ class Controller {
   struct Args {
     std::vector<std::string> v;
   };
-  explicit Controller(Args args);
+  explicit Controller(Args args) : Controller(std::move(args), {}) {}
+  // Under a wrapper that execs the binary, e.g. {"/usr/bin/setpriv", "--bounding-set=..."}.
+  Controller(Args args, std::vector<std::string> wrapper);
   ~Controller();
   // Waits until stderr contains text; false on timeout or exit.
   bool WaitFor(const std::string& text, std::chrono::milliseconds timeout);

@@ -215,6 +215,11 @@ TEST(Netem, LatSpikeDelaysRestRoundTripsOnlyInBursts) {
   EXPECT_LT(Median(ov), baseline + unchanged_ms);
   auto dp = StatusFor(s.target.path());
   EXPECT_GT(StatusInjections(dp, "lat_spike", "live"), 0u);
+  // The netem qdiscs' own counters are exported (deploy/prometheus alerts on the drops): a queue
+  // sized from netem.expected_pps drops nothing at this rate.
+  const std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_chaos_netem_drops_total", R"(scenario="lat_spike")"), 0) << body;
+  EXPECT_GE(Scraped(body, "mm_chaos_netem_backlog_packets", R"(scenario="ws_lag")"), 0) << body;
 }
 
 TEST(Netem, WsLagDelaysInboundMessagesOnlyInBursts) {

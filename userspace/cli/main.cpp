@@ -3,18 +3,53 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cgroup/locate.h"
 #include "cli/status.h"
 #include "config/config.h"
 #include "controller/controller.h"
 #include "controller/kernel_config.h"
 #include "doctor/doctor.h"
-#include "experiment/experiment.h"
 #include "exec/exec.h"
+#include "experiment/experiment.h"
 #include "report/report.h"
 
 namespace {
 
 constexpr int kExitConfig = 2;
+
+// --unit / --pod / --container: what operators name, each excluding the others and --cgroup
+// (and --pid where given); resolved to a cgroup before the command runs.
+struct TargetFlags {
+  std::string unit, pod, container;
+
+  void Add(CLI::App* sub, std::vector<CLI::Option*> excluded) {
+    auto* u = sub->add_option("--unit", unit, "target the cgroup of this systemd unit");
+    auto* p = sub->add_option("--pod", pod, "target the cgroup of pod NAMESPACE/NAME (this node)");
+    auto* c = sub->add_option("--container", container, "target the cgroup of this container id");
+    excluded.insert(excluded.end(), {u, p});
+    for (auto* o : {u, p, c})
+      for (auto* x : excluded)
+        if (x != o) o->excludes(x);
+  }
+
+  // The cgroup named, "" when none was; false (after printing why) when it cannot be found.
+  bool Resolve(std::string& cgroup) const {
+    auto found = mmchaos::LocateTarget(unit, pod, container);
+    if (!found) {
+      std::fprintf(stderr, "mmchaos: error: %s\n", found.error().message().c_str());
+      return false;
+    }
+    if (found->empty()) return true;
+    std::fprintf(stderr, "mmchaos: target %s: %s\n",
+                 (!unit.empty()  ? "unit " + unit
+                  : !pod.empty() ? "pod " + pod
+                                 : "container " + container)
+                     .c_str(),
+                 found->c_str());
+    cgroup = *found;
+    return true;
+  }
+};
 
 int Validate(const std::string& path) {
   auto cfg = mmchaos::LoadConfig(path);
@@ -53,7 +88,10 @@ int main(int argc, char** argv) {
       app.add_subcommand("run", "Attach to the target and drive the schedule in the foreground");
   run->add_option("-c,--config", run_opts.config_path, "chaos.yaml")->required();
   auto* cg = run->add_option("--cgroup", run_opts.cgroup, "target cgroup v2 directory");
-  run->add_option("--pid", run_opts.pid, "target the cgroup of this process")->excludes(cg);
+  auto* pid =
+      run->add_option("--pid", run_opts.pid, "target the cgroup of this process")->excludes(cg);
+  TargetFlags run_target;
+  run_target.Add(run, {cg, pid});
   run->add_flag("--dry-run", run_opts.force_dry_run, "shadow mode whatever the config says");
   run->add_option("--duration", run_opts.duration_sec, "stop after SECONDS")
       ->check(CLI::NonNegativeNumber);
@@ -67,7 +105,9 @@ int main(int argc, char** argv) {
   experiment->add_option("--scenario", exp_opts.scenario, "e.g. net_loss, exch_429, lat_spike")
       ->required();
   experiment->add_option("--out", exp_opts.out_dir, "output directory (default artifacts/chaos)");
-  experiment->add_option("--cgroup", exp_opts.cgroup, "target cgroup v2 directory");
+  auto* exp_cg = experiment->add_option("--cgroup", exp_opts.cgroup, "target cgroup v2 directory");
+  TargetFlags exp_target;
+  exp_target.Add(experiment, {exp_cg});
   std::vector<std::string> exec_cmd;
   auto* exec = app.add_subcommand(
       "exec", "Run CMD in the target cgroup (and netns), with the clock_skew preload if needed");
@@ -111,8 +151,10 @@ int main(int argc, char** argv) {
       if (p.name == "bpf_load" && !p.ok) return 1;
     return 0;
   }
-  if (*run) return mmchaos::RunController(run_opts);
-  if (*experiment) return mmchaos::ExperimentCommand(exp_opts);
+  if (*run)
+    return run_target.Resolve(run_opts.cgroup) ? mmchaos::RunController(run_opts) : kExitConfig;
+  if (*experiment)
+    return exp_target.Resolve(exp_opts.cgroup) ? mmchaos::ExperimentCommand(exp_opts) : kExitConfig;
   if (*exec) return mmchaos::ExecCommand(config_path, exec_cmd);
   if (*status) return mmchaos::StatusCommand(json);
   if (*rollback) return mmchaos::RollbackCommand();

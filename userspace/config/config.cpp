@@ -256,7 +256,7 @@ class Parser {
     cfg.source = source_;
     ForEachKey(root, "",
                {"chaos", "netem", "target", "faults", "metrics", "log", "acceptance",
-                "rollback_triggers", "experiment"},
+                "rollback_triggers", "experiment", "fleet"},
                [&](const std::string& key, const YAML::Node&, const YAML::Node& v) {
                  if (key == "faults") ParseFaults(v, cfg.faults);
                  if (key == "chaos") ParseChaos(v, cfg.chaos);
@@ -267,6 +267,7 @@ class Parser {
                  if (key == "acceptance") ParseAcceptance(v, cfg.acceptance);
                  if (key == "experiment") ParseExperiment(v, cfg.experiment);
                  if (key == "rollback_triggers") ParseTriggers(v, cfg.rollback_triggers);
+                 if (key == "fleet") ParseFleet(v, cfg.fleet);
                });
     CheckNetemLimit(cfg);
     cfg.warnings = std::move(warnings_);
@@ -526,10 +527,11 @@ class Parser {
   void ParseTarget(const YAML::Node& map, Target& t) {
     const std::string w = "target";
     ForEachKey(map, w,
-               {"cgroup", "netns", "interfaces", "exchanges", "dns_ports", "rollout_percent",
-                "heartbeat_ms", "tick_ms", "deadline_ms", "metrics_url"},
+               {"cgroup", "unit", "netns", "interfaces", "exchanges", "dns_ports",
+                "rollout_percent", "heartbeat_ms", "tick_ms", "deadline_ms", "metrics_url"},
                [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
                  const std::string name = Dotted(w, key);
+                 if (key == "unit") t.unit = String(k, v, name);
                  if (key == "cgroup") {
                    t.cgroup = String(k, v, name);
                    if (!t.cgroup.empty() && IsRootCgroup(t.cgroup)) {
@@ -687,6 +689,16 @@ class Parser {
                              "starting with '/')");
     }
     return s;
+  }
+
+  void ParseFleet(const YAML::Node& map, FleetSection& f) {
+    const std::string w = "fleet";
+    ForEachKey(map, w, {"burst_align", "seed"},
+               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+                 const std::string name = Dotted(w, key);
+                 if (key == "burst_align") f.burst_align = Bool(k, v, name);
+                 if (key == "seed") f.seed = Integer(k, v, name, 0, 2147483647);
+               });
   }
 
   static void ParseMetrics(const YAML::Node& map, MetricsSection& m) {
@@ -990,6 +1002,8 @@ std::string DumpConfig(const Config& cfg) {
   e << YAML::Key << "target" << YAML::Value << YAML::BeginMap;
   e << YAML::Key << "cgroup" << YAML::Value;
   quoted(t.cgroup);
+  e << YAML::Key << "unit" << YAML::Value;
+  quoted(t.unit);
   e << YAML::Key << "netns" << YAML::Value;
   quoted(t.netns);
   e << YAML::Key << "interfaces" << YAML::Value << YAML::Flow << YAML::BeginSeq;
@@ -1069,6 +1083,11 @@ std::string DumpConfig(const Config& cfg) {
     e << YAML::EndMap;
   }
   e << YAML::EndSeq;
+
+  e << YAML::Key << "fleet" << YAML::Value << YAML::BeginMap;
+  e << YAML::Key << "burst_align" << YAML::Value << (cfg.fleet.burst_align ? "true" : "false");
+  e << YAML::Key << "seed" << YAML::Value << std::to_string(cfg.fleet.seed);
+  e << YAML::EndMap;
 
   const ExperimentSection& x = cfg.experiment;
   e << YAML::Key << "experiment" << YAML::Value << YAML::BeginMap;

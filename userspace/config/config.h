@@ -64,8 +64,9 @@ struct Exchange {
 };
 
 struct Target {
-  std::string cgroup;                   // cgroup v2 directory; --cgroup/--pid override
-  std::string netns;                    // netns file; empty: that of --pid, else mmchaos's own
+  std::string cgroup;  // cgroup v2 directory; --cgroup/--pid override
+  std::string unit;    // a systemd unit whose cgroup is the target instead (cgroup/locate.h)
+  std::string netns;   // netns file; empty: that of --pid, else mmchaos's own
   std::vector<std::string> interfaces;  // interfaces mmchaos may manage (tc, qdiscs)
   std::vector<Exchange> exchanges;
   std::vector<uint16_t> dns_ports{53};
@@ -132,8 +133,15 @@ struct LogSection {
   int max_events_per_sec = 100;                                  // per CPU, in the kernel
 };
 
+// The optional `fleet:` section: several canary hosts as one experiment.
+struct FleetSection {
+  bool burst_align = false;  // cycles start on UTC multiples of burst_on_sec + burst_off_sec
+  int seed = 0;              // the rollout hash's (and storm draw's) salt; 0: random per run
+};
+
 struct Config {
   ChaosSection chaos;
+  FleetSection fleet;
   NetemSection netem;
   Target target;
   FaultsSection faults;

@@ -12,10 +12,12 @@
 #include <random>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/locate.h"
 #include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/fd.h"
 #include "config/config.h"
+#include "controller/fleet.h"
 #include "controller/kernel_config.h"
 #include "controller/mem_path.h"
 #include "controller/registry.h"
@@ -36,10 +38,15 @@ constexpr int kExitOk = 0, kExitRuntime = 1, kExitConfig = 2;
 constexpr int kTickMs = 50;
 constexpr uint64_t kResolveEveryNs = 30ULL * 1000000000ULL;
 
-uint64_t MonoNs() {
+uint64_t ClockNs(clockid_t id) {
   timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(id, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
+}
+uint64_t MonoNs() { return ClockNs(CLOCK_MONOTONIC); }
+// The burst schedule's epoch for a (re)start now: on UTC boundaries with fleet.burst_align.
+uint64_t EpochNow(const Config& cfg) {
+  return ScheduleEpoch(cfg, MonoNs(), ClockNs(CLOCK_REALTIME));
 }
 
 void Log(const std::string& msg) { std::fprintf(stderr, "mmchaos: %s\n", msg.c_str()); }
@@ -67,7 +74,8 @@ std::optional<Config> ReadConfig(const RunOptions& opts) {
 
 bool SameSchedule(const Config& a, const Config& b) {
   return a.chaos.burst_on_sec == b.chaos.burst_on_sec &&
-         a.chaos.burst_off_sec == b.chaos.burst_off_sec;
+         a.chaos.burst_off_sec == b.chaos.burst_off_sec &&
+         a.fleet.burst_align == b.fleet.burst_align;
 }
 
 // mem_pressure acts on the cgroup `run` resolved (--cgroup/--pid may differ from the file's).
@@ -222,7 +230,7 @@ int RunController(const RunOptions& opts) {
   auto cfg = ReadConfig(opts);
   if (!cfg) return kExitConfig;
 
-  auto cgroup = ResolveTargetCgroup(cfg->target.cgroup, opts.cgroup, opts.pid);
+  auto cgroup = ResolveTarget(*cfg, opts.cgroup, opts.pid);
   if (!cgroup) return Report(cgroup.error(), kExitConfig);
   if (!MemoryUsable(*cfg, *cgroup)) return kExitConfig;
   auto cgid = CgroupId(*cgroup);
@@ -250,10 +258,11 @@ int RunController(const RunOptions& opts) {
   if (!dp) return Report(dp.error(), kExitRuntime);
   DataPlane& plane = **dp;
 
-  const uint32_t seed = std::random_device{}();
-  uint64_t epoch = MonoNs();
+  const uint32_t seed = RunSeed(*cfg);  // fleet.seed applies at start
+  const uint64_t started = MonoNs();
+  const uint64_t epoch = EpochNow(*cfg);
   mmc_config kcfg = ToKernelConfig(*cfg, epoch, seed);
-  if (auto w = plane.Heartbeat(epoch); !w) return Report(w.error(), kExitRuntime);
+  if (auto w = plane.Heartbeat(MonoNs()); !w) return Report(w.error(), kExitRuntime);
   if (auto w = plane.WriteConfig(kcfg); !w) return Report(w.error(), kExitRuntime);
 
   auto log = EventLog::Open(plane.events_fd(), cfg->log.injections);
@@ -307,7 +316,7 @@ int RunController(const RunOptions& opts) {
   }
 
   const uint64_t deadline =
-      opts.duration_sec > 0 ? epoch + static_cast<uint64_t>(opts.duration_sec * 1e9) : 0;
+      opts.duration_sec > 0 ? started + static_cast<uint64_t>(opts.duration_sec * 1e9) : 0;
   uint64_t last_beat = 0, last_resolve = MonoNs(), last_sample = MonoNs();
   int64_t last_burst = -1;
   int rc = kExitOk;
@@ -340,7 +349,7 @@ int RunController(const RunOptions& opts) {
           Log("SIGHUP: new config rejected, keeping the running one");
           continue;
         }
-        uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : MonoNs();
+        uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : EpochNow(*next);
         mmc_config next_k = ToKernelConfig(*next, new_epoch, seed);
         if (auto w = plane.WriteConfig(next_k); !w) {
           Log("SIGHUP: " + w.error().message());

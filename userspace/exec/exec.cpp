@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/locate.h"
 #include "clock/clock_skew.h"
 #include "clock/clock_state.h"
 #include "common/fd.h"
@@ -27,7 +28,7 @@ int ExecCommand(const std::string& config_path, const std::vector<std::string>& 
   if (cmd.empty()) return Die("no command given: mmchaos exec -c FILE -- CMD [ARGS...]");
   auto cfg = LoadConfig(config_path);
   if (!cfg) return Die(cfg.error().message());
-  auto cgroup = ResolveTargetCgroup(cfg->target.cgroup, "", 0);
+  auto cgroup = ResolveTarget(*cfg, "", 0);
   if (!cgroup) return Die(cgroup.error().message());
   auto cgid = CgroupId(*cgroup);
   if (!cgid) return Die(cgid.error().message());

@@ -121,6 +121,8 @@ class DataPlaneCollector : public prometheus::Collectable {
         "reason",
         {{"rate_limit", MMC_STAT_EVENTS_SUPPRESSED}, {"ring_full", MMC_STAT_EVENTS_LOST}}));
 
+    if (s.netem) AppendNetem(*s.netem, out);
+
     if (s.memory_psi) {
       const MemoryPsi& p = *s.memory_psi;
       MetricFamily avg{"mm_chaos_memory_pressure_avg10",
@@ -192,6 +194,31 @@ class DataPlaneCollector : public prometheus::Collectable {
     return f;
   }
 
+  // The netem qdiscs' own counters, only while the netem path exists (delay scenarios).
+  static void AppendNetem(const std::array<DataPlaneSnapshot::Netem, 2>& netem,
+                          std::vector<MetricFamily>& out) {
+    MetricFamily drops{"mm_chaos_netem_drops_total",
+                       "Packets the delay scenarios' netem qdiscs dropped (queue over its limit: "
+                       "raise netem.expected_pps or netem.limit)",
+                       MetricType::Counter,
+                       {}};
+    MetricFamily backlog{"mm_chaos_netem_backlog_packets",
+                         "Packets held in the delay scenarios' netem qdiscs now",
+                         MetricType::Gauge,
+                         {}};
+    for (auto [scn, i] : {std::pair{"lat_spike", 0}, std::pair{"ws_lag", 1}}) {
+      ClientMetric m;
+      m.label = {{"scenario", scn}};
+      m.counter.value = static_cast<double>(netem[i].drops);
+      drops.metric.push_back(m);
+      m.counter.value = 0;
+      m.gauge.value = static_cast<double>(netem[i].backlog_packets);
+      backlog.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(drops));
+    out.push_back(std::move(backlog));
+  }
+
   static MetricFamily Gauge(std::string name, std::string help, double v) {
     ClientMetric m;
     m.gauge.value = v;
@@ -216,5 +243,10 @@ Result<std::unique_ptr<MetricsExporter>> MetricsExporter::Start(
 }
 
 MetricsExporter::~MetricsExporter() = default;
+
+int MetricsExporter::port() const {
+  auto ports = exposer_->GetListeningPorts();
+  return ports.empty() ? 0 : ports.front();
+}
 
 }  // namespace mmchaos

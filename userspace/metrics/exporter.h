@@ -53,6 +53,8 @@ class MetricsExporter {
   static Result<std::unique_ptr<MetricsExporter>> Start(
       const std::string& listen, std::function<DataPlaneSnapshot()> snapshot);
   ~MetricsExporter();
+  // The port it listens on (listen may name port 0: the kernel picks one).
+  int port() const;
 
  private:
   MetricsExporter() = default;
