@@ -84,11 +84,13 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
     mechanism_key_ = c.faults.clock_skew_mechanism;
     ClockChoice ch = ChooseClockMechanism(c);
     if (ch.mechanism == ClockMechanism::kUprobe) {
-      const std::string libc = LibcPath(cgroup_);
-      auto u = ClockUprobes::Attach(plane_, cgroup_fd_, libc);
+      auto u = ClockUprobes::Attach(plane_, cgroup_fd_, cgroup_);
       if (!u) return std::unexpected(u.error());
       uprobes_ = std::move(*u);
-      std::fprintf(stderr, "mmchaos: clock_skew: uprobes on %s:clock_gettime\n", libc.c_str());
+      std::fprintf(stderr,
+                   "mmchaos: clock_skew: uprobes on clock_gettime, per process of %s (%zu now; "
+                   "newcomers within a loop tick)\n",
+                   cgroup_.c_str(), uprobes_->processes());
     } else {
       auto s = ClockState::Create(cgroup_id_);
       if (!s) return std::unexpected(s.error());
@@ -115,6 +117,17 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
     state_->Write(v);
   }
   return {};
+}
+
+void ClockSkew::Sync() {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!uprobes_) return;
+  auto s = uprobes_->Sync();
+  // Logged once per distinct failure: the loop retries every tick.
+  std::string msg = s ? std::string() : s.error().message();
+  if (!msg.empty() && msg != last_sync_error_)
+    std::fprintf(stderr, "mmchaos: clock_skew: %s\n", msg.c_str());
+  last_sync_error_ = msg;
 }
 
 void ClockSkew::Beat(uint64_t now_ns) {

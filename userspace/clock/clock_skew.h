@@ -50,6 +50,8 @@ class ClockSkew {
   // Makes the mechanism match the config (k: the kernel record with the burst schedule).
   // Nothing runs while chaos.enabled is false or clock_skew_ms is 0.
   Result<void> Apply(const Config& c, const mmc_config& k);
+  // Follows the target cgroup's processes with the uprobes (every loop tick).
+  void Sync();
   void Beat(uint64_t now_ns);
   // Adds the preloads' counts to the data plane's (the uprobes count in the maps already).
   void AddCounts(Counters& c);
@@ -64,6 +66,7 @@ class ClockSkew {
   std::mutex mu_;
   std::unique_ptr<ClockUprobes> uprobes_;
   std::optional<ClockState> state_;
+  std::string last_sync_error_;
   std::string mechanism_key_;  // faults.clock_skew_mechanism the running mechanism was chosen by
   uint64_t carried_[MMC_MODE_MAX] = {};  // counts of records already removed: counters never drop
 };

@@ -377,6 +377,7 @@ int RunController(const RunOptions& opts) {
     }
     if (!hooks.OnTick(session, now)) break;
     placed.Tick(*cfg, kcfg, now);
+    clock.Sync();
     mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
     int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
     if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)
