@@ -56,6 +56,24 @@ TEST(Cli, ConfigErrorsExitTwoWithFileAndLine) {
   EXPECT_NE(r.out.find(f + ":3"), std::string::npos) << r.out;
 }
 
+// exch_429 on a https:// endpoint: accepted, through the TLS preload (installed next to the
+// binary), and validate says so; faults.tls_mechanism takes auto or preload only.
+TEST(Cli, StatusRewritesOnHttpsGoThroughTheTlsPreload) {
+  auto f = WriteTemp(
+      "chaos:\n  exch_429: 0.2\ntarget:\n  interfaces: [veth0]\n  exchanges:\n    x:\n"
+      "      rest: [\"https://10.0.0.2:8443\"]\nfaults:\n  tls_mechanism: preload\n");
+  auto r = Mmchaos("validate -c " + f);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("status rewrites through the preload"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("SSL_read"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tls_mechanism: preload"), std::string::npos) << r.out;
+  std::ofstream(f) << "faults:\n  tls_mechanism: uprobe\n";
+  r = Mmchaos("validate -c " + f);
+  std::remove(f.c_str());
+  EXPECT_EQ(r.rc, 2) << r.out;
+  EXPECT_NE(r.out.find("tls_mechanism"), std::string::npos) << r.out;
+}
+
 TEST(Cli, ScenarioWithoutADataPlaneIsRefused) {
   auto f = WriteTemp("chaos:\n  mem_pressure: high\n");
   auto r = Mmchaos("validate -c " + f);

@@ -72,6 +72,14 @@ nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
     auto clock = ReadClockCounts(cgid);
     inj["clock_skew"]["live"] = inj["clock_skew"]["live"].get<uint64_t>() + clock[0];
     inj["clock_skew"]["shadow"] = inj["clock_skew"]["shadow"].get<uint64_t>() + clock[1];
+    // So do the TLS preloads' status rewrites.
+    mmc_tls_counts tls = ReadTlsCounts(cgid);
+    for (const auto& s : kScenarios) {
+      const std::string key(s.label);
+      inj[key]["live"] = inj[key]["live"].get<uint64_t>() + tls.injections[s.id][MMC_MODE_LIVE];
+      inj[key]["shadow"] =
+          inj[key]["shadow"].get<uint64_t>() + tls.injections[s.id][MMC_MODE_SHADOW];
+    }
     j["injections"] = inj;
     j["packets"] = {{"egress", k[MMC_STAT_PKTS_EGRESS]}, {"ingress", k[MMC_STAT_PKTS_INGRESS]}};
   }

@@ -68,8 +68,9 @@ std::string PreloadLibraryPath() {
   return {};
 }
 
-ClockSkew::ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup, uint64_t cgroup_id)
-    : plane_(plane), cgroup_fd_(cgroup_fd), cgroup_(std::move(cgroup)), cgroup_id_(cgroup_id) {}
+ClockSkew::ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup,
+                     SharedRecord& record)
+    : plane_(plane), cgroup_fd_(cgroup_fd), cgroup_(std::move(cgroup)), record_(record) {}
 
 ClockSkew::~ClockSkew() { Clear(); }
 
@@ -80,27 +81,25 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
   }
   if (c.faults.clock_skew_mechanism != mechanism_key_) Clear();
   std::lock_guard<std::mutex> l(mu_);
-  if (!uprobes_ && !state_) {
+  std::string why_preload;  // set when the preload is chosen now
+  if (!uprobes_ && !preload_) {
     mechanism_key_ = c.faults.clock_skew_mechanism;
     ClockChoice ch = ChooseClockMechanism(c);
     if (ch.mechanism == ClockMechanism::kUprobe) {
-      const std::string libc = LibcPath(cgroup_);
-      auto u = ClockUprobes::Attach(plane_, cgroup_fd_, libc);
+      auto u = ClockUprobes::Attach(plane_, cgroup_fd_, cgroup_);
       if (!u) return std::unexpected(u.error());
       uprobes_ = std::move(*u);
-      std::fprintf(stderr, "mmchaos: clock_skew: uprobes on %s:clock_gettime\n", libc.c_str());
-    } else {
-      auto s = ClockState::Create(cgroup_id_);
-      if (!s) return std::unexpected(s.error());
-      state_.emplace(std::move(*s));
       std::fprintf(stderr,
-                   "mmchaos: clock_skew: preload fallback through %s (%s): start the engine "
-                   "with `mmchaos exec`\n",
-                   state_->path().c_str(), ch.why.c_str());
+                   "mmchaos: clock_skew: uprobes on clock_gettime, per process of %s (%zu now; "
+                   "newcomers within a loop tick)\n",
+                   cgroup_.c_str(), uprobes_->processes());
+    } else {
+      preload_ = true;
+      why_preload = ch.why;
     }
   }
   // The uprobes read mmc_cfg (written by the caller); the preloads read the shared record.
-  if (state_) {
+  if (preload_) {
     mmc_clock_view v{};
     v.armed = k.armed;
     v.dry_run = k.dry_run;
@@ -112,29 +111,40 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
     v.rollout_threshold = k.rollout_threshold;
     v.seed = k.seed;
     v.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(c.target.heartbeat_ms) * 1000000ULL;
-    state_->Write(v);
+    if (auto u = record_.Use(SharedRecord::kClock, [&](ClockState& s) { s.Write(v); }); !u)
+      return u;
+    // Said once the record exists: `mmchaos exec` started now finds it.
+    if (!why_preload.empty())
+      std::fprintf(stderr,
+                   "mmchaos: clock_skew: preload fallback through %s (%s): start the engine "
+                   "with `mmchaos exec`\n",
+                   record_.path().c_str(), why_preload.c_str());
   }
   return {};
 }
 
-void ClockSkew::Beat(uint64_t now_ns) {
+void ClockSkew::Sync() {
   std::lock_guard<std::mutex> l(mu_);
-  if (state_) state_->Beat(now_ns);
+  if (!uprobes_) return;
+  auto s = uprobes_->Sync();
+  // Logged once per distinct failure: the loop retries every tick.
+  std::string msg = s ? std::string() : s.error().message();
+  if (!msg.empty() && msg != last_sync_error_)
+    std::fprintf(stderr, "mmchaos: clock_skew: %s\n", msg.c_str());
+  last_sync_error_ = msg;
 }
 
 void ClockSkew::AddCounts(Counters& c) {
-  std::lock_guard<std::mutex> l(mu_);
   for (int mode = 0; mode < MMC_MODE_MAX; ++mode)
     c[mmc_injection_slot(MMC_SCN_CLOCK_SKEW, static_cast<mmc_mode>(mode))] +=
-        carried_[mode] + (state_ ? state_->Reads(mode) : 0);
+        record_.ClockReads(mode);
 }
 
 void ClockSkew::Clear() {
   std::lock_guard<std::mutex> l(mu_);
   uprobes_.reset();
-  if (state_)
-    for (int mode = 0; mode < MMC_MODE_MAX; ++mode) carried_[mode] += state_->Reads(mode);
-  state_.reset();
+  if (preload_) record_.Drop(SharedRecord::kClock, [](ClockState& s) { s.Write({}); });
+  preload_ = false;
   mechanism_key_.clear();
 }
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "clock/clock_state.h"
 #include "clock/clock_uprobe.h"
+#include "clock/shared_record.h"
 #include "config/config.h"
 #include "loader/counters.h"
 #include "mmchaos.h"
@@ -44,28 +44,29 @@ std::string PreloadLibraryPath();
 
 class ClockSkew {
  public:
-  ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup, uint64_t cgroup_id);
+  ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup, SharedRecord& record);
   ~ClockSkew();
 
   // Makes the mechanism match the config (k: the kernel record with the burst schedule).
   // Nothing runs while chaos.enabled is false or clock_skew_ms is 0.
   Result<void> Apply(const Config& c, const mmc_config& k);
-  void Beat(uint64_t now_ns);
+  // Follows the target cgroup's processes with the uprobes (every loop tick).
+  void Sync();
   // Adds the preloads' counts to the data plane's (the uprobes count in the maps already).
   void AddCounts(Counters& c);
-  // Detaches the uprobes, disarms and removes the shared record (idempotent).
+  // Detaches the uprobes, disarms clock_skew's part of the shared record (idempotent).
   void Clear();
 
  private:
   const DataPlane& plane_;
   int cgroup_fd_;
   std::string cgroup_;
-  uint64_t cgroup_id_;
+  SharedRecord& record_;
   std::mutex mu_;
   std::unique_ptr<ClockUprobes> uprobes_;
-  std::optional<ClockState> state_;
+  bool preload_ = false;
+  std::string last_sync_error_;
   std::string mechanism_key_;  // faults.clock_skew_mechanism the running mechanism was chosen by
-  uint64_t carried_[MMC_MODE_MAX] = {};  // counts of records already removed: counters never drop
 };
 
 }  // namespace mmchaos

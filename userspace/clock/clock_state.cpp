@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 
 #include "common/fd.h"
@@ -19,6 +20,14 @@ void Disarm(mmc_clock_state* s) {
   __atomic_thread_fence(__ATOMIC_RELEASE);
   __atomic_store_n(&s->armed, 0u, __ATOMIC_RELAXED);
   __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void DisarmTls(mmc_tls_state* t) {
+  uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&t->seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&t->armed, 0u, __ATOMIC_RELAXED);
+  __atomic_store_n(&t->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
 }  // namespace
@@ -38,12 +47,12 @@ Result<ClockState> ClockState::Create(uint64_t cgroup_id) {
   ::unlink(tmp.c_str());
   UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) return Fail("open(" + tmp + ")", errno, PrivilegeHint(errno));
-  if (::ftruncate(fd.get(), MMC_CLOCK_FILE_SIZE) != 0) {
+  if (::ftruncate(fd.get(), MMC_RECORD_FILE_SIZE) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return Fail("ftruncate(" + tmp + ")", err);
   }
-  void* m = ::mmap(nullptr, MMC_CLOCK_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+  void* m = ::mmap(nullptr, MMC_RECORD_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
   if (m == MAP_FAILED) {
     int err = errno;
     ::unlink(tmp.c_str());
@@ -51,7 +60,10 @@ Result<ClockState> ClockState::Create(uint64_t cgroup_id) {
   }
   cs.state_ = static_cast<mmc_clock_state*>(m);
   cs.counts_ = reinterpret_cast<mmc_clock_counts*>(static_cast<char*>(m) + MMC_CLOCK_PAGE);
+  cs.tls_ = reinterpret_cast<mmc_tls_state*>(static_cast<char*>(m) + MMC_TLS_STATE_OFF);
+  cs.tls_counts_ = reinterpret_cast<mmc_tls_counts*>(static_cast<char*>(m) + MMC_TLS_COUNTS_OFF);
   cs.state_->magic = MMC_CLOCK_MAGIC;
+  cs.tls_->magic = MMC_TLS_MAGIC;
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || ::rename(tmp.c_str(), cs.path_.c_str()) != 0) {
     int err = errno;
@@ -67,17 +79,20 @@ ClockState::ClockState(ClockState&& o) noexcept
     : path_(std::move(o.path_)),
       state_(std::exchange(o.state_, nullptr)),
       counts_(std::exchange(o.counts_, nullptr)),
+      tls_(std::exchange(o.tls_, nullptr)),
+      tls_counts_(std::exchange(o.tls_counts_, nullptr)),
       dev_(o.dev_),
       ino_(o.ino_) {}
 
 ClockState::~ClockState() {
   if (!state_) return;
   Disarm(state_);
+  DisarmTls(tls_);
   // Remove the file only if it is still ours (a newer controller may have replaced it).
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
     ::unlink(path_.c_str());
-  ::munmap(state_, MMC_CLOCK_FILE_SIZE);
+  ::munmap(state_, MMC_RECORD_FILE_SIZE);
 }
 
 void ClockState::Write(const mmc_clock_view& v) {
@@ -96,6 +111,35 @@ void ClockState::Write(const mmc_clock_view& v) {
   __atomic_store_n(&s->rollout_threshold, v.rollout_threshold, __ATOMIC_RELAXED);
   __atomic_store_n(&s->seed, v.seed, __ATOMIC_RELAXED);
   __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+void ClockState::WriteTls(const mmc_tls_state& t) {
+  mmc_tls_state* s = tls_;
+  uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&s->armed, t.armed, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->dry_run, t.dry_run, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seed, t.seed, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->epoch_ns, t.epoch_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->on_ns, t.on_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->off_ns, t.off_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->heartbeat_timeout_ns, t.heartbeat_timeout_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->rollout_threshold, t.rollout_threshold, __ATOMIC_RELAXED);
+  for (int i = 0; i < MMC_TLS_SCENARIOS; ++i)
+    __atomic_store_n(&s->prob[i], t.prob[i], __ATOMIC_RELAXED);
+  for (int i = 0; i < 4; ++i)
+    __atomic_store_n(&s->status_5xx[i], t.status_5xx[i], __ATOMIC_RELAXED);
+  // Readers copy the endpoints under the seqlock and retry on a change.
+  std::memcpy(static_cast<void*>(s->endpoints), t.endpoints, sizeof(t.endpoints));
+  __atomic_store_n(&s->n_endpoints, t.n_endpoints, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+}
+
+uint64_t ClockState::TlsInjections(int scenario, int mode) const {
+  if (scenario < 0 || scenario >= MMC_SCN_MAX) return 0;
+  return __atomic_load_n(&tls_counts_->injections[scenario][mode == MMC_MODE_SHADOW ? 1 : 0],
+                         __ATOMIC_RELAXED);
 }
 
 void ClockState::Beat(uint64_t now_ns) {
@@ -118,6 +162,17 @@ std::array<uint64_t, 2> ReadClockCounts(uint64_t cgroup_id) {
   return out;
 }
 
+mmc_tls_counts ReadTlsCounts(uint64_t cgroup_id) {
+  mmc_tls_counts c{};
+  const std::string path = ClockStatePath(cgroup_id);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_size < MMC_RECORD_FILE_SIZE) return c;
+  if (::pread(fd.get(), &c, sizeof(c), MMC_TLS_COUNTS_OFF) != static_cast<ssize_t>(sizeof(c)))
+    c = {};
+  return c;
+}
+
 int RemoveClockStates() {
   int removed = 0;
   std::error_code ec;
@@ -132,6 +187,15 @@ int RemoveClockStates() {
       if (m != MAP_FAILED) {
         auto* s = static_cast<mmc_clock_state*>(m);
         if (s->magic == MMC_CLOCK_MAGIC) Disarm(s);
+        ::munmap(m, MMC_CLOCK_PAGE);
+      }
+    }
+    if (fd && st.st_size >= MMC_RECORD_FILE_SIZE) {
+      void* m = ::mmap(nullptr, MMC_CLOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(),
+                       MMC_TLS_STATE_OFF);
+      if (m != MAP_FAILED) {
+        auto* t = static_cast<mmc_tls_state*>(m);
+        if (t->magic == MMC_TLS_MAGIC) DisarmTls(t);
         ::munmap(m, MMC_CLOCK_PAGE);
       }
     }

@@ -1,7 +1,8 @@
-// The controller's side of the preload fallback's shared memory (bpf/clock.h): one file per
-// target cgroup, /run/mmchaos/clock-<cgroup id>.shm, replaced on every start, disarmed and
-// removed on teardown and by `mmchaos rollback`. After a crash the file stays armed but its
-// heartbeat stops, so the preloads return true time within two heartbeat periods.
+// The controller's side of the preload's shared memory (bpf/clock.h, bpf/tls.h): one file per
+// target cgroup, /run/mmchaos/clock-<cgroup id>.shm, for clock_skew and the TLS faults alike,
+// replaced on every start, disarmed and removed on teardown and by `mmchaos rollback`. After a
+// crash the file stays armed but its heartbeat stops, so the preloads return true time (and the
+// server's bytes) within two heartbeat periods.
 #pragma once
 
 #include <array>
@@ -11,6 +12,7 @@
 #include "clock.h"
 #include "common/error.h"
 #include "mmchaos.h"
+#include "tls.h"
 
 namespace mmchaos {
 
@@ -28,9 +30,13 @@ class ClockState {
 
   // Publishes the controller's fields (seqlock write).
   void Write(const mmc_clock_view& v);
+  // The TLS page's fields (magic and seq are the record's own).
+  void WriteTls(const mmc_tls_state& t);
   void Beat(uint64_t now_ns);
   // Reads counted by the preloads: [0] live, [1] shadow.
   uint64_t Reads(int mode) const;
+  // TLS responses decided by the preloads, per scenario and mode.
+  uint64_t TlsInjections(int scenario, int mode) const;
   const std::string& path() const { return path_; }
 
  private:
@@ -38,12 +44,16 @@ class ClockState {
   std::string path_;
   mmc_clock_state* state_ = nullptr;
   mmc_clock_counts* counts_ = nullptr;
+  mmc_tls_state* tls_ = nullptr;
+  mmc_tls_counts* tls_counts_ = nullptr;
   uint64_t dev_ = 0, ino_ = 0;
 };
 
 // The reads the preloads counted in a cgroup's record ([0] live, [1] shadow), for `status`;
 // zeros when there is none.
 std::array<uint64_t, 2> ReadClockCounts(uint64_t cgroup_id);
+// The TLS injections the preloads counted there, for `status`; zeros when there is none.
+mmc_tls_counts ReadTlsCounts(uint64_t cgroup_id);
 
 // Disarms and removes every record under /run/mmchaos (rollback); returns how many.
 int RemoveClockStates();

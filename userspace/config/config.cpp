@@ -728,7 +728,8 @@ class Parser {
   void ParseFaults(const YAML::Node& map, FaultsSection& f) {
     const std::string w = "faults";
     ForEachKey(
-        map, w, {"status_5xx", "dns_answer", "clock_skew_clocks", "clock_skew_mechanism"},
+        map, w,
+        {"status_5xx", "dns_answer", "clock_skew_clocks", "clock_skew_mechanism", "tls_mechanism"},
         [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
           const std::string name = Dotted(w, key);
           if (key == "status_5xx") f.status_5xx = Integer(k, v, name, 500, 599);
@@ -754,6 +755,14 @@ class Parser {
                 f.clock_skew_mechanism != "preload")
               Throw(ValueMark(k, v), name + ": expected auto, uprobe or preload, got '" +
                                          f.clock_skew_mechanism + "'");
+          }
+          if (key == "tls_mechanism") {
+            f.tls_mechanism = String(k, v, name);
+            if (f.tls_mechanism != "auto" && f.tls_mechanism != "preload")
+              Throw(ValueMark(k, v), name +
+                                         ": expected auto or preload (this version has no "
+                                         "TLS uprobe mechanism), got '" +
+                                         f.tls_mechanism + "'");
           }
         });
   }
@@ -1042,6 +1051,7 @@ std::string DumpConfig(const Config& cfg) {
   for (const std::string& c : cfg.faults.clock_skew_clocks) e << c;
   e << YAML::EndSeq;
   e << YAML::Key << "clock_skew_mechanism" << YAML::Value << cfg.faults.clock_skew_mechanism;
+  e << YAML::Key << "tls_mechanism" << YAML::Value << cfg.faults.tls_mechanism;
   e << YAML::EndMap;
 
   e << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;

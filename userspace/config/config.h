@@ -122,6 +122,9 @@ struct FaultsSection {
   // mechanism where the kernel allows it, else the preload of `mmchaos exec`).
   std::vector<std::string> clock_skew_clocks{"realtime"};
   std::string clock_skew_mechanism = "auto";
+  // exch_429 / exch_5xx / rate_limit_storm on https:// endpoints: how the engine's TLS library is
+  // reached (auto | preload: the preload of `mmchaos exec` wraps libssl's SSL_read/SSL_write).
+  std::string tls_mechanism = "auto";
 };
 
 struct MetricsSection {

@@ -28,6 +28,7 @@
 #include "metrics/exporter.h"
 #include "metrics/request_window.h"
 #include "schedule.h"
+#include "tls/tls_faults.h"
 
 namespace mmchaos {
 namespace {
@@ -175,9 +176,15 @@ class Placement {
 // The loop's objects as hooks see them.
 class LoopSession : public Session {
  public:
-  LoopSession(DataPlane& plane, Placement& placed, ClockSkew& clock, Config& cfg, mmc_config& kcfg,
-              const std::string& netns)
-      : plane_(plane), placed_(placed), clock_(clock), cfg_(cfg), kcfg_(kcfg), netns_(netns) {
+  LoopSession(DataPlane& plane, Placement& placed, ClockSkew& clock, TlsFaults& tls, Config& cfg,
+              mmc_config& kcfg, const std::string& netns)
+      : plane_(plane),
+        placed_(placed),
+        clock_(clock),
+        tls_(tls),
+        cfg_(cfg),
+        kcfg_(kcfg),
+        netns_(netns) {
     for (const auto& t : cfg.rollback_triggers) rollbacks_[t.name] = 0;
   }
 
@@ -187,10 +194,13 @@ class LoopSession : public Session {
   Result<void> SetKernelConfig(const mmc_config& k) override {
     if (auto w = plane_.WriteConfig(k); !w) return w;
     kcfg_ = k;
-    return clock_.Apply(cfg_, k);  // the preloads read their copy from shared memory
+    // The preloads read their copy from shared memory.
+    if (auto a = clock_.Apply(cfg_, k); !a) return a;
+    return tls_.Apply(cfg_, k);
   }
   void Rollback(const std::string& trigger) override {
     clock_.Clear();
+    tls_.Clear();
     placed_.Clear();
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -203,7 +213,10 @@ class LoopSession : public Session {
   const std::string& netns() const override { return netns_; }
   Result<Counters> ReadCounters() override {
     auto c = plane_.ReadCounters();
-    if (c) clock_.AddCounts(*c);
+    if (c) {
+      clock_.AddCounts(*c);
+      tls_.AddCounts(*c);
+    }
     return c;
   }
 
@@ -217,6 +230,7 @@ class LoopSession : public Session {
   DataPlane& plane_;
   Placement& placed_;
   ClockSkew& clock_;
+  TlsFaults& tls_;
   Config& cfg_;
   mmc_config& kcfg_;
   const std::string& netns_;
@@ -271,8 +285,10 @@ int RunController(const RunOptions& opts) {
   RequestWindow requests(*cfg, 10ULL * 1000000000ULL);
   if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, MonoNs());  // the zero point
   Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
-  ClockSkew clock(plane, cgfd->get(), *cgroup, *cgid);
-  LoopSession session(plane, placed, clock, *cfg, kcfg, netns);
+  SharedRecord record(*cgid);  // the preloads' (clock_skew, TLS): outlives both users
+  ClockSkew clock(plane, cgfd->get(), *cgroup, record);
+  TlsFaults tls(record);
+  LoopSession session(plane, placed, clock, tls, *cfg, kcfg, netns);
   // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
   // hooks, which do too. They start before anything is attached, so their kernel config is the
   // first the data path sees.
@@ -281,7 +297,8 @@ int RunController(const RunOptions& opts) {
   if (auto h = hooks.OnStart(session); !h) return Report(h.error(), kExitRuntime);
   if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
   if (auto a = clock.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
-  clock.Beat(MonoNs());
+  if (auto a = tls.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
+  record.Beat(MonoNs());
   if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
   // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
@@ -291,7 +308,10 @@ int RunController(const RunOptions& opts) {
   auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names, cgroup_dir]() {
     DataPlaneSnapshot s;
     if (auto c = plane.ReadCounters()) s.counters = *c;
-    if (s.counters) clock.AddCounts(*s.counters);  // the preloads count in shared memory
+    if (s.counters) {  // the preloads count in shared memory
+      clock.AddCounts(*s.counters);
+      tls.AddCounts(*s.counters);
+    }
     if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
     s.attached = plane.attached();
     s.now_ns = MonoNs();
@@ -358,6 +378,7 @@ int RunController(const RunOptions& opts) {
         kcfg = next_k;
         if (auto a = placed.Apply(*next); !a) Log("SIGHUP: " + a.error().message());
         if (auto a = clock.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
+        if (auto a = tls.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
         if (next->target.cgroup != cfg->target.cgroup || next->target.netns != cfg->target.netns)
           Log("SIGHUP: target changes need a restart; still on " + *cgroup);
         *cfg = std::move(*next);
@@ -373,7 +394,7 @@ int RunController(const RunOptions& opts) {
     if (deadline && now >= deadline) break;
     if (now - last_beat >= static_cast<uint64_t>(cfg->target.heartbeat_ms) * 1000000ULL / 2) {
       if (auto w = plane.Heartbeat(now); !w) Log("heartbeat: " + w.error().message());
-      clock.Beat(now);
+      record.Beat(now);
       last_beat = now;
     }
     if (now - last_sample >= 1000000000ULL) {
@@ -386,6 +407,7 @@ int RunController(const RunOptions& opts) {
     }
     if (!hooks.OnTick(session, now)) break;
     placed.Tick(*cfg, kcfg, now);
+    clock.Sync();
     mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
     int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
     if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)
@@ -395,6 +417,7 @@ int RunController(const RunOptions& opts) {
   if (rc == kExitOk) rc = hooks.ExitCode();
   // Rollback first: links go before anything else is torn down, then the netem path.
   clock.Clear();
+  tls.Clear();
   placed.Clear();
   (*log)->Consume();
   lock->Release();

@@ -9,6 +9,7 @@
 #include "clock/clock_skew.h"
 #include "common/scenarios.h"
 #include "tc/steering.h"
+#include "tls/tls_faults.h"
 
 namespace mmchaos {
 
@@ -123,25 +124,31 @@ std::vector<std::string> ScenarioNotes(const Config& cfg) {
   std::vector<std::string> out;
   const ChaosSection& c = cfg.chaos;
   bool rewrites = c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0;
+  const bool tls_rewrites = ChooseTlsMechanism(cfg).mechanism != TlsMechanism::kNone;
   for (const auto& x : cfg.target.exchanges) {
     for (const auto& e : x.rest) {
       std::string applies = "net_loss, lat_spike_ms, reconcile_mismatch";
-      if (!e.tls) applies += ", exch_429, exch_5xx, rate_limit_storm";
+      if (!e.tls || tls_rewrites) applies += ", exch_429, exch_5xx, rate_limit_storm";
+      std::string tls_note = tls_rewrites ? " (TLS: status rewrites through the preload of "
+                                            "`mmchaos exec`; reconcile_mismatch counts every "
+                                            "request)"
+                                          : " (TLS: status lines are encrypted, no 429/5xx/storm "
+                                            "rewrite; reconcile_mismatch counts every request)";
       out.push_back(x.name + " REST " + e.url + ": " + applies +
-                    (e.tls && rewrites ? " (TLS: status lines are encrypted, no 429/5xx/storm "
-                                         "rewrite; reconcile_mismatch counts every request)"
-                                       : ""));
+                    (e.tls && rewrites ? tls_note : ""));
     }
     for (const auto& e : x.ws)
       out.push_back(x.name + " WS " + e.url + ": net_loss, ws_lag_ms, ws_disconnect");
   }
   if (std::string n = ClockSkewNote(cfg); !n.empty()) out.push_back(n);
+  if (std::string n = TlsNote(cfg); !n.empty()) out.push_back(n);
   return out;
 }
 
 std::vector<std::string> CheckScenarios(const Config& cfg) {
   std::vector<std::string> out = UnsupportedScenarios(cfg);
   for (auto& m : CheckClockSkew(cfg)) out.push_back(std::move(m));
+  for (auto& m : CheckTls(cfg)) out.push_back(std::move(m));
   if (NeedsTc(cfg) && cfg.target.interfaces.empty())
     out.push_back(
         "the exchange and delay scenarios (lat_spike_ms, ws_lag_ms, exch_429, exch_5xx, "
@@ -156,11 +163,12 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
     any_ws |= !x.ws.empty();
   }
   const ChaosSection& c = cfg.chaos;
-  if ((c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0) && !plain_rest)
+  // On https:// endpoints the TLS mechanism rewrites them, or CheckTls says why it cannot.
+  if ((c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0) && !plain_rest &&
+      !TlsRewritesWanted(cfg))
     out.push_back(
-        "exch_429, exch_5xx and rate_limit_storm rewrite plaintext HTTP status lines, and "
-        "target.exchanges has no http:// REST endpoint (TLS endpoints are encrypted): point them "
-        "at a plaintext gateway or testnet, or set them to 0");
+        "exch_429, exch_5xx and rate_limit_storm rewrite HTTP status lines, and "
+        "target.exchanges has no REST endpoint: name the exchange's REST URLs, or set them to 0");
   if (c.reconcile_mismatch > 0 && !any_rest)
     out.push_back("chaos.reconcile_mismatch needs REST endpoints in target.exchanges.*.rest");
   if (c.ws_disconnect > 0 && !any_ws)

@@ -183,7 +183,14 @@ DoctorReport RunDoctor() {
                  "dropped (dns_answer: timeout)"
            : s.id == MMC_SCN_WS_DISCONNECT || s.id == MMC_SCN_RECONCILE_MISMATCH
                ? "an inbound segment of the engine's flow becomes a RST"
-               : "the status code of plaintext HTTP/1.x responses, in place");
+               : "the status code of plaintext HTTP/1.x responses, in place" +
+                     std::string(preload.empty()
+                                     ? "; https:// endpoints: none (the preload library "
+                                       "libmmchaos-clock.so is not installed next to mmchaos)"
+                                     : "; https:// endpoints: the preload wraps OpenSSL's "
+                                       "SSL_read/SSL_write in an engine started through "
+                                       "`mmchaos exec` (dynamically linked libssl; not Go, "
+                                       "rustls, static BoringSSL, GnuTLS/NSS)"));
       sup.supported = attach_ok && tc.empty();
       if (!sup.supported) sup.reason = tc.empty() ? "BPF attach failed: see above" : tc;
     } else if (s.id == MMC_SCN_LAT_SPIKE || s.id == MMC_SCN_WS_LAG) {

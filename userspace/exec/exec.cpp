@@ -33,11 +33,16 @@ int ExecCommand(const std::string& config_path, const std::vector<std::string>& 
   auto cgid = CgroupId(*cgroup);
   if (!cgid) return Die(cgid.error().message());
 
-  // The preload goes in wherever the uprobes cannot run, whatever clock_skew_ms says now: a
-  // SIGHUP may turn it on later, and without an armed controller it only returns true time.
+  // The preload goes in wherever the clock uprobes cannot run, and for an engine with https://
+  // REST endpoints (the TLS faults' mechanism), whatever the intensities say now: a SIGHUP may
+  // turn them on later, and without an armed controller it changes nothing.
+  bool tls_rest = false;
+  for (const auto& x : cfg->target.exchanges)
+    for (const auto& e : x.rest) tls_rest |= e.tls;
   std::string preload;
-  if (cfg->faults.clock_skew_mechanism != "uprobe" &&
-      ChooseClockMechanism(*cfg).mechanism == ClockMechanism::kPreload) {
+  if ((cfg->faults.clock_skew_mechanism != "uprobe" &&
+       ChooseClockMechanism(*cfg).mechanism == ClockMechanism::kPreload) ||
+      tls_rest) {
     preload = PreloadLibraryPath();
     if (preload.empty())
       return Die(

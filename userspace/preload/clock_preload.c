@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "preload_record.h"
+#include "tls.h"
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -37,6 +39,9 @@ static _Atomic pid_t self_pid;
  * controller restart leaks two pages, which is nothing. */
 static const struct mmc_clock_state *_Atomic mapped_state;
 static struct mmc_clock_counts *_Atomic mapped_counts;
+/* The TLS pages of the same record (tls_preload.c), mapped along with it. */
+static const struct mmc_tls_state *_Atomic mapped_tls;
+static struct mmc_tls_counts *_Atomic mapped_tls_counts;
 static dev_t mapped_dev;
 static ino_t mapped_ino;
 static _Atomic uint64_t next_check_ns;
@@ -61,7 +66,7 @@ static int true_clock_gettime(clockid_t id, struct timespec *tp) {
   return (int)syscall(SYS_clock_gettime, id, tp);
 }
 
-static uint64_t mono_now(void) {
+uint64_t mmc_preload_mono_now(void) {
   struct timespec ts;
 
   if (true_clock_gettime(CLOCK_MONOTONIC, &ts) != 0) return 0;
@@ -89,17 +94,44 @@ static void remap(void) {
   state = mmap(NULL, MMC_CLOCK_PAGE, PROT_READ, MAP_SHARED, fd, 0);
   if (rw)
     counts = mmap(NULL, MMC_CLOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, MMC_CLOCK_PAGE);
-  close(fd);
-  if (state == MAP_FAILED) return;
-  if (((const struct mmc_clock_state *)state)->magic != MMC_CLOCK_MAGIC) {
-    munmap(state, MMC_CLOCK_PAGE);
+  if (state == MAP_FAILED || ((const struct mmc_clock_state *)state)->magic != MMC_CLOCK_MAGIC) {
+    if (state != MAP_FAILED) munmap(state, MMC_CLOCK_PAGE);
     if (counts && counts != MAP_FAILED) munmap(counts, MMC_CLOCK_PAGE);
+    close(fd);
     return;
   }
+  if (st.st_size >= MMC_RECORD_FILE_SIZE) {
+    void *tls = mmap(NULL, MMC_CLOCK_PAGE, PROT_READ, MAP_SHARED, fd, MMC_TLS_STATE_OFF);
+    void *tls_counts =
+        rw ? mmap(NULL, MMC_CLOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, MMC_TLS_COUNTS_OFF)
+           : MAP_FAILED;
+    atomic_store(&mapped_tls_counts, tls_counts == MAP_FAILED ? NULL : tls_counts);
+    atomic_store(&mapped_tls, tls == MAP_FAILED ? NULL : tls);
+  }
+  close(fd);
   mapped_dev = st.st_dev;
   mapped_ino = st.st_ino;
   atomic_store(&mapped_counts, counts == MAP_FAILED ? NULL : counts);
   atomic_store(&mapped_state, state);
+}
+
+int mmc_preload_refresh(uint64_t now) {
+  if (now < atomic_load(&next_check_ns) || atomic_exchange(&remapping, 1)) return 0;
+  atomic_store(&next_check_ns, now + 1000000000ULL);
+  remap();
+  atomic_store(&remapping, 0);
+  return 1;
+}
+
+const struct mmc_tls_state *mmc_preload_tls_state(void) { return atomic_load(&mapped_tls); }
+struct mmc_tls_counts *mmc_preload_tls_counts(void) {
+  return atomic_load(&mapped_tls_counts);
+}
+
+uint64_t mmc_preload_heartbeat(void) {
+  const struct mmc_clock_state *s = atomic_load(&mapped_state);
+
+  return s ? __atomic_load_n(&s->heartbeat_ns, __ATOMIC_ACQUIRE) : 0;
 }
 
 /* A consistent copy of the controller's fields (seqlock); 0 if the writer kept it busy. */
@@ -136,7 +168,7 @@ static int64_t skew_for(uint32_t cls) {
   uint64_t now;
 
   if (!state_path) return 0;
-  now = mono_now();
+  now = mmc_preload_mono_now();
   if (s && read_view(s, &v))
     verdict = mmc_clock_decide(&v, cls, (__u64)atomic_load(&self_pid), now);
   else
@@ -145,10 +177,7 @@ static int64_t skew_for(uint32_t cls) {
    * newer one, at most once a second and never waiting for another thread doing it. */
   if (verdict == MMC_CLOCK_KEEP &&
       (!s || !v.armed || v.heartbeat_ns + v.heartbeat_timeout_ns < now) &&
-      now >= atomic_load(&next_check_ns) && !atomic_exchange(&remapping, 1)) {
-    atomic_store(&next_check_ns, now + 1000000000ULL);
-    remap();
-    atomic_store(&remapping, 0);
+      mmc_preload_refresh(now)) {
     s = atomic_load(&mapped_state);
     if (s && read_view(s, &v))
       verdict = mmc_clock_decide(&v, cls, (__u64)atomic_load(&self_pid), now);

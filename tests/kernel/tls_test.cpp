@@ -1,0 +1,293 @@
+// exch_429 / exch_5xx / rate_limit_storm on TLS endpoints, preload mechanism, end to end with
+// peers that are not ours: python's http.server in an ssl context (a throwaway certificate made
+// with the openssl command) in the exchange namespace; curl (OpenSSL: SSL_read/SSL_write) and
+// python3's http.client (SSL_read_ex/SSL_write_ex) started through `mmchaos exec`, verifying the
+// server against the certificate. Counts inside the 99.9% binomial interval over >= 200
+// requests, on keep-alive and on new connections; a storm burst turns every response into 429;
+// shadow mode counts and changes no byte; a process with the same libssl and the same preload in
+// a sibling cgroup gets nothing; every rollback path stops the rewrites (SIGKILL: within two
+// heartbeats). Runs on any kernel (no BPF in the engine's path).
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "cgroup/cgroup.h"
+#include "clock/clock_state.h"
+#include "harness.h"
+#include "traffic.h"
+
+namespace mmchaos::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+constexpr int kN = 200;
+const std::string kBody = "mmchaos tls test body\n";
+
+struct TlsKnobs {
+  double exch_429 = 0, exch_5xx = 0, storm = 0;
+  bool dry_run = false;
+  bool enabled = true;
+  int heartbeat_ms = 100;
+};
+
+struct Response {
+  uint64_t mono_ns = 0;
+  int status = 0;
+  std::string body_sha;
+};
+
+class TlsScene {
+ public:
+  TlsScene() {
+    const std::string d = dir.path();
+    std::filesystem::create_directories(d + "/www");
+    std::ofstream(d + "/www/index.txt") << kBody;
+    // A throwaway self-signed certificate for the exchange's address: its own CA.
+    EXPECT_EQ(
+        Sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes "
+           "-days 1 -subj /CN=mmchaos-test-exchange -addext subjectAltName=IP:" +
+           topo.exchange_ip + " -keyout " + d + "/key.pem -out " + d + "/cert.pem 2>/dev/null"),
+        0);
+    server = std::make_unique<Process>(
+        "/usr/bin/python3 " + std::string(HTTPS_SERVER_PY) + " --bind " + topo.exchange_ip +
+            " --port " + std::to_string(port) + " --cert " + d + "/cert.pem --key " + d +
+            "/key.pem --directory " + d + "/www",
+        topo.exchange);
+    body_sha = Capture("sha256sum " + d + "/www/index.txt | cut -d' ' -f1");
+    body_sha.erase(body_sha.find_last_not_of('\n') + 1);
+  }
+
+  std::string Config(const Cgroup& cg, const TlsKnobs& k, const std::string& name) const {
+    std::ostringstream y;
+    y << "chaos:\n  enabled: " << (k.enabled ? "true" : "false")
+      << "\n  dry_run: " << (k.dry_run ? "true" : "false") << "\n  exch_429: " << k.exch_429
+      << "\n  exch_5xx: " << k.exch_5xx << "\n  rate_limit_storm: " << k.storm
+      << "\n  burst_on_sec: 3600\n  burst_off_sec: 0\n"
+      << "target:\n  cgroup: " << cg.path() << "\n  netns: " << topo.engine.path()
+      << "\n  interfaces: [" << topo.engine_if << "]\n  heartbeat_ms: " << k.heartbeat_ms
+      << "\n  exchanges:\n    testnet:\n      rest: [\"https://" << topo.exchange_ip << ":" << port
+      << "\"]\n"
+      << "faults:\n  status_5xx: 502\n  tls_mechanism: auto\n"
+      << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
+      << "log:\n  injections: " << dir.path() << "/inj.jsonl\n";
+    return dir.Write(name, y.str());
+  }
+
+  // curl through `mmchaos exec`: n requests on one keep-alive connection, or each on its own
+  // (Connection: close). Status codes in order; each body must be the file's.
+  std::vector<int> Curl(const std::string& cfg, int n, bool new_connections) {
+    WaitListening(topo.exchange, {port});
+    const std::string url =
+        "https://" + topo.exchange_ip + ":" + std::to_string(port) + "/index.txt";
+    const std::string out = dir.path() + "/curl.out", bodies = dir.path() + "/bodies";
+    std::ofstream(out).close();
+    std::ostringstream cmd;
+    cmd << MmchaosBin() << " exec -c " << cfg << " -- curl -sS --cacert " << dir.path()
+        << "/cert.pem -w '%{http_code}\\n'" << (new_connections ? " -H 'Connection: close'" : "");
+    for (int i = 0; i < n; ++i) cmd << " " << url << " -o " << bodies << i;
+    cmd << " > " << out;
+    EXPECT_EQ(Sh(cmd.str()), 0) << cmd.str();
+    std::ifstream in(out);
+    std::vector<int> codes;
+    int c;
+    while (in >> c) codes.push_back(c);
+    for (int i = 0; i < n; ++i) {
+      std::ifstream b(bodies + std::to_string(i));
+      std::string got((std::istreambuf_iterator<char>(b)), std::istreambuf_iterator<char>());
+      EXPECT_EQ(got, kBody) << "response " << i << ": the body is the server's";
+    }
+    return codes;
+  }
+
+  // python3 http.client through `mmchaos exec` (or, with exec false, plainly in cg).
+  std::vector<Response> Python(const std::string& cfg, int n, bool new_connections,
+                               double interval_ms = 0) {
+    WaitListening(topo.exchange, {port});
+    std::ostringstream cmd;
+    cmd << MmchaosBin() << " exec -c " << cfg << " -- /usr/bin/python3 " << HTTPS_CLIENT_PY
+        << " --host " << topo.exchange_ip << " --port " << port << " --cafile " << dir.path()
+        << "/cert.pem --count " << n << " --interval-ms " << interval_ms
+        << (new_connections ? " --new-connections" : "");
+    int rc = 0;
+    std::string out = Capture(cmd.str(), &rc);
+    EXPECT_EQ(rc, 0) << cmd.str();
+    std::vector<Response> v;
+    std::istringstream in(out);
+    Response r;
+    while (in >> r.mono_ns >> r.status >> r.body_sha) v.push_back(r);
+    return v;
+  }
+
+  std::unique_ptr<Controller> Start(const std::string& cfg) {
+    auto c = std::make_unique<Controller>(cfg);
+    EXPECT_TRUE(c->WaitFor("tls: preload", 30s)) << c->output();
+    return c;
+  }
+
+  Topology topo;
+  Cgroup target{"target"};
+  Cgroup sibling{"sibling"};
+  TempDir dir;
+  uint16_t port = TestPort(7);
+  std::unique_ptr<Process> server;
+  std::string body_sha;
+};
+
+int Count(const std::vector<int>& v, int x) {
+  return static_cast<int>(std::count(v.begin(), v.end(), x));
+}
+
+uint64_t Live(const std::string& cgroup, const char* scn, const char* mode = "live") {
+  auto dp = StatusFor(cgroup);
+  return dp.is_null() ? 0 : StatusInjections(dp, scn, mode);
+}
+
+TEST(TlsPreload, Curl429AtTheConfiguredRateOnKeepAliveAndNewConnections) {
+  TlsScene s;
+  auto ctl = s.Start(s.Config(s.target, {.exch_429 = 0.3}, "chaos.yaml"));
+  const std::string cfg = s.dir.path() + "/chaos.yaml";
+  int total429 = 0;
+  for (bool fresh : {false, true}) {
+    SCOPED_TRACE(fresh ? "new connections" : "keep-alive");
+    auto codes = s.Curl(cfg, kN, fresh);
+    ASSERT_EQ(codes.size(), static_cast<size_t>(kN));
+    const int n429 = Count(codes, 429);
+    EXPECT_EQ(n429 + Count(codes, 200), kN);
+    EXPECT_TRUE(InBinomial999(static_cast<uint64_t>(n429), kN, 0.3)) << n429 << " of " << kN;
+    total429 += n429;
+  }
+  // Counted by the preloads in the shared record: status and the metrics say the same.
+  EXPECT_EQ(Live(s.target.path(), "exch_429"), static_cast<uint64_t>(total429));
+  EXPECT_EQ(Scraped(Scrape(TestPort(1)), "mm_chaos_injections_total",
+                    "mode=\"live\",scenario=\"exch_429\""),
+            total429);
+  // The same curl, libssl and preload in a sibling cgroup: no controller runs for it.
+  auto sib = s.Curl(s.Config(s.sibling, {.exch_429 = 0.3}, "sibling.yaml"), 50, false);
+  EXPECT_EQ(Count(sib, 200), 50) << "a sibling cgroup sees none of it";
+}
+
+TEST(TlsPreload, PythonHttpClient5xxAtTheConfiguredRate) {
+  TlsScene s;
+  const std::string cfg = s.Config(s.target, {.exch_5xx = 0.25}, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  int total = 0;
+  for (bool fresh : {false, true}) {
+    SCOPED_TRACE(fresh ? "new connections" : "keep-alive");
+    auto v = s.Python(cfg, kN, fresh);
+    ASSERT_EQ(v.size(), static_cast<size_t>(kN));
+    int n502 = 0;
+    for (const auto& r : v) {
+      EXPECT_TRUE(r.status == 200 || r.status == 502) << r.status;
+      EXPECT_EQ(r.body_sha, s.body_sha) << "the body is the server's";
+      n502 += r.status == 502;
+    }
+    EXPECT_TRUE(InBinomial999(static_cast<uint64_t>(n502), kN, 0.25)) << n502 << " of " << kN;
+    total += n502;
+  }
+  EXPECT_EQ(Live(s.target.path(), "exch_5xx"), static_cast<uint64_t>(total));
+}
+
+TEST(TlsPreload, StormBurstTurnsEveryResponseInto429) {
+  TlsScene s;
+  const std::string cfg = s.Config(s.target, {.storm = 1.0}, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  auto codes = s.Curl(cfg, 50, false);
+  EXPECT_EQ(Count(codes, 429), 50);
+  auto v = s.Python(cfg, 50, true);
+  ASSERT_EQ(v.size(), 50u);
+  for (const auto& r : v) EXPECT_EQ(r.status, 429);
+  EXPECT_EQ(Live(s.target.path(), "rate_limit_storm"), 100u);
+}
+
+// Shadow mode decides and counts every response and changes no byte: statuses and bodies are
+// the server's (bodies byte for byte, statuses all 200), the shadow count is every response.
+TEST(TlsPreload, ShadowCountsEveryResponseAndChangesNoByte) {
+  TlsScene s;
+  const std::string cfg =
+      s.Config(s.target, {.exch_429 = 1.0, .exch_5xx = 1.0, .dry_run = true}, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  auto codes = s.Curl(cfg, kN, false);
+  EXPECT_EQ(Count(codes, 200), kN);
+  auto v = s.Python(cfg, kN, true);
+  ASSERT_EQ(v.size(), static_cast<size_t>(kN));
+  for (const auto& r : v) {
+    EXPECT_EQ(r.status, 200);
+    EXPECT_EQ(r.body_sha, s.body_sha);
+  }
+  EXPECT_EQ(Live(s.target.path(), "exch_429", "shadow"), 2u * kN);
+  EXPECT_EQ(Live(s.target.path(), "exch_5xx", "shadow"), 2u * kN) << "as the data plane's chain";
+  EXPECT_EQ(Live(s.target.path(), "exch_429"), 0u);
+}
+
+class TlsRollback : public ::testing::TestWithParam<Path> {};
+
+// The engine keeps requesting (every response a 429 while armed); after the trigger every
+// response is the server's again (SIGKILL: within two heartbeats, the record's dead-man).
+TEST_P(TlsRollback, RewritesStop) {
+  TlsScene s;
+  TlsKnobs k{.exch_429 = 1.0, .heartbeat_ms = 100};
+  const std::string cfg = s.Config(s.target, k, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  auto client = std::async(std::launch::async, [&] { return s.Python(cfg, 150, false, 10); });
+  // Armed and rewriting before the trigger.
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (Live(s.target.path(), "exch_429") < 30 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  ASSERT_GE(Live(s.target.path(), "exch_429"), 30u) << "no rewrite before the trigger";
+  const uint64_t trigger = MonoNs();
+  switch (GetParam()) {
+    case Path::kSigterm:
+      ctl->Signal(SIGTERM);
+      ASSERT_EQ(ctl->Wait(10s), 0) << ctl->output();
+      break;
+    case Path::kSighupDisabled:
+      k.enabled = false;
+      s.Config(s.target, k, "chaos.yaml");
+      ctl->Signal(SIGHUP);
+      ASSERT_TRUE(ctl->WaitFor("SIGHUP: config re-read", 5s)) << ctl->output();
+      break;
+    case Path::kRollbackCommand: {
+      int rc = 0;
+      std::string out = Capture(MmchaosBin() + " rollback", &rc);
+      EXPECT_EQ(rc, 0) << out;
+      break;
+    }
+    case Path::kSigkill:
+      ctl->Signal(SIGKILL);
+      break;
+  }
+  const uint64_t done = MonoNs();
+  auto v = client.get();
+  ASSERT_EQ(v.size(), 150u);
+  // A response read after `stop` was answered after the trigger took effect.
+  const uint64_t stop = GetParam() == Path::kSigkill
+                            ? trigger + 2ULL * k.heartbeat_ms * 1000000ULL + 20000000ULL
+                            : done;
+  int before = 0, after = 0;
+  for (const auto& r : v) {
+    if (r.mono_ns < trigger) before += r.status == 429;
+    if (r.mono_ns > stop + 20000000ULL) {
+      ++after;
+      EXPECT_EQ(r.status, 200) << (r.mono_ns - trigger) / 1000000 << " ms after the trigger";
+    }
+  }
+  EXPECT_GT(before, 20);
+  EXPECT_GT(after, 20) << "too few responses after the trigger to judge";
+  if (GetParam() == Path::kSighupDisabled) ctl->Signal(SIGTERM);
+  if (GetParam() == Path::kSigkill)  // left armed with a dead heartbeat: what `rollback` removes
+    if (auto id = CgroupId(s.target.path())) ::unlink(ClockStatePath(*id).c_str());
+}
+
+INSTANTIATE_TEST_SUITE_P(AllPaths, TlsRollback,
+                         ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
+                                           Path::kRollbackCommand, Path::kSigkill),
+                         PathName);
+
+}  // namespace
+}  // namespace mmchaos::testing

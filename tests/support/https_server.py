@@ -1,0 +1,35 @@
+"""An HTTPS server that is not mmchaos': python's http.server (HTTP/1.1, keep-alive) in an ssl
+context, serving a directory. For the TLS faults' kernel tests.
+
+  https_server.py --bind IP --port PORT --cert CERT --key KEY --directory DIR
+"""
+import argparse
+import functools
+import http.server
+import ssl
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bind", required=True)
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--cert", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--directory", required=True)
+    a = ap.parse_args()
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive
+
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(Handler, directory=a.directory)
+    server = http.server.ThreadingHTTPServer((a.bind, a.port), handler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(a.cert, a.key)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
