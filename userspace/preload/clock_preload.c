@@ -144,7 +144,7 @@ static int64_t skew_for(uint32_t cls) {
   /* Nothing live from this record (none yet, disarmed, or its controller died): look for a
    * newer one, at most once a second and never waiting for another thread doing it. */
   if (verdict == MMC_CLOCK_KEEP &&
-      (!s || !v.armed || v.heartbeat_ns + v.heartbeat_timeout_ns < now) &&
+      (!s || !v.armed || !mmc_heartbeat_fresh(v.heartbeat_ns, v.heartbeat_timeout_ns, now)) &&
       now >= atomic_load(&next_check_ns) && !atomic_exchange(&remapping, 1)) {
     atomic_store(&next_check_ns, now + 1000000000ULL);
     remap();
