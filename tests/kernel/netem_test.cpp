@@ -298,7 +298,12 @@ TEST(Netem, LatSpikeCostsEachHttpRequestItsDelayOnce) {
                    w = Median((*with)[key].get<std::vector<double>>());
       std::printf("lat_spike 100 ms, %s, %s: median %.1f -> %.1f ms (+%.1f)\n", name, key, b, w,
                   w - b);
-      EXPECT_NEAR(w - b, 100.0, 10.0) << name << ", " << key;
+      // Never more than the spike +10% (per packet it was +200..+280 ms). At least 70%: on a
+      // new connection to the two-write server the baseline itself stalls ~20 ms for the ACK
+      // of the headers (Nagle), which the delayed request overlaps (measured +77 ms on 6.1,
+      // the same 115 ms total as against the one-write server).
+      EXPECT_LE(w - b, 110.0) << name << ", " << key;
+      EXPECT_GE(w - b, 70.0) << name << ", " << key;
     }
   }
 }

@@ -63,8 +63,10 @@ def client(a):
         c.close()
     url = "http://%s:%d/" % (a.ip, a.port)
     # One curl run: the first transfer opens the connection, the others reuse it.
-    r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{time_total}\\n"]
-                       + [url] * (a.n + 1), capture_output=True, text=True, check=True)
+    args = ["curl", "-sS", "-w", "%{time_total}\\n"]
+    for _ in range(a.n + 1):
+        args += [url, "-o", "/dev/null"]  # -o names one transfer's output
+    r = subprocess.run(args, capture_output=True, text=True, check=True)
     out["curl_keep"] = [float(x) * 1000 for x in r.stdout.split()[1:]]
     for _ in range(a.n):
         r = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{time_total}", url],
