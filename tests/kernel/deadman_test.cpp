@@ -27,6 +27,9 @@ struct Case {
   nlohmann::json before;  // what the engine's flow gets while the controller runs
 };
 
+// Test names and ctest's listing show the scenario, not the struct's bytes.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.scenario; }
+
 class DeadMan : public ::testing::TestWithParam<Case> {};
 
 TEST_P(DeadMan, InjectionStopsWithinTwoHeartbeatsOfSigkill) {

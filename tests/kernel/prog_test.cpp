@@ -15,6 +15,7 @@
 
 #include <cstring>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <tuple>
 
@@ -125,6 +126,8 @@ struct LossCase {
   bool dropped;
   uint64_t live, shadow;
 };
+
+void PrintTo(const LossCase& c, std::ostream* os) { *os << c.name; }
 
 class ProgNetLoss : public Prog, public ::testing::WithParamInterface<LossCase> {};
 
