@@ -95,12 +95,17 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	op = mmc_request_op(skb, cfg, &p, ep->tls);
 	if (tag && op >= 0 && !tag->req_pending) {
 		mmc_request_start(tag, op);
-		/* Order-changing requests on plaintext flows; on TLS flows any request. */
+		/* Order-changing requests on plaintext flows; on TLS flows any request. Live, the
+		 * response is reset at tc ingress, and counted there once it is. */
 		if (cfg->prob[MMC_SCN_RECONCILE_MISMATCH] && (ep->tls || op < MMC_OP_OTHER) &&
 		    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) == MMC_LIVE)
 			tag->lose_response = 1;
 	}
-	if (!cfg->egress_mark || skb->mark)
+	/* lat_spike delays what the engine sends of its requests: segments with data. Pure ACKs,
+	 * the SYN and a bare FIN pass at once, so a request costs lat_spike_ms once (a delayed ACK
+	 * of the response's headers would hold the server's next write behind Nagle and cost it
+	 * twice), and a new connection's connect is not delayed on top of its first request. */
+	if (!cfg->egress_mark || skb->mark || !p.payload_len)
 		return;
 	ifindex = skb->ifindex;
 	if (!bpf_map_lookup_elem(&mmc_ifaces, &ifindex))
@@ -108,6 +113,7 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	if (mmc_decide(cfg, MMC_SCN_LAT_SPIKE, MMC_DIR_EGRESS, flow) == MMC_LIVE) {
 		skb->mark = cfg->egress_mark;
 		skb->priority = cfg->egress_class;
+		mmc_acted(cfg, MMC_SCN_LAT_SPIKE, MMC_DIR_EGRESS, flow, 1);
 	}
 }
 
@@ -120,8 +126,10 @@ int mmc_egress(struct __sk_buff *skb)
 	mmc_count(MMC_STAT_PKTS_EGRESS);
 	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
 		return CG_PASS;
-	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, skb) == MMC_LIVE)
+	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, skb) == MMC_LIVE) {
+		mmc_acted_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, 1, skb); /* a verdict */
 		return CG_DROP_SILENT_EGRESS;
+	}
 	if (cfg->tag_sockets) {
 		flow = bpf_get_socket_cookie(skb);
 		mmc_egress_endpoints(skb, cfg, flow);
@@ -137,8 +145,10 @@ int mmc_ingress(struct __sk_buff *skb)
 	mmc_count(MMC_STAT_PKTS_INGRESS);
 	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
 		return CG_PASS;
-	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, 0, 0, skb) == MMC_LIVE)
+	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, 0, 0, skb) == MMC_LIVE) {
+		mmc_acted_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_INGRESS, 0, 0, 1, skb);
 		return CG_DROP;
+	}
 	if (cfg->tag_sockets)
 		mmc_request_ingress(skb, cfg);
 	return CG_PASS;

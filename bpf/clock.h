@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #endif
 
+#include "heartbeat.h"
 #include "rollout.h"
 #include "schedule.h"
 
@@ -104,8 +105,7 @@ static inline enum mmc_clock_verdict mmc_clock_decide(const struct mmc_clock_vie
 
 	if (!v->armed || v->skew_ns == 0 || !(cls & v->clocks))
 		return MMC_CLOCK_KEEP;
-	if (v->heartbeat_timeout_ns && now > v->heartbeat_ns &&
-	    now - v->heartbeat_ns > v->heartbeat_timeout_ns)
+	if (!mmc_heartbeat_fresh(v->heartbeat_ns, v->heartbeat_timeout_ns, now))
 		return MMC_CLOCK_KEEP;
 	ph = mmc_schedule_phase(v->epoch_ns, v->on_ns, v->off_ns, now);
 	if (!ph.on)

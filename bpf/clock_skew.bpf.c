@@ -75,10 +75,13 @@ int BPF_KRETPROBE(mmc_clk_cgt_out, int ret)
 	/* The flow of a clock read is the process: a rollout below 100% picks whole processes. */
 	if (mmc_decide(cfg, MMC_SCN_CLOCK_SKEW, MMC_DIR_INGRESS, id >> 32) != MMC_LIVE)
 		return 0;
-	if (bpf_probe_read_user(ts, sizeof(ts), tp))
+	if (bpf_probe_read_user(ts, sizeof(ts), tp)) {
+		mmc_acted(cfg, MMC_SCN_CLOCK_SKEW, MMC_DIR_INGRESS, id >> 32, 0);
 		return 0;
+	}
 	mmc_clock_shift(&ts[0], &ts[1], cfg->clock_skew_ns);
-	bpf_probe_write_user(tp, ts, sizeof(ts));
+	mmc_acted(cfg, MMC_SCN_CLOCK_SKEW, MMC_DIR_INGRESS, id >> 32,
+		  bpf_probe_write_user(tp, ts, sizeof(ts)) == 0);
 	return 0;
 }
 

@@ -1,10 +1,12 @@
 /* The one fault decision every hook makes: (scenario, flow, now) -> skip | shadow | live.
- * It consults the scenario's probability, the burst schedule and the rollout hash, counts and
- * logs the decision, and only then does the caller act (live) or not (shadow). Shadow mode is
+ * It consults the scenario's probability, the burst schedule and the rollout hash. A shadow
+ * decision is counted and logged here; on a live one the caller acts and reports whether the
+ * action took effect (mmc_acted), and only then is it counted live (or failed). Shadow mode is
  * this same path with the action withheld, so its counts are what live mode would have done. */
 #ifndef MMCHAOS_FAULT_BPF_H
 #define MMCHAOS_FAULT_BPF_H
 
+#include "heartbeat.h"
 #include "maps.bpf.h"
 #include "rollout.h"
 #include "schedule.h"
@@ -31,12 +33,11 @@ static __always_inline int mmc_controller_alive(const struct mmc_config *cfg, __
 	if (!cfg->heartbeat_timeout_ns)
 		return 1;
 	hb = bpf_map_lookup_elem(&mmc_hb, &zero);
-	return hb && now - *hb <= cfg->heartbeat_timeout_ns;
+	return hb && mmc_heartbeat_fresh(*hb, cfg->heartbeat_timeout_ns, now);
 }
 
-static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u32 mode,
-				    __u32 dir, __u64 flow, __u64 now, __u64 remaining_ns,
-				    int per_burst)
+static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u32 mode, __u32 dir,
+				    __u64 flow, __u64 now, __u64 remaining_ns, __u32 reason)
 {
 	struct mmc_log_bucket *b;
 	struct mmc_event *e;
@@ -64,7 +65,7 @@ static __always_inline void mmc_log(const struct mmc_config *cfg, __u32 scn, __u
 	e->duration_ns = remaining_ns;
 	e->intensity = cfg->prob[scn];
 	e->scenario = scn;
-	e->reason = per_burst ? MMC_REASON_STORM : MMC_REASON_PROBABILITY;
+	e->reason = reason;
 	e->mode = mode;
 	e->direction = dir;
 	bpf_ringbuf_submit(e, 0);
@@ -80,7 +81,6 @@ static __always_inline enum mmc_verdict mmc_decide_skb(const struct mmc_config *
 {
 	struct mmc_phase phase;
 	__u64 now, threshold;
-	__u32 mode;
 
 	if (!cfg->armed || scn >= MMC_SCN_MAX)
 		return MMC_SKIP;
@@ -108,12 +108,43 @@ static __always_inline enum mmc_verdict mmc_decide_skb(const struct mmc_config *
 	if (per_burst && (__u64)mmc_flow_hash(phase.burst, cfg->seed ^ 0x5743u) >= threshold)
 		return MMC_SKIP;
 
-	mode = cfg->dry_run ? MMC_MODE_SHADOW : MMC_MODE_LIVE;
-	mmc_count(mmc_injection_slot(scn, mode));
+	/* Live decisions are counted by mmc_acted, once the caller's action took effect. */
+	if (!cfg->dry_run)
+		return MMC_LIVE;
+	mmc_count(mmc_injection_slot(scn, MMC_MODE_SHADOW));
 	if (!flow && skb)
 		flow = bpf_get_socket_cookie(skb);
-	mmc_log(cfg, scn, mode, dir, flow, now, phase.remaining_ns, per_burst);
-	return cfg->dry_run ? MMC_SHADOW : MMC_LIVE;
+	mmc_log(cfg, scn, MMC_MODE_SHADOW, dir, flow, now, phase.remaining_ns,
+		per_burst ? MMC_REASON_STORM : MMC_REASON_PROBABILITY);
+	return MMC_SHADOW;
+}
+
+/* After a live decision: the caller's action took effect (ok) or not. Only an action that did
+ * is a live injection; one that did not is counted and logged as failed, under the scenario. */
+static __always_inline void mmc_acted_skb(const struct mmc_config *cfg, __u32 scn, __u32 dir,
+					  __u64 flow, int per_burst, int ok, struct __sk_buff *skb)
+{
+	__u64 now = MMC_NOW();
+	struct mmc_phase phase = mmc_schedule_phase(cfg->epoch_ns, cfg->on_ns, cfg->off_ns, now);
+	__u32 reason = per_burst ? MMC_REASON_STORM : MMC_REASON_PROBABILITY;
+
+	if (scn >= MMC_SCN_MAX)
+		return;
+	if (ok) {
+		mmc_count(mmc_injection_slot(scn, MMC_MODE_LIVE));
+	} else {
+		mmc_count(MMC_STAT_ACTION_FAILED0 + scn);
+		reason = MMC_REASON_ACTION_FAILED;
+	}
+	if (!flow && skb)
+		flow = bpf_get_socket_cookie(skb);
+	mmc_log(cfg, scn, MMC_MODE_LIVE, dir, flow, now, phase.remaining_ns, reason);
+}
+
+static __always_inline void mmc_acted(const struct mmc_config *cfg, __u32 scn, __u32 dir,
+				      __u64 flow, int ok)
+{
+	mmc_acted_skb(cfg, scn, dir, flow, 0, ok, NULL);
 }
 
 static __always_inline enum mmc_verdict mmc_decide_draw(const struct mmc_config *cfg, __u32 scn,

@@ -69,7 +69,7 @@ MMC_MAP struct {
  * u32 + mirred filters do it (clsact, older kernels). */
 MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, MMC_MAX_IFACES);
 	__type(key, __u32);
 	__type(value, struct mmc_iface);
 } mmc_ifaces SEC(".maps");
@@ -78,7 +78,7 @@ MMC_MAP struct {
  * out of. */
 MMC_MAP struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 64);
+	__uint(max_entries, MMC_MAX_IFACES);
 	__type(key, __u32);
 	__type(value, __u32);
 } mmc_bounce SEC(".maps");

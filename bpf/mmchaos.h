@@ -48,7 +48,10 @@ enum mmc_stat {
 	MMC_STAT_WSGAP_COUNT,
 	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= MMC_WSGAP_BOUNDS_MS[i], not cumulative */
 	MMC_STAT_REQ_EVENTS_LOST = MMC_STAT_WSGAP_BUCKET0 + MMC_WSGAP_BUCKETS, /* mmc_requests full */
-	MMC_COUNTER_SLOTS,
+	/* + scenario: live decisions whose action did not take effect (a rewrite outside the
+	 * packet, a failed redirect or user-memory write): never counted as live injections. */
+	MMC_STAT_ACTION_FAILED0,
+	MMC_COUNTER_SLOTS = MMC_STAT_ACTION_FAILED0 + MMC_SCN_MAX,
 };
 
 
@@ -144,6 +147,9 @@ struct mmc_config {
 	__u32 pad_clock;
 };
 
+/* target.interfaces the tc path can steer (entries of mmc_ifaces, and bounce veths). */
+#define MMC_MAX_IFACES 64
+
 /* Where the tc programs send steered packets themselves (tcx links, kernel 6.6+); all 0 where
  * clsact filters do it. Value of mmc_ifaces, keyed by a target interface's ifindex. */
 struct mmc_iface {
@@ -197,11 +203,18 @@ struct mmc_sk_tag {
 	__u8 req_pending;    /* a request was sent and no response has started yet */
 	__u8 pad3[6];
 	__u64 req_sent_ns;   /* when that request's first segment left */
+	/* The response status line the tc hook last judged, by sequence number, and the code it
+	 * wrote there ("" when it left it alone): a retransmission gets the same fate, no draw. */
+	__u32 resp_seq;
+	__u8 resp_code[3];
+	__u8 resp_judged;
 };
 
 enum mmc_reason {
 	MMC_REASON_PROBABILITY = 1, /* a per-packet/per-event draw under the scenario's probability */
 	MMC_REASON_STORM = 2,       /* every response of a burst drawn as a rate-limit storm */
+	/* decided live, but the action did not take effect */
+	MMC_REASON_ACTION_FAILED = 3,
 };
 
 enum mmc_direction {

@@ -127,6 +127,10 @@ static __always_inline void mmc_request_ingress(struct __sk_buff *skb, const str
 		return;
 	}
 	status = tag->tls ? 0 : mmc_http_status(skb, &p);
+	/* 100 Continue and other interim answers: the final response is still to come. 101 (an
+	 * upgrade) is the last HTTP answer on the connection and ends the request. */
+	if (status >= 100 && status < 200 && status != 101)
+		return;
 	mmc_request_end(cfg, tag,
 			status == 429 || status >= 500 ? MMC_REQ_HTTP_FAIL : MMC_REQ_ANSWERED, status);
 }

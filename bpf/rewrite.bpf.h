@@ -19,18 +19,31 @@ static __always_inline int mmc_http_status_start(struct __sk_buff *skb, const st
 	       b[5] == '1' && b[6] == '.' && b[8] == ' ';
 }
 
+/* The response starting in this segment is interim (1xx: 100 Continue, 101 Switching
+ * Protocols): never rewritten, and not the end of a request. Only when the first digit is in
+ * this segment; a status line cut before it is taken as final. */
+static __always_inline int mmc_http_interim(struct __sk_buff *skb, const struct mmc_l4 *p)
+{
+	__u8 d;
+
+	if (p->payload_len < 10 || bpf_skb_load_bytes(skb, p->payload_off + 9, &d, 1) < 0)
+		return 0;
+	return d == '1';
+}
+
 /* Writes what of code[from..3) lies in this segment, starting at sequence number at; remembers
- * the rest in st for the segment that carries it. */
-static __always_inline void mmc_http_write_code(struct __sk_buff *skb, const struct mmc_l4 *p,
-						__u32 at, const __u8 *code, __u32 from,
-						struct mmc_sk_tag *st)
+ * the rest in st for the segment that carries it. Returns 0, or -1 if the write failed (nothing
+ * is left pending then). */
+static __always_inline int mmc_http_write_code(struct __sk_buff *skb, const struct mmc_l4 *p,
+					       __u32 at, const __u8 *code, __u32 from,
+					       struct mmc_sk_tag *st)
 {
 	__u32 in_seg = p->seq + p->payload_len - at; /* bytes of this segment from `at` on */
 	__u32 n = 3 - from;
 	__u8 digits[3];
 
 	if (from >= 3)
-		return;
+		return 0;
 	if (n > in_seg)
 		n = in_seg;
 	/* Constant indexes only: older verifiers (6.1) lose the bound of code[from + i]. */
@@ -47,7 +60,11 @@ static __always_inline void mmc_http_write_code(struct __sk_buff *skb, const str
 		digits[1] = 0;
 		digits[2] = 0;
 	}
-	mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->payload_off + (at - p->seq), digits, n, 0);
+	if (mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->payload_off + (at - p->seq), digits,
+			      n, 0) < 0) {
+		st->pending = 0;
+		return -1;
+	}
 	st->pending = 3 - from - n;
 	if (st->pending) {
 		st->pending_seq = at + n;
@@ -55,14 +72,15 @@ static __always_inline void mmc_http_write_code(struct __sk_buff *skb, const str
 		st->pending_code[1] = code[1];
 		st->pending_code[2] = code[2];
 	}
+	return 0;
 }
 
 /* Replaces the status code of the response starting in this segment (payload begins with
- * "HTTP/1.x ") by code, e.g. "429". */
-static __always_inline void mmc_http_set_status(struct __sk_buff *skb, const struct mmc_l4 *p,
-						const __u8 *code, struct mmc_sk_tag *st)
+ * "HTTP/1.x ") by code, e.g. "429". Returns 0, or -1 if it could not be written. */
+static __always_inline int mmc_http_set_status(struct __sk_buff *skb, const struct mmc_l4 *p,
+					       const __u8 *code, struct mmc_sk_tag *st)
 {
-	mmc_http_write_code(skb, p, p->seq + 9, code, 0, st);
+	return mmc_http_write_code(skb, p, p->seq + 9, code, 0, st);
 }
 
 /* Finishes a status code that the previous segment cut short. */
@@ -119,15 +137,17 @@ static __always_inline int mmc_dns_set_rcode(struct __sk_buff *skb, const struct
 				 BPF_F_MARK_MANGLED_0);
 }
 
-/* dns_flap's answer to a DNS response it chose: 1 when the packet is to be dropped (rcode
- * MMC_DNS_DROP: the engine's resolver times out), else the RCODE is rewritten in place and 0. */
+#define MMC_DNS_DROPPED 1
+
+/* dns_flap's answer to a DNS response it chose: MMC_DNS_DROPPED when the packet is to be dropped
+ * (rcode MMC_DNS_DROP: the engine's resolver times out), else the RCODE is rewritten in place
+ * and 0, or -1 if that failed. */
 static __always_inline int mmc_dns_answer(struct __sk_buff *skb, const struct mmc_l4 *p,
 					  __u8 rcode)
 {
 	if (rcode == MMC_DNS_DROP)
-		return 1;
-	mmc_dns_set_rcode(skb, p, rcode);
-	return 0;
+		return MMC_DNS_DROPPED;
+	return mmc_dns_set_rcode(skb, p, rcode) < 0 ? -1 : 0;
 }
 
 #endif /* MMCHAOS_REWRITE_BPF_H */

@@ -24,8 +24,9 @@
 #include "rewrite.bpf.h"
 
 #define TC_ACT_UNSPEC (-1)
-#define TC_ACT_SHOT   2
-#define ETH_HLEN      14
+#define TC_ACT_SHOT	2
+#define TC_ACT_REDIRECT 7
+#define ETH_HLEN	14
 #define NS_PER_SEC    1000000000ULL
 
 /* The engine's tag on the socket this packet is for, or NULL (not the engine's). */
@@ -75,6 +76,21 @@ static __always_inline __u32 mmc_ws_gap_bucket(__u64 gap_ns)
 	return MMC_WSGAP_BUCKETS - 1;
 }
 
+/* A live status fault: the rewrite, remembered for retransmissions, counted if it took. */
+static __always_inline void mmc_status_fault(struct __sk_buff *skb, const struct mmc_config *cfg,
+					     const struct mmc_l4 *p, struct mmc_sk_tag *tag,
+					     __u32 scn, const __u8 *code, int per_burst)
+{
+	int ok = mmc_http_set_status(skb, p, code, tag) == 0;
+
+	if (ok) {
+		tag->resp_code[0] = code[0];
+		tag->resp_code[1] = code[1];
+		tag->resp_code[2] = code[2];
+	}
+	mmc_acted_skb(cfg, scn, MMC_DIR_INGRESS, tag->cookie, per_burst, ok, NULL);
+}
+
 static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struct mmc_config *cfg,
 					      const struct mmc_l4 *p, struct mmc_sk_tag *tag)
 {
@@ -84,9 +100,12 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	if (!p->payload_len || (p->tcp_flags & MMC_TCP_RST))
 		return;
 	if (tag->lose_response) {
-		/* reconcile_mismatch: the exchange processed the order; its answer never arrives */
+		/* reconcile_mismatch: the exchange processed the order; its answer never arrives.
+		 * Decided at egress; a controller that died since then stops it here too. */
 		tag->lose_response = 0;
-		mmc_tcp_reset(skb, p);
+		if (mmc_controller_alive(cfg, MMC_NOW()))
+			mmc_acted(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_INGRESS, flow,
+				  mmc_tcp_reset(skb, p) == 0);
 		return;
 	}
 	if (tag->tls)
@@ -95,17 +114,30 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 		mmc_http_continue(skb, p, tag);
 		return;
 	}
-	if (!mmc_http_status_start(skb, p))
+	/* A retransmission of a status line already judged gets the same fate, never a new draw
+	 * (its original may have been lost after this hook, e.g. by net_loss). */
+	if (tag->resp_judged && p->seq == tag->resp_seq) {
+		if (tag->resp_code[0])
+			mmc_http_set_status(skb, p, tag->resp_code, tag);
 		return;
+	}
+	/* Only the status line of a final response to a request the egress hook saw start: the
+	 * request is still pending until the cgroup ingress hook sees this segment. Not a body
+	 * segment that happens to begin with "HTTP/1.x ", not 100 Continue or 101. */
+	if (!tag->req_pending || !mmc_http_status_start(skb, p) || mmc_http_interim(skb, p))
+		return;
+	tag->resp_judged = 1;
+	tag->resp_seq = p->seq;
+	tag->resp_code[0] = 0;
 	if (cfg->prob[MMC_SCN_RATE_LIMIT_STORM] &&
 	    mmc_decide_draw(cfg, MMC_SCN_RATE_LIMIT_STORM, MMC_DIR_INGRESS, flow, 1) == MMC_LIVE)
-		mmc_http_set_status(skb, p, code_429, tag);
+		mmc_status_fault(skb, cfg, p, tag, MMC_SCN_RATE_LIMIT_STORM, code_429, 1);
 	else if (cfg->prob[MMC_SCN_EXCH_429] &&
 		 mmc_decide(cfg, MMC_SCN_EXCH_429, MMC_DIR_INGRESS, flow) == MMC_LIVE)
-		mmc_http_set_status(skb, p, code_429, tag);
+		mmc_status_fault(skb, cfg, p, tag, MMC_SCN_EXCH_429, code_429, 0);
 	else if (cfg->prob[MMC_SCN_EXCH_5XX] &&
 		 mmc_decide(cfg, MMC_SCN_EXCH_5XX, MMC_DIR_INGRESS, flow) == MMC_LIVE)
-		mmc_http_set_status(skb, p, cfg->status_5xx, tag);
+		mmc_status_fault(skb, cfg, p, tag, MMC_SCN_EXCH_5XX, cfg->status_5xx, 0);
 	/* Failures and latency are accounted by the cgroup ingress hook, after this rewrite. */
 }
 
@@ -126,9 +158,14 @@ static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_co
 	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow) != MMC_LIVE)
 		return TC_ACT_UNSPEC;
 	skb->priority = cfg->ingress_class;
-	if (ifb)
-		return bpf_redirect(ifb, 0);
+	if (ifb) {
+		int act = bpf_redirect(ifb, 0);
+
+		mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow, act == TC_ACT_REDIRECT);
+		return act == TC_ACT_REDIRECT ? act : TC_ACT_UNSPEC;
+	}
 	skb->mark = cfg->ingress_mark;
+	mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow, 1);
 	return TC_ACT_UNSPEC;
 }
 
@@ -152,12 +189,15 @@ static __always_inline int mmc_ws_segment(struct __sk_buff *skb, const struct mm
 			tag->last_ws_draw_ns = now;
 			if (mmc_decide(cfg, MMC_SCN_WS_DISCONNECT, MMC_DIR_INGRESS, tag->cookie) ==
 			    MMC_LIVE) {
-				mmc_tcp_reset(skb, p);
+				mmc_acted(cfg, MMC_SCN_WS_DISCONNECT, MMC_DIR_INGRESS, tag->cookie,
+					  mmc_tcp_reset(skb, p) == 0);
 				return TC_ACT_UNSPEC;
 			}
 		}
 	}
-	if (cfg->ingress_mark)
+	/* ws_lag delays messages: inbound data, not the exchange's ACKs of the engine's own
+	 * subscriptions and pings, nor the handshake. */
+	if (cfg->ingress_mark && p->payload_len)
 		return mmc_ws_lag(skb, cfg, tag->cookie);
 	return TC_ACT_UNSPEC;
 }
@@ -169,6 +209,7 @@ int mmc_tc_ingress(struct __sk_buff *skb)
 	struct mmc_endpoint_val *ep;
 	struct mmc_sk_tag *tag;
 	struct mmc_l4 p = {};
+	int act;
 
 	mmc_count(MMC_STAT_PKTS_TC_INGRESS);
 	if (!cfg || !cfg->armed)
@@ -183,7 +224,9 @@ int mmc_tc_ingress(struct __sk_buff *skb)
 		if (!tag || tag->cls != MMC_FLOW_DNS || !mmc_dns_is_response(skb, &p) ||
 		    mmc_decide(cfg, MMC_SCN_DNS_FLAP, MMC_DIR_INGRESS, tag->cookie) != MMC_LIVE)
 			return TC_ACT_UNSPEC;
-		return mmc_dns_answer(skb, &p, cfg->dns_rcode) ? TC_ACT_SHOT : TC_ACT_UNSPEC;
+		act = mmc_dns_answer(skb, &p, cfg->dns_rcode);
+		mmc_acted(cfg, MMC_SCN_DNS_FLAP, MMC_DIR_INGRESS, tag->cookie, act >= 0);
+		return act == MMC_DNS_DROPPED ? TC_ACT_SHOT : TC_ACT_UNSPEC;
 	}
 
 	ep = mmc_endpoint_of(&p.t, 1);

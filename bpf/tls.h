@@ -92,8 +92,7 @@ static inline enum mmc_tls_verdict mmc_tls_decide_one(const struct mmc_tls_view 
 		return MMC_TLS_SKIP;
 	if (!per_burst && (__u64)draw >= threshold)
 		return MMC_TLS_SKIP;
-	if (v->heartbeat_timeout_ns && now > v->heartbeat_ns &&
-	    now - v->heartbeat_ns > v->heartbeat_timeout_ns)
+	if (!mmc_heartbeat_fresh(v->heartbeat_ns, v->heartbeat_timeout_ns, now))
 		return MMC_TLS_SKIP;
 	ph = mmc_schedule_phase(v->epoch_ns, v->on_ns, v->off_ns, now);
 	if (!ph.on)

@@ -62,8 +62,9 @@ int test_rewrite(struct __sk_buff *skb)
 	} else if (cmd->op == TEST_DNS_RCODE) {
 		mmc_dns_set_rcode(skb, &p, cmd->rcode);
 	} else if (cmd->op == TEST_DNS_ANSWER) {
-		if (mmc_dns_is_response(skb, &p) && mmc_dns_answer(skb, &p, cmd->rcode))
-			return TEST_DROPPED;
+          if (mmc_dns_is_response(skb, &p) &&
+              mmc_dns_answer(skb, &p, cmd->rcode) == MMC_DNS_DROPPED)
+            return TEST_DROPPED;
 	}
 	return 0;
 }

@@ -11,109 +11,13 @@
 #include <vector>
 
 #include "mmchaos_test_bpf.skel.h"
+#include "packet.h"
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
-
-uint32_t Sum16(const uint8_t* p, size_t n, uint32_t sum = 0) {
-  for (size_t i = 0; i + 1 < n; i += 2) sum += (p[i] << 8) | p[i + 1];
-  if (n & 1) sum += p[n - 1] << 8;
-  return sum;
-}
-
-uint16_t Fold(uint32_t sum) {
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return static_cast<uint16_t>(~sum);
-}
-
-struct Packet {
-  bool v6 = false;
-  uint8_t proto = IPPROTO_TCP;
-  uint32_t seq = 1000;
-  uint8_t tcp_flags = 0x18;  // PSH|ACK
-  Bytes tcp_options;         // multiple of 4
-  std::string payload;
-
-  Bytes Build() const {
-    Bytes l4;
-    if (proto == IPPROTO_TCP) {
-      size_t hl = 20 + tcp_options.size();
-      l4.assign(hl, 0);
-      l4[0] = 0x1f, l4[1] = 0x90;  // sport 8080
-      l4[2] = 0xc3, l4[3] = 0x50;  // dport 50000
-      uint32_t s = htonl(seq);
-      std::memcpy(&l4[4], &s, 4);
-      l4[12] = static_cast<uint8_t>((hl / 4) << 4);
-      l4[13] = tcp_flags;
-      l4[14] = 0xff, l4[15] = 0xff;
-      std::copy(tcp_options.begin(), tcp_options.end(), l4.begin() + 20);
-    } else {
-      l4.assign(8, 0);
-      l4[0] = 0, l4[1] = 53;
-      l4[2] = 0xc3, l4[3] = 0x50;
-      uint16_t len = htons(static_cast<uint16_t>(8 + payload.size()));
-      std::memcpy(&l4[4], &len, 2);
-    }
-    l4.insert(l4.end(), payload.begin(), payload.end());
-
-    Bytes ip;
-    if (!v6) {
-      ip.assign(20, 0);
-      ip[0] = 0x45;
-      uint16_t tot = htons(static_cast<uint16_t>(20 + l4.size()));
-      std::memcpy(&ip[2], &tot, 2);
-      ip[8] = 64, ip[9] = proto;
-      uint8_t src[4] = {10, 20, 0, 2}, dst[4] = {10, 20, 0, 1};
-      std::memcpy(&ip[12], src, 4), std::memcpy(&ip[16], dst, 4);
-      uint16_t c = htons(Fold(Sum16(ip.data(), 20)));
-      std::memcpy(&ip[10], &c, 2);
-    } else {
-      ip.assign(40, 0);
-      ip[0] = 0x60;
-      uint16_t pl = htons(static_cast<uint16_t>(l4.size()));
-      std::memcpy(&ip[4], &pl, 2);
-      ip[6] = proto, ip[7] = 64;
-      ip[8] = 0xfd, ip[23] = 2;   // src fd00::2
-      ip[24] = 0xfd, ip[39] = 1;  // dst fd00::1
-    }
-    size_t csum_at = proto == IPPROTO_TCP ? 16 : 6;
-    l4[csum_at] = l4[csum_at + 1] = 0;
-    uint16_t c = htons(Fold(PseudoSum(ip, l4.size()) + Sum16(l4.data(), l4.size())));
-    std::memcpy(&l4[csum_at], &c, 2);
-
-    Bytes eth(14, 0);
-    eth[12] = v6 ? 0x86 : 0x08, eth[13] = v6 ? 0xdd : 0x00;
-    eth.insert(eth.end(), ip.begin(), ip.end());
-    eth.insert(eth.end(), l4.begin(), l4.end());
-    return eth;
-  }
-
-  uint32_t PseudoSum(const Bytes& ip, size_t l4len) const {
-    uint32_t s = 0;
-    if (!v6) {
-      s = Sum16(&ip[12], 8);
-      s += proto + static_cast<uint32_t>(l4len);
-    } else {
-      s = Sum16(&ip[8], 32);
-      s += proto + static_cast<uint32_t>(l4len);
-    }
-    return s;
-  }
-
-  size_t L4Offset() const { return 14 + (v6 ? 40 : 20); }
-  size_t PayloadOffset() const {
-    return L4Offset() + (proto == IPPROTO_TCP ? 20 + tcp_options.size() : 8);
-  }
-};
-
-// True when the packet's L4 checksum verifies from scratch.
-bool L4ChecksumValid(const Packet& shape, const Bytes& pkt) {
-  size_t l4 = shape.L4Offset();
-  Bytes ip(pkt.begin() + 14, pkt.begin() + static_cast<long>(l4));
-  size_t len = pkt.size() - l4;
-  return Fold(shape.PseudoSum(ip, len) + Sum16(&pkt[l4], len)) == 0;
-}
+using mmchaos::testing::Bytes;
+using mmchaos::testing::L4ChecksumValid;
+using mmchaos::testing::Packet;
 
 class Golden : public ::testing::Test {
  protected:

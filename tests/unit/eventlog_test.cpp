@@ -31,3 +31,26 @@ TEST(EventLog, AlwaysOnScheduleHasNoDuration) {
 
 }  // namespace
 }  // namespace mmchaos
+
+namespace mmchaos {
+namespace {
+
+// Every reason the data plane writes has its own code: a storm's responses, and a live decision
+// whose action did not take effect.
+TEST(EventLog, EveryKernelReasonHasItsCode) {
+  mmc_event e{};
+  e.scenario = MMC_SCN_RATE_LIMIT_STORM;
+  e.reason = MMC_REASON_STORM;
+  EXPECT_NE(EventJson(e, 0).find(R"("scenario":"rate_limit_storm","reason_code":"storm_burst")"),
+            std::string::npos)
+      << EventJson(e, 0);
+  e.reason = MMC_REASON_ACTION_FAILED;
+  EXPECT_NE(EventJson(e, 0).find(R"("reason_code":"action_failed")"), std::string::npos);
+  for (uint32_t r : {MMC_REASON_PROBABILITY, MMC_REASON_STORM, MMC_REASON_ACTION_FAILED}) {
+    e.reason = r;
+    EXPECT_EQ(EventJson(e, 0).find("unknown"), std::string::npos) << r;
+  }
+}
+
+}  // namespace
+}  // namespace mmchaos

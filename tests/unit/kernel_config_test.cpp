@@ -126,3 +126,112 @@ TEST(KernelConfig, RewritesOnTlsOnlyNeedTheTlsMechanism) {
 
 }  // namespace
 }  // namespace mmchaos
+
+namespace mmchaos {
+namespace {
+
+bool Names(const std::vector<std::string>& msgs, const std::string& what) {
+  for (const auto& m : msgs)
+    if (m.find(what) != std::string::npos) return true;
+  return false;
+}
+
+Exchange WithOrders(const std::string& name, std::vector<std::string> orders) {
+  Exchange x;
+  x.name = name;
+  x.order_requests = std::move(orders);
+  return x;
+}
+
+// Every fixed table of the data plane is checked: at the limit a config passes, one over it is
+// refused with the limit named (nothing cut or folded silently).
+TEST(DataPlaneLimits, AtTheLimitPassesOneOverIsRefusedWithTheLimitNamed) {
+  Config c;
+  c.target.dns_ports = {53, 54, 55, 56, 57, 58, 59, 60};
+  for (int i = 0; i < MMC_MAX_EXCHANGES; ++i)
+    c.target.exchanges.push_back(WithOrders("x" + std::to_string(i), {}));
+  c.target.exchanges[0].order_requests = {"POST /a", "POST /b", "DELETE /c",
+                                          std::string("POST /") + std::string(25, 'p')};
+  for (int i = 0; i < MMC_MAX_IFACES; ++i) c.target.interfaces.push_back("e" + std::to_string(i));
+  EXPECT_TRUE(DataPlaneLimits(c).empty());
+
+  Config d = c;
+  d.target.dns_ports.push_back(61);
+  auto m = DataPlaneLimits(d);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(Names(m, "target.dns_ports lists 9 ports; the data plane matches at most 8")) << m[0];
+  EXPECT_TRUE(Names(CheckScenarios(d), "at most 8")) << "validation refuses it";
+
+  d = c;
+  d.target.exchanges.push_back(WithOrders("x8", {}));
+  m = DataPlaneLimits(d);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(Names(m, "9 exchanges; the data plane keeps statistics for at most 8")) << m[0];
+
+  d = c;
+  d.target.exchanges[1].order_requests = {"PUT /e"};  // a fifth, on another exchange
+  m = DataPlaneLimits(d);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(
+      Names(m, "lists 5 request lines over all exchanges; the data plane matches at most 4"))
+      << m[0];
+
+  d = c;
+  d.target.exchanges[0].order_requests[3] += "p";  // 32 bytes
+  m = DataPlaneLimits(d);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(Names(m, "target.exchanges.x0.order_requests: 'POST /pppp")) << m[0];
+  EXPECT_TRUE(Names(m, "is 32 bytes; the data plane matches request lines of at most 31")) << m[0];
+
+  d = c;
+  d.target.interfaces.push_back("e64");
+  m = DataPlaneLimits(d);
+  ASSERT_EQ(m.size(), 1u);
+  EXPECT_TRUE(Names(m, "65 interfaces; the data plane steers at most 64")) << m[0];
+}
+
+// What passes the limits reaches the kernel config whole.
+TEST(DataPlaneLimits, EverythingWithinTheLimitsReachesTheKernelConfig) {
+  Config c;
+  c.target.dns_ports = {53, 54, 55, 56, 57, 58, 59, 60};
+  const std::string longest = std::string("POST /") + std::string(25, 'p');
+  c.target.exchanges = {WithOrders("a", {"POST /a", "POST /b"}),
+                        WithOrders("b", {"PUT /c", longest})};
+  mmc_config k = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(ntohs(k.dns_ports[7]), 60);
+  EXPECT_STREQ(reinterpret_cast<const char*>(k.order_req[2]), "PUT /c");
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(k.order_req[3]), 31), longest);
+  EXPECT_EQ(k.order_req[3][31], 0);
+}
+
+}  // namespace
+}  // namespace mmchaos
+
+namespace mmchaos {
+namespace {
+
+// A WebSocket URL on a REST URL's host:port would be classified REST by the data plane (its
+// 101 rewritable, no WS faults): refused, naming both.
+TEST(KernelConfig, WebSocketSharingARestHostPortIsRefused) {
+  Config c;
+  Exchange x;
+  x.name = "gw";
+  Endpoint rest, ws;
+  rest.url = "http://10.0.0.2:8080", rest.scheme = "http", rest.host = "10.0.0.2", rest.port = 8080;
+  ws.url = "ws://10.0.0.2:8080/stream", ws.scheme = "ws", ws.host = "10.0.0.2", ws.port = 8080;
+  x.rest = {rest};
+  x.ws = {ws};
+  c.target.exchanges = {x};
+  bool named = false;
+  for (const auto& m : CheckScenarios(c))
+    named |= m.find(
+                 "ws ws://10.0.0.2:8080/stream is on the same host:port as "
+                 "target.exchanges.gw.rest http://10.0.0.2:8080") != std::string::npos;
+  EXPECT_TRUE(named);
+  c.target.exchanges[0].ws[0].port = 8081;
+  for (const auto& m : CheckScenarios(c))
+    EXPECT_EQ(m.find("same host:port"), std::string::npos) << m;
+}
+
+}  // namespace
+}  // namespace mmchaos

@@ -67,7 +67,8 @@ nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
     nlohmann::ordered_json inj;
     for (const auto& s : kScenarios)
       inj[std::string(s.label)] = {{"live", Injections(k, s.id, MMC_MODE_LIVE)},
-                                   {"shadow", Injections(k, s.id, MMC_MODE_SHADOW)}};
+                                   {"shadow", Injections(k, s.id, MMC_MODE_SHADOW)},
+                                   {"failed", FailedActions(k, s.id)}};
     // clock_skew's preloads count in shared memory, not in the maps.
     auto clock = ReadClockCounts(cgid);
     inj["clock_skew"]["live"] = inj["clock_skew"]["live"].get<uint64_t>() + clock[0];
@@ -166,8 +167,10 @@ int StatusCommand(bool json) {
                 << j["packets"]["ingress"].get<uint64_t>() << "\n";
     if (j.contains("injections")) {
       for (const auto& [name, v] : j["injections"].items()) {
-        uint64_t l = v["live"], s = v["shadow"];
-        if (l || s) std::cout << "  " << name << ": live " << l << ", shadow " << s << "\n";
+        uint64_t l = v["live"], s = v["shadow"], f = v.value("failed", uint64_t{0});
+        if (l || s || f)
+          std::cout << "  " << name << ": live " << l << ", shadow " << s
+                    << (f ? ", failed " + std::to_string(f) : "") << "\n";
       }
     }
   }

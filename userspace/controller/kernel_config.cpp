@@ -63,6 +63,7 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   k.prob[MMC_SCN_DNS_FLAP] = ProbabilityThreshold(cfg.chaos.dns_flap);
   k.prob[MMC_SCN_RATE_LIMIT_STORM] = ProbabilityThreshold(cfg.chaos.rate_limit_storm);
   k.prob[MMC_SCN_RECONCILE_MISMATCH] = ProbabilityThreshold(cfg.chaos.reconcile_mismatch);
+  // DataPlaneLimits refuses configs over these bounds; the bounds here only keep memory safe.
   for (size_t i = 0; i < cfg.target.dns_ports.size() && i < 8; ++i)
     k.dns_ports[i] = htons(cfg.target.dns_ports[i]);
   std::string code = std::to_string(cfg.faults.status_5xx);
@@ -86,7 +87,7 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
   k.dry_run = cfg.chaos.dry_run ? 1 : 0;
   k.seed = seed;
   k.events_per_sec = static_cast<uint32_t>(cfg.log.max_events_per_sec);
-  // Delays apply to every packet of the flow class while a burst is on.
+  // Delays apply to every data segment of the flow class while a burst is on.
   if (cfg.chaos.lat_spike_ms > 0) {
     k.prob[MMC_SCN_LAT_SPIKE] = MMC_P_ONE;
     k.egress_mark = kMarkEgress;
@@ -103,8 +104,10 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
     k.clock_skew_ns = static_cast<int64_t>(cfg.chaos.clock_skew_ms) * 1000000LL;
     k.clock_mask = ClockMask(cfg);
   }
-  // tc filters outlive a crashed controller: they stop steering after two missed heartbeats.
-  if (NeedsNetem(cfg))
+  // On kernels without tcx links the tc hook is a filter that outlives a crashed controller:
+  // every scenario it runs (rewrites, resets, DNS answers, ws_lag steering) stops by itself
+  // after two missed heartbeats. Cgroup and tcx links die with the process and need no check.
+  if (NeedsTc(cfg))
     k.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(cfg.target.heartbeat_ms) * 1000000ULL;
   return k;
 }
@@ -145,8 +148,44 @@ std::vector<std::string> ScenarioNotes(const Config& cfg) {
   return out;
 }
 
+std::vector<std::string> DataPlaneLimits(const Config& cfg) {
+  std::vector<std::string> out;
+  const mmc_config k{};
+  constexpr size_t kDnsPorts = sizeof(k.dns_ports) / sizeof(k.dns_ports[0]);
+  constexpr size_t kOrderRequests = sizeof(k.order_req) / sizeof(k.order_req[0]);
+  constexpr size_t kOrderLen = sizeof(k.order_req[0]) - 1;  // NUL-padded slots
+  static_assert(kOrderRequests == MMC_OP_OTHER, "an op id per order request, then 'other'");
+  // The data plane's own tables: each entry of these is a map slot or a fixed array.
+  if (cfg.target.dns_ports.size() > kDnsPorts)
+    out.push_back("target.dns_ports lists " + std::to_string(cfg.target.dns_ports.size()) +
+                  " ports; the data plane matches at most " + std::to_string(kDnsPorts));
+  if (cfg.target.exchanges.size() > static_cast<size_t>(MMC_MAX_EXCHANGES))
+    out.push_back("target.exchanges names " + std::to_string(cfg.target.exchanges.size()) +
+                  " exchanges; the data plane keeps statistics for at most " +
+                  std::to_string(MMC_MAX_EXCHANGES));
+  if (cfg.target.interfaces.size() > static_cast<size_t>(MMC_MAX_IFACES))
+    out.push_back("target.interfaces lists " + std::to_string(cfg.target.interfaces.size()) +
+                  " interfaces; the data plane steers at most " + std::to_string(MMC_MAX_IFACES));
+  size_t orders = 0;
+  for (const auto& x : cfg.target.exchanges) {
+    orders += x.order_requests.size();
+    for (const auto& r : x.order_requests)
+      if (r.size() > kOrderLen)
+        out.push_back("target.exchanges." + x.name + ".order_requests: '" + r + "' is " +
+                      std::to_string(r.size()) + " bytes; the data plane matches request lines " +
+                      "of at most " + std::to_string(kOrderLen) + " (a shorter prefix matches " +
+                      "every request that starts with it)");
+  }
+  if (orders > kOrderRequests)
+    out.push_back("target.exchanges.*.order_requests lists " + std::to_string(orders) +
+                  " request lines over all exchanges; the data plane matches at most " +
+                  std::to_string(kOrderRequests));
+  return out;
+}
+
 std::vector<std::string> CheckScenarios(const Config& cfg) {
   std::vector<std::string> out = UnsupportedScenarios(cfg);
+  for (auto& m : DataPlaneLimits(cfg)) out.push_back(std::move(m));
   for (auto& m : CheckClockSkew(cfg)) out.push_back(std::move(m));
   for (auto& m : CheckTls(cfg)) out.push_back(std::move(m));
   if (NeedsTc(cfg) && cfg.target.interfaces.empty())
@@ -162,6 +201,17 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
     }
     any_ws |= !x.ws.empty();
   }
+  // The data plane classifies a flow by the remote address and port alone: a WebSocket URL on
+  // a REST URL's host:port would get REST faults (its 101 handshake rewritten) and no WS ones.
+  for (const auto& x : cfg.target.exchanges)
+    for (const auto& w : x.ws)
+      for (const auto& y : cfg.target.exchanges)
+        for (const auto& r : y.rest)
+          if (w.host == r.host && w.port == r.port)
+            out.push_back("target.exchanges." + x.name + ".ws " + w.url + " is on the same " +
+                          "host:port as target.exchanges." + y.name + ".rest " + r.url +
+                          ": mmchaos tells REST from WebSocket flows by address and port, so " +
+                          "it would treat the WebSocket as REST; list only one of them");
   const ChaosSection& c = cfg.chaos;
   // On https:// endpoints the TLS mechanism rewrites them, or CheckTls says why it cannot.
   if ((c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0) && !plain_rest &&

@@ -32,6 +32,11 @@ bool NeedsTc(const Config& cfg);
 // Which scenario applies to which endpoint, for `validate` (e.g. rewrites skip TLS endpoints).
 std::vector<std::string> ScenarioNotes(const Config& cfg);
 
+// The config's lists that exceed a fixed table of the data plane (dns_ports, order_requests and
+// their length, exchanges, interfaces), one message each naming the limit. Nothing is cut or
+// folded silently: CheckScenarios refuses such a config.
+std::vector<std::string> DataPlaneLimits(const Config& cfg);
+
 // Everything that stops this config from running here, one message each saying why and what to
 // do: scenarios without a data plane, netem scenarios on a kernel without netem (probed in a
 // scratch namespace), netem scenarios without the interfaces or endpoints they act on, and

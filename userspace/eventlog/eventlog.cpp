@@ -19,7 +19,16 @@ int64_t ClockNs(clockid_t id) {
 }
 
 const char* ReasonCode(uint32_t r) {
-  return r == MMC_REASON_PROBABILITY ? "probability" : "unknown";
+  switch (r) {
+    case MMC_REASON_PROBABILITY:
+      return "probability";
+    case MMC_REASON_STORM:
+      return "storm_burst";
+    case MMC_REASON_ACTION_FAILED:
+      return "action_failed";
+    default:
+      return "unknown";
+  }
 }
 
 }  // namespace

@@ -32,4 +32,9 @@ inline uint64_t Injections(const Counters& c, mmc_scenario s, mmc_mode m) {
   return c[mmc_injection_slot(s, m)];
 }
 
+// Live decisions of scenario s whose action did not take effect (not in Injections).
+inline uint64_t FailedActions(const Counters& c, mmc_scenario s) {
+  return c[MMC_STAT_ACTION_FAILED0 + static_cast<uint32_t>(s)];
+}
+
 }  // namespace mmchaos

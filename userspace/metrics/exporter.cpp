@@ -56,6 +56,20 @@ class DataPlaneCollector : public prometheus::Collectable {
     }
     out.push_back(std::move(inj));
 
+    MetricFamily failed{"mm_chaos_injection_failures_total",
+                        "Live fault decisions whose action did not take effect (a rewrite that "
+                        "could not be written, a failed redirect or clock write), by scenario; "
+                        "not counted in mm_chaos_injections_total",
+                        MetricType::Counter,
+                        {}};
+    for (const auto& scn : kScenarios) {
+      ClientMetric m;
+      m.label = {{"scenario", std::string(scn.label)}};
+      if (s.counters) m.counter.value = static_cast<double>(FailedActions(*s.counters, scn.id));
+      failed.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(failed));
+
     out.push_back(SlotCounters(
         s, "mm_chaos_packets_total", "Packets of the target cgroup seen by the data plane",
         "direction", {{"egress", MMC_STAT_PKTS_EGRESS}, {"ingress", MMC_STAT_PKTS_INGRESS}}));

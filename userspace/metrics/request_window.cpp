@@ -9,14 +9,23 @@ RequestWindow::RequestWindow(const Config& cfg, uint64_t window_ns) : window_ns_
   for (const auto& x : cfg.target.exchanges)
     for (const auto& req : x.order_requests)
       if (r < MMC_OP_OTHER) order[r++] = req;
+  r = 0;
   for (const auto& x : cfg.target.exchanges) {
     bool plain = false;
     for (const auto& e : x.rest) plain |= !e.tls;
     auto ops = order;
     // TLS flows show no request line: every request is just "request".
     ops[MMC_OP_OTHER] = plain ? "other" : "request";
+    // Shown from the first scrape: the exchange's own order requests (plaintext only: a TLS
+    // flow's request line is encrypted) and its other requests. Another exchange's order line
+    // on this exchange's flows appears once it is seen.
+    std::array<bool, MMC_OPS> named{};
+    for (size_t i = 0; i < x.order_requests.size(); ++i, ++r)
+      if (r < MMC_OP_OTHER) named[r] = plain;
+    named[MMC_OP_OTHER] = !x.rest.empty();
     exchanges_.push_back(x.name);
     ops_.push_back(ops);
+    named_.push_back(named);
   }
 }
 
@@ -30,14 +39,14 @@ void RequestWindow::Sample(const ReqStats& s, uint64_t now_ns) {
 std::vector<DataPlaneSnapshot::PartialFail> RequestWindow::Rates() const {
   std::lock_guard<std::mutex> l(mu_);
   std::vector<DataPlaneSnapshot::PartialFail> out;
-  if (samples_.empty()) return out;
-  const ReqStats& last = samples_.back().second;
-  const ReqStats& first = samples_.front().second;
+  static const ReqStats kNone{};
+  const ReqStats& last = samples_.empty() ? kNone : samples_.back().second;
+  const ReqStats& first = samples_.empty() ? kNone : samples_.front().second;
   for (size_t x = 0; x < exchanges_.size() && x < MMC_MAX_EXCHANGES; ++x) {
     for (uint32_t op = 0; op < MMC_OPS; ++op) {
       if (ops_[x][op].empty()) continue;
       uint64_t total = last[mmc_reqstat_slot(x, op, 0)];
-      if (total == 0) continue;
+      if (total == 0 && !named_[x][op]) continue;
       uint64_t req = total - (samples_.size() > 1 ? first[mmc_reqstat_slot(x, op, 0)] : 0);
       uint64_t fail = last[mmc_reqstat_slot(x, op, 1)] -
                       (samples_.size() > 1 ? first[mmc_reqstat_slot(x, op, 1)] : 0);

@@ -20,13 +20,15 @@ class RequestWindow {
   RequestWindow(const Config& cfg, uint64_t window_ns);
   // Called by the controller about once a second.
   void Sample(const ReqStats& s, uint64_t now_ns);
-  // failures / requests over the window, for every (exchange, op) that ever saw a request.
+  // failures / requests over the window (0 without requests), for every (exchange, op) the
+  // config names (from the first scrape on) and every other one that ever saw a request.
   std::vector<DataPlaneSnapshot::PartialFail> Rates() const;
 
  private:
   uint64_t window_ns_;
   std::vector<std::string> exchanges_;                 // by index, as the data plane numbers them
   std::vector<std::array<std::string, MMC_OPS>> ops_;  // per exchange: op labels
+  std::vector<std::array<bool, MMC_OPS>> named_;       // per exchange: shown before requests
   mutable std::mutex mu_;
   std::deque<std::pair<uint64_t, ReqStats>> samples_;
 };

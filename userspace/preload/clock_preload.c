@@ -176,7 +176,7 @@ static int64_t skew_for(uint32_t cls) {
   /* Nothing live from this record (none yet, disarmed, or its controller died): look for a
    * newer one, at most once a second and never waiting for another thread doing it. */
   if (verdict == MMC_CLOCK_KEEP &&
-      (!s || !v.armed || v.heartbeat_ns + v.heartbeat_timeout_ns < now) &&
+      (!s || !v.armed || !mmc_heartbeat_fresh(v.heartbeat_ns, v.heartbeat_timeout_ns, now)) &&
       mmc_preload_refresh(now)) {
     s = atomic_load(&mapped_state);
     if (s && read_view(s, &v))
