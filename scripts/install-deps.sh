@@ -18,6 +18,9 @@ PKGS=(
   qemu-system-x86 busybox-static cpio xz-utils zstd
   # reference target (reference/: mock exchange, reference engine)
   libboost-dev
+  # the config fuzzer (tests/fuzz, scripts/fuzz-config.sh) and the sanitizers' runtimes: clang 14
+  # cannot compile libstdc++ 12's std::expected
+  clang-16 libfuzzer-16-dev libclang-rt-16-dev
 )
 
 missing=()
