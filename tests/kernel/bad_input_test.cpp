@@ -2,13 +2,17 @@
 // read, `rollback` detaches first and then reports whatever damaged records it found, `validate`
 // leaves the kernel as it was, and `exec --user` drops root for the engine.
 #include <bpf/bpf.h>
+#include <linux/bpf.h>
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
+#include "common/fd.h"
 #include "harness.h"
 
 namespace mmchaos::testing {
@@ -30,11 +34,20 @@ class Planted {
   std::string path_;
 };
 
-// The highest BPF program id so far: ids only grow, so any load in between shows.
-uint32_t LastProgId() {
-  uint32_t id = 0, next = 0;
-  while (bpf_prog_get_next_id(id, &next) == 0) id = next;
-  return id;
+// The id the kernel gave a do-nothing program loaded and unloaded now. Program ids only grow, so
+// two of these more than one apart mean something else loaded a program in between (listing
+// ids cannot tell: none may be loaded before or after).
+uint32_t ProgIdNow() {
+  bpf_insn ret0[2]{};  // r0 = 0; exit
+  ret0[0].code = BPF_ALU64 | BPF_MOV | BPF_K;
+  ret0[0].dst_reg = BPF_REG_0;
+  ret0[1].code = BPF_JMP | BPF_EXIT;
+  UniqueFd fd(bpf_prog_load(BPF_PROG_TYPE_SOCKET_FILTER, "mmc_test_id", "GPL", ret0, 2, nullptr));
+  if (!fd) ADD_FAILURE() << "bpf_prog_load: " << std::strerror(errno);
+  bpf_prog_info info{};
+  uint32_t len = sizeof(info);
+  if (fd && bpf_obj_get_info_by_fd(fd.get(), &info, &len) != 0) ADD_FAILURE() << "prog info";
+  return info.id;
 }
 
 TEST(BadInput, SighupWithAHostileFileKeepsTheRunningConfig) {
@@ -137,15 +150,16 @@ TEST(BadInput, ValidateLeavesTheKernelAsItWas) {
                            target.path() +
                            "\n  interfaces: [eth9]\n  exchanges:\n"
                            "    x: {rest: [\"http://10.9.9.9:80/\"]}\n");
-  const uint32_t before = LastProgId();
+  const uint32_t before = ProgIdNow();
   int rc = 0;
   std::string out = Capture(MmchaosBin() + " validate -c " + cfg + " 2>&1", &rc);
-  EXPECT_EQ(LastProgId(), before) << "validate loaded BPF programs:\n" << out;
+  const uint32_t after = ProgIdNow();
+  EXPECT_EQ(after, before + 1) << "validate loaded BPF programs:\n" << out;
   EXPECT_NE(out.find("not checked on this kernel"), std::string::npos) << out;
   // The same config with --probe-kernel tries this kernel, and says so.
   out = Capture(MmchaosBin() + " validate --probe-kernel -c " + cfg + " 2>&1", &rc);
   EXPECT_NE(out.find("--probe-kernel: trying this kernel"), std::string::npos) << out;
-  EXPECT_GT(LastProgId(), before) << "the probe loaded nothing: this test could not fail";
+  EXPECT_GT(ProgIdNow(), after + 1) << "the probe loaded nothing: this test could not fail";
 }
 
 TEST(Exec, RunsTheEngineAsTheGivenUserWithItsGroups) {
