@@ -52,9 +52,11 @@ in_cg() {
   shift 2
   sh -c 'echo $$ > "$0/cgroup.procs" && exec ip netns exec "$@"' "$cg" "$ns" "$@" &
   pids+=($!)
+  disown $!
 }
 ip netns exec "$exch" /usr/bin/python3 -m http.server 8080 --bind 10.77.0.2 >/dev/null 2>&1 &
 pids+=($!)
+disown $!
 sleep 1
 in_cg "$root_cg/engine" "$eng" sh -c \
   'while :; do curl -s -m 1 -o /dev/null http://10.77.0.2:8080/; sleep 0.01; done'
@@ -114,8 +116,8 @@ for i in $(seq "$starts"); do
   case $moment in
     0) sleep "0.$(printf '%03d' $((RANDOM % 400)))" ;;  # during attach
     1 | 2)
-      for _ in $(seq 100); do grep -q 'tc hook up' "$log" && break; sleep 0.05; done
-      grep -q 'tc hook up' "$log" || fail "$i" "did not attach: $(tail -3 "$log")"
+      for _ in $(seq 100); do grep -qs 'tc hook up' "$log" && break; sleep 0.05; done
+      grep -qs 'tc hook up' "$log" || fail "$i" "did not attach: $(tail -3 "$log")"
       if [ $moment = 2 ]; then
         config "0.$((RANDOM % 9 + 1))" >"$work/chaos.yaml"
         kill -HUP $ctl
