@@ -63,6 +63,12 @@ in_cg "$root_cg/engine" "$eng" sh -c \
 in_cg "$root_cg/sibling" "$eng" ping -q -i 0.01 10.77.0.2 >"$work/ping.txt" 2>&1
 ping_pid=${pids[-1]}
 
+# Without tcx links mmchaos hooks the interface through a clsact, and adding or deleting one
+# pauses the device for everyone (README); provisioned once, as the README advises, mmchaos never
+# adds or removes it and a sibling must lose nothing.
+if [ "$("$bin" doctor --json | jq -r .tc_attach)" = clsact ]; then
+  ip netns exec "$eng" tc qdisc add dev "${tag}a" clsact || exit 1
+fi
 base_qdisc=$(ip netns exec "$eng" tc qdisc show dev "${tag}a")
 config() {  # $1: exch_429 intensity
   cat <<YAML
