@@ -5,6 +5,25 @@ find_program(BPF_CLANG NAMES clang-14 clang REQUIRED)
 find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 
 set(BPF_GEN_DIR ${CMAKE_BINARY_DIR}/bpfgen)
+
+# libbpf's bpf_tracing.h reads uprobe arguments through __TARGET_ARCH_<arch>: derive it from the
+# machine being built for, as libbpf-bootstrap does.
+string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _proc)
+if(_proc MATCHES "^(x86_64|amd64|i.86)$")
+  set(BPF_TARGET_ARCH x86)
+elseif(_proc MATCHES "^(aarch64|arm64)")
+  set(BPF_TARGET_ARCH arm64)
+elseif(_proc MATCHES "^(ppc64le|ppc64)$")
+  set(BPF_TARGET_ARCH powerpc)
+elseif(_proc MATCHES "^(s390x)$")
+  set(BPF_TARGET_ARCH s390)
+elseif(_proc MATCHES "^riscv64$")
+  set(BPF_TARGET_ARCH riscv)
+elseif(_proc MATCHES "^loongarch64$")
+  set(BPF_TARGET_ARCH loongarch)
+else()
+  message(FATAL_ERROR "BPF: no __TARGET_ARCH for processor '${CMAKE_SYSTEM_PROCESSOR}'")
+endif()
 set(VMLINUX_BTF /sys/kernel/btf/vmlinux CACHE FILEPATH "BTF used to generate vmlinux.h")
 
 add_custom_command(
@@ -26,9 +45,12 @@ function(bpf_object name)
     set(o ${BPF_GEN_DIR}/${stem}.o)
     add_custom_command(
       OUTPUT ${o}
-      COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror
+      COMMAND ${BPF_CLANG} -g -O2 -target bpf -D__TARGET_ARCH_${BPF_TARGET_ARCH} -Wall -Werror
               -I${BPF_GEN_DIR} -I${CMAKE_SOURCE_DIR}/bpf -c ${src} -o ${o}
-      DEPENDS ${src} ${ARG_DEPENDS} ${BPF_GEN_DIR}/vmlinux.h
+      # The target, not the file: vmlinux.h is generated in the top directory, and only Ninja
+      # lets another directory's rule depend on a generated file by path (Unix Makefiles fail
+      # with "No rule to make target"); a target-level dependency works with every generator.
+      DEPENDS ${src} ${ARG_DEPENDS} vmlinux_h
       COMMENT "BPF ${stem}"
       VERBATIM)
     list(APPEND objs ${o})

@@ -5,15 +5,15 @@ set -euo pipefail
 
 PKGS=(
   # build
-  build-essential cmake pkg-config clang llvm libbpf-dev bpftool linux-libc-dev
+  build-essential cmake ninja-build pkg-config clang llvm libbpf-dev bpftool linux-libc-dev
   libelf-dev zlib1g-dev
   libnl-3-dev libnl-route-3-dev libyaml-cpp-dev prometheus-cpp-dev libcli11-dev
   nlohmann-json3-dev googletest libgtest-dev libgmock-dev clang-format
   # kernel plumbing used by tests, doctor and the demo
   iproute2 iputils-ping procps util-linux kmod
   # real peers in tests, benchmarks and the demo
-  curl iperf3 jq bc prometheus dnsmasq-base dnsutils
-  python3-websockets  # a third-party WebSocket client (tests/support/ws_client.py)
+  curl iperf3 jq bc prometheus dnsmasq-base dnsutils openssl
+  python3 python3-websockets  # Debian's /usr/bin/python3 and a third-party WebSocket client
   # the qemu lane (scripts/vmtest.sh)
   qemu-system-x86 busybox-static cpio xz-utils zstd
   # reference target (reference/: mock exchange, reference engine)
@@ -40,6 +40,15 @@ fi
 
 echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get update -qq || {
+  echo "install-deps: apt-get update failed: Debian's package lists are needed (is the mirror reachable?)" >&2
+  exit 1
+}
+if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/install-deps.$$.log 2>&1; then
+  tail -n 20 /tmp/install-deps.$$.log >&2
+  echo "install-deps: apt-get install failed for: ${missing[*]} (full log: /tmp/install-deps.$$.log)." \
+       "A package renamed or removed in Debian needs its name changed in scripts/install-deps.sh." >&2
+  exit 1
+fi
+rm -f /tmp/install-deps.$$.log
 echo "install-deps: done"

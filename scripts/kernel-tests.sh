@@ -8,4 +8,4 @@ cd "$(dirname "$0")/.."
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 echo "kernel-tests: $(uname -r)"
 # Extra arguments go to ctest, e.g. -R Netem for a subset.
-exec ctest --test-dir build -L kernel --output-on-failure --timeout 180 "$@"
+exec ctest --test-dir build -L kernel --output-on-failure "$@"   # per-test TIMEOUT in tests/CMakeLists.txt

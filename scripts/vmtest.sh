@@ -26,7 +26,7 @@
 #   VMTEST_VERBOSE=1         also stream the guest's boot messages
 #
 # Exit status: CMD's; 124 if VMTEST_TIMEOUT expired; 125 if vmtest itself or the guest failed.
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 TIMEOUT=${VMTEST_TIMEOUT:-600}
@@ -44,6 +44,8 @@ FEATURE_MODULES=(sch_netem sch_htb sch_ingress sch_tbf cls_bpf cls_u32 cls_fw ac
 # Our own failures exit 125 (timeout 124), so they stand apart from the usual test failures.
 log() { echo "vmtest: $*" >&2; }
 die() { log "$*"; exit 125; }
+# Any other failing command names itself and its line (never a bare status such as 141).
+trap 'rc=$?; trap - ERR; log "failed: \`$BASH_COMMAND\` (line $LINENO, status $rc)"; exit 125' ERR
 
 [[ $TIMEOUT =~ ^[0-9]+$ ]] || die "VMTEST_TIMEOUT must be whole seconds, got '$TIMEOUT'"
 [ $# -gt 0 ] || set -- ./scripts/kernel-tests.sh
@@ -178,46 +180,48 @@ kernel_package() {
 }
 
 mkdir -p "$CACHE" 2>/dev/null || die "cannot create $CACHE (run as root or set VMTEST_CACHE)"
-# apt-cache takes half a second: remember its answer until the apt lists change.
-if [[ ${VMTEST_KERNEL:-} =~ ^[0-9]+\.[0-9]+$ ]]; then
-  series=$VMTEST_KERNEL
-  resolved=$CACHE/.series-$series
-  if [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
-    KVER=$(<"$resolved")
-  else
-    KVER=$(resolve_series "$series" || true)
-    if [ -z "$KVER" ]; then
-      apt-get update -qq
-      KVER=$(resolve_series "$series" || true)
-    fi
-    [ -z "$KVER" ] || echo "$KVER" >"$resolved"
-  fi
-  [ -n "$KVER" ] || die "no generic linux-image-$series.* package known to apt"
-elif [ -n "${VMTEST_KERNEL:-}" ]; then
-  KVER=$VMTEST_KERNEL
-else
-  resolved=$CACHE/.linux-image-amd64
-  if [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
-    KVER=$(<"$resolved")
-  else
-    KVER=$(resolve_kernel || true)
-    [ -z "$KVER" ] || echo "$KVER" >"$resolved"
-  fi
-  if [ -z "$KVER" ]; then
-    # No apt lists (fresh machine, or offline): use the newest cached 6.1 kernel, else refresh
-    # once.
-    KVER=$(for d in "$CACHE"/6.1.*-amd64/vmlinux; do [ ! -f "$d" ] || basename "${d%/vmlinux}"; done \
-           | sort -V | tail -n1)
-    if [ -z "$KVER" ]; then
-      apt-get update -qq
-      KVER=$(resolve_kernel)
-    fi
-  fi
-fi
-[ -n "$KVER" ] || die "cannot tell which kernel linux-image-amd64 depends on (apt-get update?)"
-case $KVER in *cloud*) die "$KVER: the cloud flavour has no 9p, use the generic one" ;; esac
 
-KDIR=$CACHE/$KVER
+# Which kernel to boot: VMTEST_KERNEL's version as given, or what apt resolves a series or
+# linux-image-amd64 to. apt-cache takes half a second, so the answer is remembered until the apt
+# lists change; with `fresh`, the lists are refreshed first and nothing remembered is used (Debian
+# replaces kernel packages every few weeks: stale lists name a package the mirror no longer has).
+KVER_EXPLICIT=0
+resolve_kver() {
+  local fresh=${1:-} resolved
+  if [ -n "$fresh" ]; then
+    log "refreshing apt's package lists (apt-get update)"
+    apt-get update -qq || die "apt-get update failed: the kernel package cannot be found without" \
+                              "Debian's package lists (is the Debian mirror reachable?)"
+  fi
+  if [[ ${VMTEST_KERNEL:-} =~ ^[0-9]+\.[0-9]+$ ]]; then
+    resolved=$CACHE/.series-$VMTEST_KERNEL
+    if [ -z "$fresh" ] && [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
+      KVER=$(<"$resolved")
+    else
+      KVER=$(resolve_series "$VMTEST_KERNEL" || true)
+      [ -n "$KVER" ] || [ -n "$fresh" ] || { resolve_kver fresh; return; }
+      [ -n "$KVER" ] || die "apt knows no generic linux-image-$VMTEST_KERNEL.* package" \
+                            "(VMTEST_KERNEL=$VMTEST_KERNEL: is that a Debian 12 kernel series?)"
+      echo "$KVER" >"$resolved"
+    fi
+  elif [ -n "${VMTEST_KERNEL:-}" ]; then
+    KVER=$VMTEST_KERNEL KVER_EXPLICIT=1
+  else
+    resolved=$CACHE/.linux-image-amd64
+    if [ -z "$fresh" ] && [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ]; then
+      KVER=$(<"$resolved")
+    else
+      KVER=$(resolve_kernel || true)
+      [ -n "$KVER" ] || [ -n "$fresh" ] || { resolve_kver fresh; return; }
+      [ -n "$KVER" ] || die "cannot tell which kernel linux-image-amd64 depends on" \
+                            "(apt-cache depends linux-image-amd64 names no linux-image-*-amd64)"
+      echo "$KVER" >"$resolved"
+    fi
+  fi
+  case $KVER in *cloud*) die "$KVER: the cloud flavour has no 9p, use the generic one" ;; esac
+  KDIR=$CACHE/$KVER
+}
+resolve_kver
 
 # Boot the uncompressed ELF through its PVH entry: decompressing the bzImage under TCG costs
 # seconds per boot. The payload's place is in the x86 boot header (setup_sects at 0x1f1,
@@ -230,7 +234,10 @@ extract_vmlinux() {
   [ "$setup" != 0 ] || setup=4
   off=$(( (setup + 1) * 512 + $(le32 "$bz" $((0x248))) ))
   len=$(le32 "$bz" $((0x24c)))
-  tail -c +$((off + 1)) "$bz" | head -c $((len - 4)) >"$out.payload"
+  # One reader, no pipe: a `tail | head` pipeline dies of SIGPIPE under pipefail as soon as
+  # what follows the payload outgrows a pipe buffer (6.1.0-57's 103,696-byte trailer did).
+  dd if="$bz" of="$out.payload" iflag=skip_bytes,count_bytes skip="$off" count=$((len - 4)) \
+     bs=1M status=none || die "cannot cut the payload out of $bz (dd failed)"
   magic=$(od -An -t x1 -N 4 "$out.payload" | tr -d ' ')
   local dec=()
   case $magic in
@@ -249,15 +256,17 @@ extract_vmlinux() {
 
 build_kernel() {
   local tmp=$1 pkg
-  log "fetching linux-image-$KVER (first run for this kernel)"
-  pkg=$(kernel_package "$KVER") || {
-    apt-get update -qq
-    pkg=$(kernel_package "$KVER") || die "apt knows no linux-image-$KVER[-unsigned] package"
-  }
-  (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) || {
-    apt-get update -qq
-    (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null)
-  }
+  log "fetching linux-image-$KVER (first run for this kernel in $CACHE)"
+  if ! pkg=$(kernel_package "$KVER") || ! (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null 2>&1); then
+    # Stale package lists (Debian replaced the kernel) or none yet: refresh, resolve again.
+    if [ "$KVER_EXPLICIT" = 1 ]; then apt-get update -qq || true; else resolve_kver fresh; fi
+    log "fetching linux-image-$KVER"
+    pkg=$(kernel_package "$KVER") \
+      || die "apt knows no linux-image-$KVER[-unsigned] package (VMTEST_KERNEL names a kernel" \
+             "Debian 12 no longer ships? Leave it unset or give a series such as 6.1 or 6.12)"
+    (cd "$tmp" && rm -f ./*.deb && apt-get download -q -o APT::Sandbox::User=root "$pkg" >/dev/null) \
+      || die "apt-get download $pkg failed (is the Debian mirror reachable?)"
+  fi
   dpkg-deb -x "$tmp/$pkg"_*.deb "$tmp/x"
   # Newer packages install the modules under usr/lib (merged /usr); depmod -b wants lib/.
   if [ ! -d "$tmp/x/lib/modules" ] && [ -d "$tmp/x/usr/lib/modules" ]; then
@@ -309,7 +318,10 @@ if [ ! -f "$KDIR/vmlinux" ] || [ ! -f "$INITRD" ]; then
   if [ ! -f "$KDIR/vmlinux" ] || [ ! -f "$INITRD" ]; then
     btmp=$(mktemp -d "$CACHE/.build.XXXXXX")
     trap 'rm -rf "$btmp"' EXIT
-    [ -f "$KDIR/vmlinux" ] || build_kernel "$btmp"
+    if [ ! -f "$KDIR/vmlinux" ]; then
+      build_kernel "$btmp"   # may resolve a newer kernel: KDIR and so INITRD follow it
+      INITRD=$KDIR/initramfs-$INITRD_KEY.cpio
+    fi
     rm -f "$KDIR"/initramfs-*.cpio
     build_initramfs "$btmp" "$INITRD"
     rm -rf "$btmp"

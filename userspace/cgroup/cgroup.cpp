@@ -57,6 +57,15 @@ Result<std::string> ResolveTargetCgroup(const std::string& from_config, const st
   if (path.empty())
     return Fail("resolve target cgroup", EINVAL,
                 "name it with target.cgroup in the config, --cgroup PATH or --pid PID");
+  // The well-known roots are refused by name first, so the answer does not depend on whether
+  // (or where) this host mounts cgroup2.
+  const auto named = std::filesystem::path(path).lexically_normal().string();
+  for (const char* well_known : {"/", "/sys/fs/cgroup", "/sys/fs/cgroup/", "/sys/fs/cgroup/unified",
+                                 "/sys/fs/cgroup/unified/"}) {
+    if (named == well_known)
+      return Fail("target cgroup " + path, EINVAL,
+                  "it is the root cgroup and holds the whole host; name the engine's own cgroup");
+  }
   auto mount = Cgroup2Mount();
   if (!mount) return std::unexpected(mount.error());
   std::error_code ec;

@@ -513,7 +513,7 @@ int ExperimentCommand(const ExperimentOptions& opts) {
   auto scn = FindScenario(opts.scenario);
   if (!scn) {
     std::string known;
-    for (const auto& s : kScenarios) known += " " + std::string(s.label);
+    for (const auto& s : kScenarios) known.append(" ").append(s.label);
     Say("error: unknown scenario '" + opts.scenario + "' (known:" + known + ")");
     return kExitConfig;
   }

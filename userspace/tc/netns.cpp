@@ -56,24 +56,31 @@ std::string FindNetns(uint64_t inode) {
 
 std::string InScratchNetns(const std::function<std::string()>& fn) {
   int p[2];
-  if (pipe(p) != 0) return std::string("pipe: ") + std::strerror(errno);
+  if (::pipe2(p, O_CLOEXEC) != 0) return std::string("pipe2: ") + std::strerror(errno);
+  UniqueFd rd(p[0]), wr(p[1]);  // closed on every path, fork failure included
   pid_t pid = fork();
   if (pid < 0) return std::string("fork: ") + std::strerror(errno);
   if (pid == 0) {
-    close(p[0]);
+    rd.reset();
     std::string msg = unshare(CLONE_NEWNET) != 0
                           ? std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno)
                           : fn();
-    if (!msg.empty()) (void)!write(p[1], msg.data(), msg.size());
+    if (!msg.empty()) (void)!write(wr.get(), msg.data(), msg.size());
     _exit(0);  // the namespace and all in it go with this process
   }
-  close(p[1]);
+  wr.reset();
   std::string msg;
   char buf[512];
-  ssize_t n;
-  while ((n = read(p[0], buf, sizeof(buf))) > 0) msg.append(buf, static_cast<size_t>(n));
-  close(p[0]);
-  waitpid(pid, nullptr, 0);
+  for (;;) {
+    ssize_t n = read(rd.get(), buf, sizeof(buf));
+    if (n > 0) {
+      msg.append(buf, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      break;
+    }
+  }
+  while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
   return msg;
 }
 
