@@ -179,9 +179,9 @@ TEST(ClockSkew, PreloadSkewsOnlyTheTargetAndOnlyDuringBursts) {
   TempDir dir;
   const uint16_t mport = TestPort(3);
   ClockKnobs k{.skew_ms = -7000, .on_sec = 1, .off_sec = 1};
-  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
   auto other_cfg =
-      dir.Write("other.yaml", ClockYaml(other.path(), k, TestPort(4), dir.path() + "/inj2"));
+      dir.Write("other.yaml", ClockYaml(other.path(), k, TestPort(4), dir.path() + "/inj2.jsonl"));
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: preload", 10s)) << ctl.output();
   const uint64_t epoch = Epoch(target.path());
@@ -219,7 +219,7 @@ TEST(ClockSkew, ShadowModeCountsEveryReadAndSkewsNone) {
   TempDir dir;
   const uint16_t mport = TestPort(3);
   ClockKnobs k{.skew_ms = 5000, .dry_run = true};
-  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: preload", 10s)) << ctl.output();
   constexpr int n = 50;
@@ -278,7 +278,7 @@ TEST_P(ClockRollback, SkewStops) {
   TempDir dir;
   const uint16_t mport = TestPort(3);
   ClockKnobs k{.skew_ms = 5000, .heartbeat_ms = 100};
-  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: preload", 10s)) << ctl.output();
   const std::string state = StatePathOf(target);
@@ -301,7 +301,7 @@ TEST_P(ClockRollback, SkewStops) {
       break;
     case Path::kSighupDisabled:
       k.enabled = false;
-      dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+      dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
       ctl.Signal(SIGHUP);
       ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 5s)) << ctl.output();
       break;
@@ -371,7 +371,7 @@ TEST(ClockSkewUprobe, SkewsTheTargetCgroupOnly) {
   TempDir dir;
   const uint16_t mport = TestPort(3);
   ClockKnobs k{.skew_ms = 9000, .on_sec = 1, .off_sec = 1, .mechanism = "uprobe"};
-  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: uprobes", 20s)) << ctl.output();
   const uint64_t epoch = Epoch(target.path());

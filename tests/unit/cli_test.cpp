@@ -1,6 +1,8 @@
 // The command line's contracts that need no privileges: validate's output and exit codes.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -13,8 +15,9 @@ struct Run {
   std::string out;
 };
 
-Run Mmchaos(const std::string& args) {
-  std::string cmd = std::string(MMCHAOS_BIN) + " " + args + " 2>&1";
+// prefix: shell text before the binary (limits, environment).
+Run Mmchaos(const std::string& args, const std::string& prefix = "") {
+  std::string cmd = prefix + std::string(MMCHAOS_BIN) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -98,6 +101,59 @@ TEST(Cli, ExchangeFaultsWithoutInterfacesAreRefused) {
   std::remove(f.c_str());
   EXPECT_EQ(r.rc, 2) << r.out;
   EXPECT_NE(r.out.find("need target.interfaces"), std::string::npos) << r.out;
+}
+
+TEST(Cli, HostileConfigFilesExitTwoQuicklyInBoundedMemory) {
+  // yaml-cpp 0.7's LoadAll allocated until bad_alloc (rc 134) on a lone ','; /dev/zero was read
+  // until memory ran out; a FIFO blocked forever. 1 GiB of address space and 20 s are plenty.
+  char fifo[] = "/tmp/mmchaos-cli-fifo-XXXXXX";
+  ASSERT_NE(mkdtemp(fifo), nullptr);
+  const std::string fifo_path = std::string(fifo) + "/c.yaml";
+  ASSERT_EQ(mkfifo(fifo_path.c_str(), 0600), 0);
+  auto comma = WriteTemp(",");
+  for (const std::string& f :
+       {comma, std::string("/dev/zero"), std::string("/dev/urandom"), fifo_path}) {
+    SCOPED_TRACE(f);
+    auto r = Mmchaos("validate -c " + f, "ulimit -v 1048576; timeout 20 ");
+    EXPECT_EQ(r.rc, 2) << r.out;
+    EXPECT_NE(r.out.find("mmchaos: error: "), std::string::npos) << r.out;
+  }
+  std::remove(comma.c_str());
+  std::remove(fifo_path.c_str());
+  rmdir(fifo);
+}
+
+TEST(Cli, ValidateSaysWhatItDidNotProbe) {
+  auto f = WriteTemp(
+      "chaos: {lat_spike_ms: 50, clock_skew_ms: 10}\ntarget: {interfaces: [eth9], exchanges: "
+      "{x: {rest: [\"http://10.9.9.9/\"]}}}\n");
+  auto r = Mmchaos("validate -c " + f);
+  std::remove(f.c_str());
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("clock_skew_ms: not checked on this kernel"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("lat_spike_ms/ws_lag_ms: not checked on this kernel"), std::string::npos)
+      << r.out;
+}
+
+TEST(Cli, StatusReportsDamagedRecordsWithoutCrashing) {
+  char dir[] = "/tmp/mmchaos-cli-run-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  chmod(dir, 0755);
+  const std::string run = dir;
+  std::ofstream(run + "/cgroup-1.lock") << R"({"pid":"x"})";
+  std::ofstream(run + "/cgroup-2.state.json") << R"({"interfaces":[1], "netns_inode": 1)";
+  std::ofstream(run + "/cgroup-3.state.json") << R"({"netns_inode":"x"})";
+  auto r = Mmchaos("status --json", "MMCHAOS_RUN_DIR=" + run + " ");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find(run + "/cgroup-2.state.json"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(run + "/cgroup-3.state.json"), std::string::npos) << r.out;
+  r = Mmchaos("status", "MMCHAOS_RUN_DIR=" + run + " ");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("damaged record " + run + "/cgroup-3.state.json"), std::string::npos)
+      << r.out;
+  for (const char* f : {"/cgroup-1.lock", "/cgroup-2.state.json", "/cgroup-3.state.json"})
+    std::remove((run + f).c_str());
+  rmdir(dir);
 }
 
 TEST(Cli, UsageErrorsExitTwo) {

@@ -51,16 +51,21 @@ struct TargetFlags {
   }
 };
 
-int Validate(const std::string& path) {
+int Validate(const std::string& path, bool probe_kernel) {
   auto cfg = mmchaos::LoadConfig(path);
   if (!cfg) {
     std::fprintf(stderr, "mmchaos: error: %s\n", cfg.error().message().c_str());
     return kExitConfig;
   }
   for (const auto& w : cfg->warnings) std::fprintf(stderr, "mmchaos: warning: %s\n", w.c_str());
-  for (const auto& n : mmchaos::ScenarioNotes(*cfg))
+  const auto probes = probe_kernel ? mmchaos::KernelProbes::kRun : mmchaos::KernelProbes::kSkip;
+  if (probe_kernel)
+    std::fprintf(stderr,
+                 "mmchaos: note: --probe-kernel: trying this kernel (a scratch netns with an ifb "
+                 "and qdiscs, BPF programs loaded; all removed again)\n");
+  for (const auto& n : mmchaos::ScenarioNotes(*cfg, probes))
     std::fprintf(stderr, "mmchaos: note: %s\n", n.c_str());
-  auto unsupported = mmchaos::CheckScenarios(*cfg);
+  auto unsupported = mmchaos::CheckScenarios(*cfg, probes);
   for (const auto& u : unsupported) std::fprintf(stderr, "mmchaos: error: %s\n", u.c_str());
   std::cout << mmchaos::DumpConfig(*cfg);
   return unsupported.empty() ? 0 : kExitConfig;
@@ -77,6 +82,10 @@ int main(int argc, char** argv) {
   auto* validate =
       app.add_subcommand("validate", "Parse and check a config; print the effective values");
   validate->add_option("-c,--config", config_path, "chaos.yaml")->required();
+  bool probe_kernel = false;
+  validate->add_flag("--probe-kernel", probe_kernel,
+                     "also try what this kernel supports (netem, clock uprobes): makes and "
+                     "removes a scratch netns, ifb and BPF programs");
 
   bool json = false;
   auto* doctor =
@@ -112,6 +121,10 @@ int main(int argc, char** argv) {
   auto* exec = app.add_subcommand(
       "exec", "Run CMD in the target cgroup (and netns), with the clock_skew preload if needed");
   exec->add_option("-c,--config", config_path, "chaos.yaml")->required();
+  mmchaos::ExecIdentity exec_as;
+  exec->add_option("--user", exec_as.user,
+                   "run CMD as this user (name or uid), with its groups from the group database");
+  exec->add_option("--group", exec_as.group, "primary group of CMD (name or gid), with --user");
   exec->add_option("command", exec_cmd, "-- CMD [ARGS...]");
   // Everything after exec's `--` is the command, options included: it never reaches CLI11.
   if (argc > 1 && std::string_view(argv[1]) == "exec") {
@@ -143,22 +156,33 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : kExitConfig;
   }
 
-  if (*validate) return Validate(config_path);
-  if (*doctor) {
-    auto rep = mmchaos::RunDoctor();
-    std::cout << (json ? mmchaos::DoctorJson(rep) + "\n" : mmchaos::DoctorText(rep));
-    for (const auto& p : rep.probes)
-      if (p.name == "bpf_load" && !p.ok) return 1;
-    return 0;
+  // Every failure is meant to be an Error with its reason; this is the net for what is not (a
+  // library's exception, an allocation failure): a message and an exit code, never an abort.
+  try {
+    if (*validate) return Validate(config_path, probe_kernel);
+    if (*doctor) {
+      auto rep = mmchaos::RunDoctor();
+      std::cout << (json ? mmchaos::DoctorJson(rep) + "\n" : mmchaos::DoctorText(rep));
+      for (const auto& p : rep.probes)
+        if (p.name == "bpf_load" && !p.ok) return 1;
+      return 0;
+    }
+    if (*run)
+      return run_target.Resolve(run_opts.cgroup) ? mmchaos::RunController(run_opts) : kExitConfig;
+    if (*experiment)
+      return exp_target.Resolve(exp_opts.cgroup) ? mmchaos::ExperimentCommand(exp_opts)
+                                                 : kExitConfig;
+    if (*exec) return mmchaos::ExecCommand(config_path, exec_cmd, exec_as);
+    if (*status) return mmchaos::StatusCommand(json);
+    if (*rollback) return mmchaos::RollbackCommand();
+    if (*report) return mmchaos::ReportCommand(runs_dir, output);
+    if (*findings) return mmchaos::FindingsCommand(report_md, output);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "mmchaos: error: out of memory\n");
+    return *validate ? kExitConfig : *exec ? 125 : 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mmchaos: error: %s\n", e.what());
+    return *validate ? kExitConfig : *exec ? 125 : 1;
   }
-  if (*run)
-    return run_target.Resolve(run_opts.cgroup) ? mmchaos::RunController(run_opts) : kExitConfig;
-  if (*experiment)
-    return exp_target.Resolve(exp_opts.cgroup) ? mmchaos::ExperimentCommand(exp_opts) : kExitConfig;
-  if (*exec) return mmchaos::ExecCommand(config_path, exec_cmd);
-  if (*status) return mmchaos::StatusCommand(json);
-  if (*rollback) return mmchaos::RollbackCommand();
-  if (*report) return mmchaos::ReportCommand(runs_dir, output);
-  if (*findings) return mmchaos::FindingsCommand(report_md, output);
   return kExitConfig;
 }

@@ -126,12 +126,20 @@ int StatusCommand(bool json) {
                       {"memory_high_original", m.original},
                       {"memory_high_applied", m.applied},
                       {"controller_alive", ControllerAlive(m.cgroup_id)}});
+  nlohmann::ordered_json damaged = nlohmann::json::array();
+  for (const auto& d : DamagedRecords()) damaged.push_back({{"path", d.path}, {"why", d.why}});
   if (json) {
-    std::cout
-        << nlohmann::ordered_json{{"attached", all}, {"netem", netem}, {"memory", memory}}.dump(2)
-        << "\n";
+    std::cout << nlohmann::ordered_json{{"attached", all},
+                                        {"netem", netem},
+                                        {"memory", memory},
+                                        {"damaged_records", damaged}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
     return 0;
   }
+  for (const auto& d : damaged)
+    std::cout << "damaged record " << d["path"].get<std::string>() << ": "
+              << d["why"].get<std::string>() << " (see `mmchaos rollback`)\n";
   for (const auto& m : memory)
     std::cout << "mem_pressure: memory.high of " << m["cgroup"].get<std::string>() << " at "
               << m["memory_high_applied"].get<std::string>() << " (was "
@@ -144,7 +152,7 @@ int StatusCommand(bool json) {
               << (n["controller_alive"].get<bool>() ? "" : " (stale: run `mmchaos rollback`)")
               << "\n";
   if (all.empty()) {
-    if (netem.empty() && memory.empty()) std::cout << "nothing attached\n";
+    if (netem.empty() && memory.empty() && damaged.empty()) std::cout << "nothing attached\n";
     return 0;
   }
   for (const auto& j : all) {
@@ -178,16 +186,18 @@ int StatusCommand(bool json) {
 }
 
 int RollbackCommand() {
-  auto before = LiveControllers();
+  // The kernel's links first: they are the data path, found by walking kernel ids, so nothing
+  // on disk (a damaged or planted record) can stop or delay the emergency stop.
+  auto detached = DetachAll();
   // clock_skew's preloads read true time from the instant their record is disarmed.
   int clocks = RemoveClockStates();
-  // memory.high first, while live controllers still hold their squeeze (they restore again on
-  // their way out, a no-op): after the detach they race us to it, and rollback should say what
-  // it restored.
+  auto before = LiveControllers();
+  // memory.high next; live controllers restore it too on their way out (a no-op for whoever
+  // comes second: RestoreMemoryHigh sees the original).
   auto memory = RestoreRecordedMemory(true);
-  auto detached = DetachAll();
   if (!detached) {
     std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
+    for (const auto& m : memory) std::cout << "  " << m << "\n";
     return 1;
   }
   // The netem path of live controllers too: their filters would otherwise steer until they
@@ -218,7 +228,15 @@ int RollbackCommand() {
     std::fprintf(stderr, "mmchaos: controller pid %d still running after its links were detached\n",
                  left.front().pid);
   }
-  return 0;
+  // What no record could tell us: said, with the path, and the file left for the operator.
+  auto damaged = DamagedRecords();
+  for (const auto& d : damaged)
+    std::fprintf(stderr,
+                 "mmchaos: damaged record %s: %s; not undone: what it recorded (mmchaos' ifb and "
+                 "veth devices are named mmc*, see `ip -all netns exec ip link`; a lowered "
+                 "memory.high of its cgroup); remove the file once checked\n",
+                 d.path.c_str(), d.why.c_str());
+  return damaged.empty() ? 0 : 1;
 }
 
 }  // namespace mmchaos

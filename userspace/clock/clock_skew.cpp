@@ -27,14 +27,14 @@ uint32_t ClockMask(const Config& cfg) {
   return mask;
 }
 
-std::vector<std::string> CheckClockSkew(const Config& cfg) {
+std::vector<std::string> CheckClockSkew(const Config& cfg, bool probe) {
   std::vector<std::string> out;
   if (cfg.chaos.clock_skew_ms == 0) return out;
   if (ClockMask(cfg) == 0)
     out.push_back(
         "chaos.clock_skew_ms is set but faults.clock_skew_clocks is empty: name the "
         "clocks to skew (realtime, monotonic)");
-  if (cfg.faults.clock_skew_mechanism == "uprobe") {
+  if (probe && cfg.faults.clock_skew_mechanism == "uprobe") {
     std::string why = ProbeClockUprobe(true);
     if (!why.empty())
       out.push_back("faults.clock_skew_mechanism is uprobe, and this kernel cannot run it (" + why +

@@ -35,7 +35,8 @@ uint32_t ClockMask(const Config& cfg);
 
 // What `validate` and `run` say about clock_skew_ms (empty when it is 0): refusals (the
 // uprobes are required and this kernel refuses them) and the note on the mechanism in use.
-std::vector<std::string> CheckClockSkew(const Config& cfg);
+// probe: whether the kernel may be tried (BPF loads) for a required uprobe mechanism.
+std::vector<std::string> CheckClockSkew(const Config& cfg, bool probe = true);
 std::string ClockSkewNote(const Config& cfg);
 
 // The preload library `mmchaos exec` loads into the engine: next to the mmchaos binary, or in

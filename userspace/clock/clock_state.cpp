@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "common/fd.h"
+#include "common/safe_file.h"
 #include "controller/registry.h"
 
 namespace mmchaos {
@@ -37,17 +38,17 @@ std::string ClockStatePath(uint64_t cgroup_id) {
 }
 
 Result<ClockState> ClockState::Create(uint64_t cgroup_id) {
-  std::error_code ec;
-  std::filesystem::create_directories(kRunDir, ec);
-  if (ec) return Fail(std::string("mkdir ") + kRunDir, ec.value(), PrivilegeHint(ec.value()));
+  // The preload trusts what it maps: only we may be able to write the directory it is in.
+  if (auto d = EnsurePrivateDir(kRunDir, 0755); !d) return std::unexpected(d.error());
   ClockState cs;
   cs.path_ = ClockStatePath(cgroup_id);
   // Built under a temporary name and renamed into place: a preload never maps a half-made file.
   const std::string tmp = cs.path_ + ".tmp";
   ::unlink(tmp.c_str());
-  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(tmp.c_str(), O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
   if (!fd) return Fail("open(" + tmp + ")", errno, PrivilegeHint(errno));
-  if (::ftruncate(fd.get(), MMC_RECORD_FILE_SIZE) != 0) {
+  // Readable by an engine running as another user whatever our umask (it maps it read-only).
+  if (::fchmod(fd.get(), 0644) != 0 || ::ftruncate(fd.get(), MMC_RECORD_FILE_SIZE) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return Fail("ftruncate(" + tmp + ")", err);
@@ -153,9 +154,11 @@ uint64_t ClockState::Reads(int mode) const {
 std::array<uint64_t, 2> ReadClockCounts(uint64_t cgroup_id) {
   std::array<uint64_t, 2> out{};
   const std::string path = ClockStatePath(cgroup_id);
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || st.st_size < MMC_CLOCK_FILE_SIZE) return out;
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) ||
+      st.st_size < MMC_CLOCK_FILE_SIZE)
+    return out;
   mmc_clock_counts c{};
   if (::pread(fd.get(), &c, sizeof(c), MMC_CLOCK_PAGE) == static_cast<ssize_t>(sizeof(c)))
     out = {c.reads[0], c.reads[1]};
@@ -180,9 +183,11 @@ int RemoveClockStates() {
     const std::string path = ent.path().string();
     const std::string name = ent.path().filename().string();
     if (name.rfind("clock-", 0) != 0 || ent.path().extension() != ".shm") continue;
-    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    // Only a regular file of ours is mapped and written; anything else is just unlinked.
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     struct stat st {};
-    if (fd && ::fstat(fd.get(), &st) == 0 && st.st_size >= MMC_CLOCK_FILE_SIZE) {
+    if (fd && ::fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == ::geteuid() &&
+        st.st_size >= MMC_CLOCK_FILE_SIZE) {
       void* m = ::mmap(nullptr, MMC_CLOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
       if (m != MAP_FAILED) {
         auto* s = static_cast<mmc_clock_state*>(m);

@@ -17,6 +17,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -27,8 +28,20 @@
 #include <system_error>
 #include <utility>
 
+#include "common/safe_file.h"
+#include "config/yaml_guard.h"
+
 namespace mmchaos {
 namespace {
+
+// Bounds on what a config may hold, whatever its size on disk (aliases repeat nodes for free).
+constexpr size_t kMaxConfigBytes = 1 << 20;
+constexpr size_t kMaxInterfaces = 32;
+constexpr size_t kMaxDnsPorts = 16;
+constexpr size_t kMaxExchanges = 64;
+constexpr size_t kMaxListItems = 64;  // URLs per list, order requests, rollback triggers
+// The kernel draws against p * 2^32 (ProbabilityThreshold): anything below is 0.
+constexpr double kSmallestProbability = 0x1p-32;
 
 // Thrown inside the parser and turned into an Error at the API boundary.
 struct ConfigError {
@@ -64,10 +77,45 @@ std::string Join(std::initializer_list<std::string_view> items) {
   return s;
 }
 
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
+// A value from the file, as an error shows it: quoted, printable ASCII only, at most 64 bytes.
+// The file may not be a config at all (a link to a secret, a binary): an error must never copy
+// more of it than the one value it is about.
+std::string Shown(std::string_view s) {
+  constexpr size_t kMax = 64;
+  std::string out = "'";
+  for (size_t i = 0; i < s.size() && i < kMax; ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", c);
+      out += hex;
+    }
+  }
+  out += s.size() > kMax ? "'..." : "'";
+  return out;
+}
+
+// A key as an error shows it: only what looks like a key name (letters, digits, '_', '-', '.',
+// at most 40). Anything else is content: a file that is not a config (a link to /etc/shadow
+// reads as one key holding the first line) must not be echoed.
+std::string KeyShown(const std::string& key) {
+  bool name = !key.empty() && key.size() <= 40 && std::all_of(key.begin(), key.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
+  return name ? "'" + key + "'" : "(not shown: not a key name)";
+}
+
+// Whether a listen address only accepts local connections.
+bool IsLoopback(const std::string& host, bool bracketed) {
+  if (bracketed) {
+    in6_addr a6;
+    return inet_pton(AF_INET6, host.c_str(), &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+  }
+  if (host == "localhost") return true;
+  in_addr a4;
+  return inet_pton(AF_INET, host.c_str(), &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
 }
 
 const char* TypeName(const YAML::Node& n) {
@@ -88,8 +136,8 @@ const char* TypeName(const YAML::Node& n) {
 // What the value node holds, for "expected X, got Y" messages.
 std::string Got(const YAML::Node& n) {
   if (n.IsScalar()) {
-    if (n.Tag() == "!") return "the quoted string \"" + n.Scalar() + "\"";
-    return "'" + n.Scalar() + "'";
+    if (n.Tag() == "!") return "the quoted string " + Shown(n.Scalar());
+    return Shown(n.Scalar());
   }
   return TypeName(n);
 }
@@ -139,7 +187,7 @@ std::string SplitHostPort(std::string_view authority, std::string& host, std::st
       port = std::string(rest.substr(1));
       if (port.empty()) return "empty port after ':'";
     }
-    if (!ValidHost(host, true)) return "'" + host + "' is not an IPv6 address";
+    if (!ValidHost(host, true)) return Shown(host) + " is not an IPv6 address";
     return {};
   }
   size_t colon = authority.find(':');
@@ -151,7 +199,7 @@ std::string SplitHostPort(std::string_view authority, std::string& host, std::st
     if (port.empty()) return "empty port after ':'";
   }
   if (host.empty()) return "empty host";
-  if (!ValidHost(host, false)) return "'" + host + "' is not a valid host name or IPv4 address";
+  if (!ValidHost(host, false)) return Shown(host) + " is not a valid host name or IPv4 address";
   return {};
 }
 
@@ -296,13 +344,14 @@ class Parser {
       const std::string& key = k.Scalar();
       for (const auto& [name, mark] : seen) {
         if (name == key) {
-          Throw(k.Mark(), "duplicate key '" + key + "' " + in + " (first at line " +
+          Throw(k.Mark(), "duplicate key " + KeyShown(key) + " " + in + " (first at line " +
                               std::to_string(mark.line + 1) + ")");
         }
       }
       seen.emplace_back(key, k.Mark());
       if (known.size() > 0 && std::find(known.begin(), known.end(), key) == known.end()) {
-        Throw(k.Mark(), "unknown key '" + key + "' " + in + " (known: " + Join(known) + ")");
+        Throw(k.Mark(),
+              "unknown key " + KeyShown(key) + " " + in + " (known: " + Join(known) + ")");
       }
       fn(key, k, v);
     }
@@ -363,6 +412,10 @@ class Parser {
     }
     if (ec == std::errc::result_out_of_range) {
       d = std::strtod(std::string(s).c_str(), nullptr);  // +-HUGE_VAL, or ~0 on underflow
+      if (std::fabs(d) < 1)
+        Throw(v.Mark(), name +
+                            " is too small for a double (it would read as 0): write 0 or a "
+                            "value above 1e-300");
     }
     if (std::isnan(d)) Throw(v.Mark(), name + ": expected a number, got " + Got(v));
     double c = std::clamp(d, lo, hi) + 0.0;  // + 0.0: -0 becomes 0
@@ -396,10 +449,15 @@ class Parser {
 
   // A list (null = empty); calls fn for each item.
   static void ForEachItem(const YAML::Node& k, const YAML::Node& v, const std::string& name,
-                          const std::string& of, const std::function<void(const YAML::Node&)>& fn) {
+                          const std::string& of, size_t max_items,
+                          const std::function<void(const YAML::Node&)>& fn) {
     if (v.IsNull()) return;
     if (!v.IsSequence()) {
       Throw(ValueMark(k, v), name + ": expected a list of " + of + ", got " + Got(v));
+    }
+    if (v.size() > max_items) {
+      Throw(v.Mark(), name + ": " + std::to_string(v.size()) + " items, at most " +
+                          std::to_string(max_items));
     }
     for (const YAML::Node& item : v) fn(item);
   }
@@ -421,7 +479,15 @@ class Parser {
                 "rate_limit_storm", "reconcile_mismatch", "burst_on_sec", "burst_off_sec"},
                [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
                  const std::string name = Dotted(w, key);
-                 auto prob = [&] { return Number(k, v, name, 0.0, 1.0); };
+                 auto prob = [&] {
+                   double p = Number(k, v, name, 0.0, 1.0);
+                   if (p > 0 && p < kSmallestProbability)
+                     Throw(v.Mark(), name +
+                                         " is above 0 but below 2^-32 (about 2.3e-10), the "
+                                         "smallest probability the kernel draws: it would "
+                                         "count as on and never fire (0 turns it off)");
+                   return p;
+                 };
                  if (key == "enabled") c.enabled = Bool(k, v, name);
                  if (key == "dry_run") c.dry_run = Bool(k, v, name);
                  if (key == "net_loss") c.net_loss = prob();
@@ -437,7 +503,14 @@ class Parser {
                  if (key == "rate_limit_storm") c.rate_limit_storm = prob();
                  if (key == "reconcile_mismatch") c.reconcile_mismatch = prob();
                  if (key == "burst_on_sec") c.burst_on_sec = Number(k, v, name, 0.1, 3600);
-                 if (key == "burst_off_sec") c.burst_off_sec = Number(k, v, name, 0, 86400);
+                 if (key == "burst_off_sec") {
+                   c.burst_off_sec = Number(k, v, name, 0, 86400);
+                   if (c.burst_off_sec > 0 && c.burst_off_sec < 0.001)
+                     Throw(v.Mark(), name +
+                                         " is above 0 but below 1 ms, which the schedule "
+                                         "rounds to 0, i.e. always on: write 0 for always on, "
+                                         "or at least 0.001");
+                 }
                });
   }
 
@@ -526,69 +599,89 @@ class Parser {
 
   void ParseTarget(const YAML::Node& map, Target& t) {
     const std::string w = "target";
-    ForEachKey(map, w,
-               {"cgroup", "unit", "netns", "interfaces", "exchanges", "dns_ports",
-                "rollout_percent", "heartbeat_ms", "tick_ms", "deadline_ms", "metrics_url"},
-               [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
-                 const std::string name = Dotted(w, key);
-                 if (key == "unit") t.unit = String(k, v, name);
-                 if (key == "cgroup") {
-                   t.cgroup = String(k, v, name);
-                   if (!t.cgroup.empty() && IsRootCgroup(t.cgroup)) {
-                     Throw(v.Mark(), name + " " + t.cgroup +
-                                         " is the root cgroup: it holds the whole host; name the "
-                                         "engine's own cgroup (e.g. "
-                                         "/sys/fs/cgroup/system.slice/engine.service)");
-                   }
-                 }
-                 if (key == "netns") t.netns = String(k, v, name);
-                 if (key == "interfaces") {
-                   t.interfaces.clear();
-                   ForEachItem(k, v, name, "interface names", [&](const YAML::Node& item) {
-                     std::string ifname = ItemString(item, name, "interface names");
-                     if (!ValidIfname(ifname)) {
-                       Throw(item.Mark(),
-                             name + ": '" + ifname +
-                                 "' is not a valid interface name (1..15 characters, no "
-                                 "'/', ':' or whitespace)");
-                     }
-                     t.interfaces.push_back(ifname);
-                   });
-                 }
-                 if (key == "exchanges") ParseExchanges(v, name, t.exchanges);
-                 if (key == "dns_ports") {
-                   t.dns_ports.clear();
-                   ForEachItem(k, v, name, "ports", [&](const YAML::Node& item) {
-                     std::optional<uint16_t> port;
-                     if (item.IsScalar() && item.Tag() != "!") port = ParsePort(item.Scalar());
-                     if (!port) {
-                       Throw(item.Mark(),
-                             name + ": expected a list of ports (1..65535), got " + Got(item));
-                     }
-                     t.dns_ports.push_back(*port);
-                   });
-                 }
-                 if (key == "rollout_percent") t.rollout_percent = Number(k, v, name, 0, 100);
-                 if (key == "heartbeat_ms") t.heartbeat_ms = Integer(k, v, name, 50, 10000);
-                 if (key == "tick_ms") t.tick_ms = Integer(k, v, name, 10, 60000);
-                 if (key == "deadline_ms") t.deadline_ms = Integer(k, v, name, 1, 600000);
-                 if (key == "metrics_url") {
-                   t.metrics_url = String(k, v, name);
-                   if (!t.metrics_url.empty() && t.metrics_url.rfind("http://", 0) != 0)
-                     Throw(ValueMark(k, v), name +
-                                                ": expected an http:// URL of the engine's "
-                                                "Prometheus endpoint (e.g. "
-                                                "http://10.0.0.2:9470/metrics), got '" +
-                                                t.metrics_url + "'");
-                 }
-               });
+    ForEachKey(
+        map, w,
+        {"cgroup", "unit", "netns", "interfaces", "exchanges", "dns_ports", "rollout_percent",
+         "heartbeat_ms", "tick_ms", "deadline_ms", "metrics_url"},
+        [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
+          const std::string name = Dotted(w, key);
+          if (key == "unit") t.unit = String(k, v, name);
+          if (key == "cgroup") {
+            t.cgroup = String(k, v, name);
+            if (!t.cgroup.empty() && IsRootCgroup(t.cgroup)) {
+              Throw(v.Mark(), name + " " + t.cgroup +
+                                  " is the root cgroup: it holds the whole host; name the "
+                                  "engine's own cgroup (e.g. "
+                                  "/sys/fs/cgroup/system.slice/engine.service)");
+            }
+          }
+          if (key == "netns") t.netns = String(k, v, name);
+          if (key == "interfaces") {
+            t.interfaces.clear();
+            ForEachItem(k, v, name, "interface names", kMaxInterfaces, [&](const YAML::Node& item) {
+              std::string ifname = ItemString(item, name, "interface names");
+              if (!ValidIfname(ifname)) {
+                Throw(item.Mark(), name + ": " + Shown(ifname) +
+                                       " is not a valid interface name (1..15 characters, no "
+                                       "'/', ':' or whitespace)");
+              }
+              t.interfaces.push_back(ifname);
+            });
+          }
+          if (key == "exchanges") ParseExchanges(v, name, t.exchanges);
+          if (key == "dns_ports") {
+            t.dns_ports.clear();
+            ForEachItem(k, v, name, "ports", kMaxDnsPorts, [&](const YAML::Node& item) {
+              std::optional<uint16_t> port;
+              if (item.IsScalar() && item.Tag() != "!") port = ParsePort(item.Scalar());
+              if (!port) {
+                Throw(item.Mark(),
+                      name + ": expected a list of ports (1..65535), got " + Got(item));
+              }
+              t.dns_ports.push_back(*port);
+            });
+          }
+          if (key == "rollout_percent") {
+            t.rollout_percent = Number(k, v, name, 0, 100);
+            if (t.rollout_percent > 0 && t.rollout_percent / 100 < kSmallestProbability)
+              Throw(v.Mark(), name +
+                                  " is above 0 but below 2^-32 of the flows, which the "
+                                  "kernel's rollout hash cannot select (0 selects none)");
+          }
+          if (key == "heartbeat_ms") t.heartbeat_ms = Integer(k, v, name, 50, 10000);
+          if (key == "tick_ms") t.tick_ms = Integer(k, v, name, 10, 60000);
+          if (key == "deadline_ms") t.deadline_ms = Integer(k, v, name, 1, 600000);
+          if (key == "metrics_url") {
+            t.metrics_url = String(k, v, name);
+            if (!t.metrics_url.empty()) {
+              // The whole URL, as the scrape will read it (only plaintext http).
+              std::string err;
+              Endpoint ep = ParseUrl(t.metrics_url, "http", "https", err);
+              if (err.empty() && ep.tls) err = "https is not supported";
+              if (!err.empty())
+                Throw(ValueMark(k, v), name +
+                                           ": expected an http:// URL of the engine's "
+                                           "Prometheus endpoint (e.g. "
+                                           "http://10.0.0.2:9470/metrics), got " +
+                                           Shown(t.metrics_url) + ": " + err);
+            }
+          }
+        });
   }
 
   void ParseExchanges(const YAML::Node& map, const std::string& w, std::vector<Exchange>& out) {
     out.clear();
+    if (map.IsMap() && map.size() > kMaxExchanges)
+      Throw(map.Mark(), w + ": " + std::to_string(map.size()) + " exchanges, at most " +
+                            std::to_string(kMaxExchanges));
     ForEachKey(
         map, w, {}, [&](const std::string& exname, const YAML::Node& k, const YAML::Node& v) {
           if (exname.empty()) Throw(k.Mark(), w + ": an exchange needs a non-empty name");
+          // It becomes a metric label and part of every message about the exchange.
+          if (exname.size() > 64 || !std::all_of(exname.begin(), exname.end(),
+                                                 [](char c) { return c >= 0x20 && c < 0x7f; }))
+            Throw(k.Mark(), w + ": exchange name " + Shown(exname) +
+                                " must be 1..64 printable ASCII characters");
           Exchange ex;
           ex.name = exname;
           const std::string ew = Dotted(w, exname);
@@ -598,7 +691,7 @@ class Parser {
                        if (key == "rest") ex.rest = Urls(kk, vv, name, "http", "https");
                        if (key == "ws") ex.ws = Urls(kk, vv, name, "ws", "wss");
                        if (key == "order_requests") {
-                         ForEachItem(kk, vv, name, "\"METHOD /path\" strings",
+                         ForEachItem(kk, vv, name, "\"METHOD /path\" strings", kMaxListItems,
                                      [&](const YAML::Node& item) {
                                        ex.order_requests.push_back(OrderRequest(item, name));
                                      });
@@ -618,11 +711,11 @@ class Parser {
                                     const std::string& name, const std::string& plain,
                                     const std::string& tls) {
     std::vector<Endpoint> eps;
-    ForEachItem(k, v, name, "URLs", [&](const YAML::Node& item) {
+    ForEachItem(k, v, name, "URLs", kMaxListItems, [&](const YAML::Node& item) {
       std::string url = ItemString(item, name, "URLs");
       std::string err;
       Endpoint ep = ParseUrl(url, plain, tls, err);
-      if (!err.empty()) Throw(item.Mark(), name + ": bad URL '" + url + "': " + err);
+      if (!err.empty()) Throw(item.Mark(), name + ": bad URL " + Shown(url) + ": " + err);
       eps.push_back(std::move(ep));
     });
     return eps;
@@ -641,7 +734,7 @@ class Parser {
     std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (scheme != plain && scheme != tls) {
-      err = "scheme '" + scheme + "' is not " + plain + " or " + tls;
+      err = "scheme " + Shown(scheme) + " is not " + plain + " or " + tls;
       return ep;
     }
     ep.scheme = scheme;
@@ -667,7 +760,7 @@ class Parser {
     } else if (auto p = ParsePort(port)) {
       ep.port = *p;
     } else {
-      err = "port '" + port + "' is not in 1..65535";
+      err = "port " + Shown(port) + " is not in 1..65535";
     }
     return ep;
   }
@@ -684,8 +777,8 @@ class Parser {
                         [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
     }
     if (!ok) {
-      Throw(item.Mark(), name + ": '" + s +
-                             "' is not \"METHOD /path\" (an uppercase method, one space, a path "
+      Throw(item.Mark(), name + ": " + Shown(s) +
+                             " is not \"METHOD /path\" (an uppercase method, one space, a path "
                              "starting with '/')");
     }
     return s;
@@ -701,7 +794,7 @@ class Parser {
                });
   }
 
-  static void ParseMetrics(const YAML::Node& map, MetricsSection& m) {
+  void ParseMetrics(const YAML::Node& map, MetricsSection& m) {
     const std::string w = "metrics";
     ForEachKey(map, w, {"listen"},
                [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
@@ -710,17 +803,23 @@ class Parser {
                    std::string listen = String(k, v, name);
                    std::string host, port;
                    bool bracketed = false;
-                   std::string err = SplitHostPort(Trim(listen), host, port, bracketed);
+                   std::string err = SplitHostPort(listen, host, port, bracketed);
                    if (err.empty() && port.empty()) err = "missing ':port'";
                    if (err.empty() && !ParsePort(port))
-                     err = "port '" + port + "' is not in 1..65535";
+                     err = "port " + Shown(port) + " is not in 1..65535";
                    if (!err.empty()) {
-                     Throw(ValueMark(k, v), name + ": '" + listen +
-                                                "' is not HOST:PORT (e.g. 127.0.0.1:9464 or "
+                     Throw(ValueMark(k, v), name + ": " + Shown(listen) +
+                                                " is not HOST:PORT (e.g. 127.0.0.1:9464 or "
                                                 "[::1]:9464): " +
                                                 err);
                    }
                    m.listen = listen;
+                   if (!IsLoopback(host, bracketed))
+                     Warn(ValueMark(k, v),
+                          name + " " + Shown(listen) +
+                              " is reachable from other hosts, and the metrics endpoint has no "
+                              "authentication: anyone who reaches it reads the engine's traffic "
+                              "counters (127.0.0.1 keeps it local)");
                  }
                });
   }
@@ -738,14 +837,14 @@ class Parser {
             if (f.dns_answer != "servfail" && f.dns_answer != "nxdomain" &&
                 f.dns_answer != "timeout")
               Throw(ValueMark(k, v),
-                    name + ": expected servfail, nxdomain or timeout, got '" + f.dns_answer + "'");
+                    name + ": expected servfail, nxdomain or timeout, got " + Shown(f.dns_answer));
           }
           if (key == "clock_skew_clocks") {
             f.clock_skew_clocks.clear();
-            ForEachItem(k, v, name, "clock classes", [&](const YAML::Node& item) {
+            ForEachItem(k, v, name, "clock classes", 2, [&](const YAML::Node& item) {
               std::string c = ItemString(item, name, "clock classes");
               if (c != "realtime" && c != "monotonic")
-                Throw(item.Mark(), name + ": expected realtime or monotonic, got '" + c + "'");
+                Throw(item.Mark(), name + ": expected realtime or monotonic, got " + Shown(c));
               f.clock_skew_clocks.push_back(c);
             });
           }
@@ -753,8 +852,8 @@ class Parser {
             f.clock_skew_mechanism = String(k, v, name);
             if (f.clock_skew_mechanism != "auto" && f.clock_skew_mechanism != "uprobe" &&
                 f.clock_skew_mechanism != "preload")
-              Throw(ValueMark(k, v), name + ": expected auto, uprobe or preload, got '" +
-                                         f.clock_skew_mechanism + "'");
+              Throw(ValueMark(k, v), name + ": expected auto, uprobe or preload, got " +
+                                         Shown(f.clock_skew_mechanism));
           }
           if (key == "tls_mechanism") {
             f.tls_mechanism = String(k, v, name);
@@ -774,9 +873,8 @@ class Parser {
                  const std::string name = Dotted(w, key);
                  if (key == "injections") {
                    l.injections = String(k, v, name);
-                   if (l.injections.empty()) {
-                     Throw(ValueMark(k, v), name + ": expected a file path or \"-\" (stderr)");
-                   }
+                   if (std::string why = LogPathProblem(l.injections); !why.empty())
+                     Throw(ValueMark(k, v), name + ": " + why);
                  }
                  if (key == "max_events_per_sec") {
                    l.max_events_per_sec = Integer(k, v, name, 1, 100000);
@@ -820,12 +918,14 @@ class Parser {
     if (list.IsNull()) return;
     if (!list.IsSequence())
       Throw(list.Mark(), w + ": expected a list of conditions, got " + Got(list));
+    if (list.size() > kMaxListItems)
+      Throw(list.Mark(), w + ": " + std::to_string(list.size()) + " conditions, at most " +
+                             std::to_string(kMaxListItems));
     for (size_t i = 0; i < list.size(); ++i) {
       const YAML::Node item = list[i];
       const std::string where = w + "[" + std::to_string(i) + "]";
       RollbackTrigger t;
       bool has_metric = false, has_op = false, has_value = false;
-      std::optional<YAML::Mark> metric_mark;
       ForEachKey(item, where, {"name", "metric", "op", "value", "for_ticks", "window_ticks"},
                  [&](const std::string& key, const YAML::Node& k, const YAML::Node& v) {
                    const std::string name = Dotted(where, key);
@@ -838,8 +938,8 @@ class Parser {
                      if (!known) {
                        std::string list;
                        for (const char* m : kTriggerMetrics) list += std::string(m) + ", ";
-                       Throw(ValueMark(k, v), name + ": unknown metric '" + t.metric +
-                                                  "' (known: " + list +
+                       Throw(ValueMark(k, v), name + ": unknown metric " + Shown(t.metric) +
+                                                  " (known: " + list +
                                                   "or engine:<metric name> for the engine's own "
                                                   "counter at target.metrics_url)");
                      }
@@ -849,7 +949,7 @@ class Parser {
                      has_op = true;
                      if (t.op != ">" && t.op != ">=" && t.op != "<" && t.op != "<=")
                        Throw(ValueMark(k, v),
-                             name + ": expected >, >=, < or <=, got '" + t.op + "'");
+                             name + ": expected >, >=, < or <=, got " + Shown(t.op));
                    }
                    if (key == "value") {
                      t.value = Number(k, v, name, -1e18, 1e18);
@@ -868,7 +968,7 @@ class Parser {
       }
       for (const RollbackTrigger& o : out)
         if (o.name == t.name)
-          Throw(item.Mark(), where + ": duplicate trigger name '" + t.name + "'");
+          Throw(item.Mark(), where + ": duplicate trigger name " + Shown(t.name));
       out.push_back(std::move(t));
     }
   }
@@ -879,6 +979,25 @@ class Parser {
 };
 
 }  // namespace
+
+std::string LogPathProblem(const std::string& path) {
+  if (path == "-") return {};
+  if (path.empty() || path.front() != '/')
+    return "expected a file path: an absolute path to a *.jsonl or *.log file, or \"-\" (stderr)";
+  std::string_view p = path;
+  if (p.find("/../") != std::string_view::npos || p.find("/./") != std::string_view::npos ||
+      p.find("//") != std::string_view::npos)
+    return "write the path without '.', '..' or '//' components";
+  std::string_view base = p.substr(p.rfind('/') + 1);
+  if (!(base.ends_with(".jsonl") || base.ends_with(".log")) || base.starts_with("."))
+    return "the log's file name must end in .jsonl or .log (mmchaos appends to it as root)";
+  for (std::string_view tree : {"/proc", "/sys", "/dev", "/boot", "/etc", "/usr", "/bin", "/sbin",
+                                "/lib", "/lib32", "/lib64", "/libx32"}) {
+    if (p.starts_with(tree) && p.size() > tree.size() && p[tree.size()] == '/')
+      return std::string(tree) + " is no place for a log (kernel or system files)";
+  }
+  return {};
+}
 
 const char* MemPressureName(MemPressure m) {
   switch (m) {
@@ -919,13 +1038,12 @@ uint32_t NetemLimit(const NetemSection& n, int delay_ms) {
 }
 
 Result<Config> ParseConfig(const std::string& text, const std::string& source) {
+  // Nothing may escape: a SIGHUP reload runs this inside a controller that must keep running.
   try {
-    std::vector<YAML::Node> docs = YAML::LoadAll(text);
-    if (docs.size() > 1) {
-      return Fail(Where(source, docs[1].Mark(), true) + ": " + std::to_string(docs.size()) +
-                  " YAML documents (separated by '---'); a config is a single document");
-    }
-    YAML::Node root = docs.empty() ? YAML::Node() : docs.front();
+    if (std::string bad = CheckYamlShape(text); !bad.empty()) return Fail(source + ":" + bad);
+    // One document (the shape check made sure there is no other): yaml-cpp 0.7's LoadAll never
+    // returns on some inputs.
+    YAML::Node root = YAML::Load(text);
     return Parser(source).Parse(root);
   } catch (const ConfigError& e) {
     return Fail(Where(source, e.mark, true) + ": " + e.what);
@@ -933,37 +1051,27 @@ Result<Config> ParseConfig(const std::string& text, const std::string& source) {
     return Fail(Where(source, e.mark, true) + ": malformed YAML: " + e.msg);
   } catch (const YAML::Exception& e) {
     return Fail(Where(source, e.mark, true) + ": " + e.msg);
+  } catch (const std::bad_alloc&) {
+    return Fail(source + ": out of memory while parsing", ENOMEM);
+  } catch (const std::exception& e) {
+    return Fail(source + ": cannot parse: " + e.what());
   }
 }
 
 Result<Config> LoadConfig(const std::string& path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    return Fail("open(" + path + ")", err,
-                err == ENOENT ? "pass the config with -c FILE; the repo's chaos.yaml is a template"
-                              : std::string());
-  }
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-    close(fd);
-    return Fail("read(" + path + ")", EISDIR, "pass a YAML file, not a directory");
-  }
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      close(fd);
-      return Fail("read(" + path + ")", err);
+  try {
+    auto text = ReadRegularFile(path, kMaxConfigBytes);
+    if (!text) {
+      Error e = text.error();
+      if (e.err == ENOENT)
+        e.hint = "pass the config with -c FILE; the repo's chaos.yaml is a template";
+      if (e.hint.empty()) e.hint = "a config is a YAML file of at most 1 MiB";
+      return std::unexpected(e);
     }
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
+    return ParseConfig(*text, path);
+  } catch (const std::bad_alloc&) {
+    return Fail("read(" + path + "): out of memory", ENOMEM);
   }
-  close(fd);
-  return ParseConfig(text, path);
 }
 
 std::string DumpConfig(const Config& cfg) {

@@ -166,6 +166,11 @@ Result<Config> LoadConfig(const std::string& path);
 // The effective configuration (after clamping and defaults) as YAML, for `mmchaos validate`.
 std::string DumpConfig(const Config& cfg);
 
+// Why `path` is no place for the injection log, or "" when it is: "-" (stderr), or an absolute
+// path to a *.jsonl or *.log file outside the kernel's and the system's trees (/proc, /sys,
+// /dev, /boot, /etc, /usr, ...). The controller checks the resolved path again when it opens it.
+std::string LogPathProblem(const std::string& path);
+
 const char* MemPressureName(MemPressure m);
 const char* NetemDistributionName(NetemDistribution d);  // "uniform", "normal", ...
 

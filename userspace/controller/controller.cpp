@@ -58,7 +58,7 @@ int Report(const Error& e, int code) {
 }
 
 // Loads and checks a config file; on failure logs why. force_dry_run pins shadow mode.
-std::optional<Config> ReadConfig(const RunOptions& opts) {
+std::optional<Config> ReadConfigOrThrow(const RunOptions& opts) {
   auto cfg = LoadConfig(opts.config_path);
   if (!cfg) {
     Log("error: " + cfg.error().message());
@@ -71,6 +71,16 @@ std::optional<Config> ReadConfig(const RunOptions& opts) {
   if (!refused.empty()) return std::nullopt;
   if (opts.force_dry_run) cfg->chaos.dry_run = true;
   return std::move(*cfg);
+}
+
+std::optional<Config> ReadConfig(const RunOptions& opts) {
+  // A SIGHUP reload runs this in a controller that must keep running whatever the file holds.
+  try {
+    return ReadConfigOrThrow(opts);
+  } catch (const std::exception& e) {
+    Log("error: " + opts.config_path + ": " + e.what());
+    return std::nullopt;
+  }
 }
 
 bool SameSchedule(const Config& a, const Config& b) {
@@ -257,6 +267,9 @@ int RunController(const RunOptions& opts) {
   auto lock = ControllerLock::Acquire(
       {getpid(), *cgid, *cgroup, opts.config_path, static_cast<int64_t>(::time(nullptr))});
   if (!lock) return Report(lock.error(), kExitRuntime);
+  for (const auto& d : DamagedRecords())
+    Log("warning: damaged record " + d.path + ": " + d.why +
+        " (not undone: `mmchaos rollback` says what may be left)");
 
   // Signals are read from a signalfd in the loop, so none is lost between checks; threads
   // started later (the metrics server) inherit the blocked mask.

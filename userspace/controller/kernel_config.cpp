@@ -123,7 +123,7 @@ bool NeedsTc(const Config& cfg) {
          (!cfg.target.interfaces.empty() && !cfg.target.exchanges.empty());
 }
 
-std::vector<std::string> ScenarioNotes(const Config& cfg) {
+std::vector<std::string> ScenarioNotes(const Config& cfg, KernelProbes probes) {
   std::vector<std::string> out;
   const ChaosSection& c = cfg.chaos;
   bool rewrites = c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0;
@@ -143,7 +143,21 @@ std::vector<std::string> ScenarioNotes(const Config& cfg) {
     for (const auto& e : x.ws)
       out.push_back(x.name + " WS " + e.url + ": net_loss, ws_lag_ms, ws_disconnect");
   }
-  if (std::string n = ClockSkewNote(cfg); !n.empty()) out.push_back(n);
+  if (probes == KernelProbes::kRun) {
+    if (std::string n = ClockSkewNote(cfg); !n.empty()) out.push_back(n);
+    if (std::string n = TlsNote(cfg); !n.empty()) out.push_back(n);
+    return out;
+  }
+  if (cfg.chaos.clock_skew_ms != 0)
+    out.push_back(cfg.faults.clock_skew_mechanism == "preload"
+                      ? ClockSkewNote(cfg)  // forced: nothing to probe
+                      : "clock_skew_ms: not checked on this kernel: `run` uses the uprobes where "
+                        "the kernel allows them, else the preload of `mmchaos exec` "
+                        "(`mmchaos doctor` or `validate --probe-kernel` tell which)");
+  if (NeedsNetem(cfg))
+    out.push_back(
+        "lat_spike_ms/ws_lag_ms: not checked on this kernel: whether it can run netem "
+        "(`mmchaos doctor` or `validate --probe-kernel`; `run` refuses it if not)");
   if (std::string n = TlsNote(cfg); !n.empty()) out.push_back(n);
   return out;
 }
@@ -183,10 +197,10 @@ std::vector<std::string> DataPlaneLimits(const Config& cfg) {
   return out;
 }
 
-std::vector<std::string> CheckScenarios(const Config& cfg) {
+std::vector<std::string> CheckScenarios(const Config& cfg, KernelProbes probes) {
   std::vector<std::string> out = UnsupportedScenarios(cfg);
   for (auto& m : DataPlaneLimits(cfg)) out.push_back(std::move(m));
-  for (auto& m : CheckClockSkew(cfg)) out.push_back(std::move(m));
+  for (auto& m : CheckClockSkew(cfg, probes == KernelProbes::kRun)) out.push_back(std::move(m));
   for (auto& m : CheckTls(cfg)) out.push_back(std::move(m));
   if (NeedsTc(cfg) && cfg.target.interfaces.empty())
     out.push_back(
@@ -235,6 +249,7 @@ std::vector<std::string> CheckScenarios(const Config& cfg) {
     out.push_back("chaos.lat_spike_ms needs REST endpoints in target.exchanges.*.rest");
   if (cfg.chaos.ws_lag_ms > 0 && !any_ws)
     out.push_back("chaos.ws_lag_ms needs WebSocket endpoints in target.exchanges.*.ws");
+  if (probes == KernelProbes::kSkip) return out;
   std::string netem = ProbeNetemSupport();
   if (!netem.empty())
     out.push_back(std::string(key) + " needs netem, and this kernel cannot run it (" + netem +

@@ -29,8 +29,14 @@ bool NeedsNetem(const Config& cfg);
 // exchange-protocol scenario).
 bool NeedsTc(const Config& cfg);
 
-// Which scenario applies to which endpoint, for `validate` (e.g. rewrites skip TLS endpoints).
-std::vector<std::string> ScenarioNotes(const Config& cfg);
+// Whether a check may find out what this kernel supports by trying it: a scratch netns with an
+// ifb and qdiscs for netem, BPF loads for the clock uprobes. `run` and `doctor` do; `validate`
+// changes nothing in the kernel unless asked (--probe-kernel), and says what it left unchecked.
+enum class KernelProbes { kSkip, kRun };
+
+// Which scenario applies to which endpoint, for `validate` (e.g. rewrites skip TLS endpoints),
+// and with kSkip what was not checked on this kernel.
+std::vector<std::string> ScenarioNotes(const Config& cfg, KernelProbes probes = KernelProbes::kRun);
 
 // The config's lists that exceed a fixed table of the data plane (dns_ports, order_requests and
 // their length, exchanges, interfaces), one message each naming the limit. Nothing is cut or
@@ -41,6 +47,7 @@ std::vector<std::string> DataPlaneLimits(const Config& cfg);
 // do: scenarios without a data plane, netem scenarios on a kernel without netem (probed in a
 // scratch namespace), netem scenarios without the interfaces or endpoints they act on, and
 // mem_pressure without a cgroup v2 memory controller for target.cgroup.
-std::vector<std::string> CheckScenarios(const Config& cfg);
+std::vector<std::string> CheckScenarios(const Config& cfg,
+                                        KernelProbes probes = KernelProbes::kRun);
 
 }  // namespace mmchaos

@@ -2,103 +2,264 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
+#include <charconv>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
+#include <string_view>
+
+#include "common/safe_file.h"
 
 namespace mmchaos {
 namespace {
 
+// A record is a few hundred bytes; anything near this is not one of ours.
+constexpr size_t kMaxRecordBytes = 1 << 20;
+
 std::string LockPath(uint64_t cgroup_id) {
   return RunDir() + "/cgroup-" + std::to_string(cgroup_id) + ".lock";
-}
-
-bool ParseRecord(const std::string& text, ControllerRecord* rec) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return false;
-  rec->pid = j.value("pid", 0);
-  rec->cgroup_id = j.value("cgroup_id", uint64_t{0});
-  rec->cgroup = j.value("cgroup", "");
-  rec->config = j.value("config", "");
-  rec->started_unix = j.value("started_unix", int64_t{0});
-  return true;
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(out.size()))) > 0)
-    out.append(buf, static_cast<size_t>(n));
-  return out;
-}
-
-// Visits each lock file; held = a live controller holds it.
-template <typename Fn>
-void ForEachRecord(Fn&& fn) {
-  std::error_code ec;
-  for (const auto& ent : std::filesystem::directory_iterator(RunDir(), ec)) {
-    const std::string path = ent.path().string();
-    if (ent.path().extension() != ".lock") continue;
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) continue;
-    bool held = ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    ControllerRecord rec;
-    if (!ParseRecord(ReadAll(fd.get()), &rec)) rec = {};
-    fn(path, held, rec);
-  }
 }
 
 std::string StatePath(uint64_t cgroup_id) {
   return RunDir() + "/cgroup-" + std::to_string(cgroup_id) + ".state.json";
 }
 
-// The whole record of one cgroup (an empty object when there is none).
-nlohmann::json ReadStateJson(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto j = nlohmann::json::parse(text.str(), nullptr, false);
-  return j.is_discarded() || !j.is_object() ? nlohmann::json::object() : j;
+// The cgroup id in "cgroup-<id><suffix>", or nullopt.
+std::optional<uint64_t> IdFromName(const std::string& name, std::string_view suffix) {
+  constexpr std::string_view prefix = "cgroup-";
+  if (!name.starts_with(prefix) || !name.ends_with(suffix)) return std::nullopt;
+  std::string_view digits(name.data() + prefix.size(), name.size() - prefix.size() - suffix.size());
+  uint64_t id = 0;
+  auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), id);
+  if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size())
+    return std::nullopt;
+  return id;
+}
+
+// Typed reads of one field: false when it is missing or of another type (records come from
+// disk, and nlohmann's value() throws on a wrong type).
+bool Take(const nlohmann::json& j, const char* key, std::string& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string()) return false;
+  out = it->get<std::string>();
+  return true;
+}
+bool Take(const nlohmann::json& j, const char* key, bool& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_boolean()) return false;
+  out = it->get<bool>();
+  return true;
+}
+bool Take(const nlohmann::json& j, const char* key, uint64_t& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_unsigned()) return false;
+  out = it->get<uint64_t>();
+  return true;
+}
+template <typename T>
+bool TakeInt(const nlohmann::json& j, const char* key, T lo, T hi, T& out) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return false;
+  auto v = it->get<int64_t>();
+  if (v < static_cast<int64_t>(lo) || v > static_cast<int64_t>(hi)) return false;
+  out = static_cast<T>(v);
+  return true;
+}
+
+// An interface name mmchaos made itself (its ifb, its bounce veths): rollback deletes these, so
+// a record naming anything else is damaged, never obeyed.
+bool OurDeviceName(const std::string& s) {
+  return s.size() > 3 && s.size() <= 15 && s.starts_with("mmc") &&
+         std::all_of(s.begin(), s.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+}
+
+bool ValidIfname(const std::string& s) {
+  return !s.empty() && s.size() <= 15 && s != "." && s != ".." &&
+         std::none_of(s.begin(), s.end(), [](char c) {
+           return c == '/' || c == ':' || std::isspace(static_cast<unsigned char>(c)) || c == 0;
+         });
+}
+
+// memory.high as the kernel prints it: "max" or a byte count.
+bool MemoryValue(const std::string& s) {
+  return s == "max" || (!s.empty() && s.size() <= 20 && std::all_of(s.begin(), s.end(), [](char c) {
+           return c >= '0' && c <= '9';
+         }));
+}
+
+bool ParseRecord(const std::string& text, ControllerRecord* rec) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return false;
+  bool ok = TakeInt(j, "pid", 1, std::numeric_limits<pid_t>::max(), rec->pid);
+  ok &= Take(j, "cgroup_id", rec->cgroup_id);
+  ok &= Take(j, "cgroup", rec->cgroup);
+  ok &= Take(j, "config", rec->config);
+  ok &= TakeInt(j, "started_unix", int64_t{0}, std::numeric_limits<int64_t>::max(),
+                rec->started_unix);
+  return ok;
+}
+
+std::string ReadAll(int fd) {
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while (out.size() < kMaxRecordBytes &&
+         (n = ::pread(fd, buf, sizeof(buf), static_cast<off_t>(out.size()))) > 0)
+    out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+// Visits each lock file; held = a live controller holds it. The cgroup id comes from the file
+// name, so a damaged record still names its target; damaged = its content is not a record.
+template <typename Fn>
+void ForEachRecord(Fn&& fn) {
+  if (!CheckRunDir()) return;
+  std::error_code ec;
+  for (const auto& ent : std::filesystem::directory_iterator(RunDir(), ec)) {
+    const std::string path = ent.path().string();
+    auto id = IdFromName(ent.path().filename().string(), ".lock");
+    if (!id) continue;
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    bool held = ::flock(fd.get(), LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    ControllerRecord rec;
+    bool damaged = !ParseRecord(ReadAll(fd.get()), &rec);
+    if (damaged) rec = {};
+    rec.cgroup_id = *id;
+    fn(path, held, rec, damaged);
+  }
+}
+
+// One state file, read part by part: what is readable, and why anything is not.
+struct StateFile {
+  std::string path;
+  uint64_t cgroup_id = 0;                          // from the file name
+  nlohmann::json json = nlohmann::json::object();  // the whole record when it parses
+  std::optional<PlacedState> steering;
+  std::optional<MemoryHighRecord> memory;
+  std::vector<std::string> damage;
+};
+
+std::optional<PlacedState> SteeringPart(const nlohmann::json& j, uint64_t cgroup_id,
+                                        std::string& why) {
+  PlacedState s;
+  s.cgroup_id = cgroup_id;
+  SteeringState& t = s.steering;
+  std::string attach;
+  if (!Take(j, "netns_inode", t.netns_inode))
+    why = "netns_inode is not a number";
+  else if (!Take(j, "netns_path", t.netns_path))
+    why = "netns_path is not a string";
+  else if (!Take(j, "attach", attach) || (attach != "tcx" && attach != "clsact"))
+    why = "attach is not \"tcx\" or \"clsact\"";
+  else if (!Take(j, "ifb", t.ifb) || (!t.ifb.empty() && !OurDeviceName(t.ifb)))
+    why = "ifb is not the name of an mmchaos ifb";
+  else if (!j.contains("interfaces") || !j["interfaces"].is_array() || j["interfaces"].size() > 64)
+    why = "interfaces is not a list";
+  if (!why.empty()) return std::nullopt;
+  t.attach = attach == "tcx" ? TcAttach::kTcx : TcAttach::kClsact;
+  for (const auto& i : j["interfaces"]) {
+    SteeringState::Iface f;
+    if (!i.is_object() || !Take(i, "name", f.name) || !ValidIfname(f.name) ||
+        !TakeInt(i, "ifindex", 0, std::numeric_limits<int>::max(), f.ifindex) ||
+        !Take(i, "clsact_created", f.clsact_created) || !Take(i, "bounce", f.bounce) ||
+        (!f.bounce.empty() && !OurDeviceName(f.bounce))) {
+      why = "an entry of interfaces is not {name, ifindex, clsact_created, bounce}";
+      return std::nullopt;
+    }
+    t.ifaces.push_back(std::move(f));
+  }
+  return s;
+}
+
+std::optional<MemoryHighRecord> MemoryPart(const nlohmann::json& m, uint64_t cgroup_id,
+                                           std::string& why) {
+  MemoryHighRecord r;
+  r.cgroup_id = cgroup_id;
+  if (!m.is_object() || !Take(m, "cgroup", r.cgroup) || !Take(m, "original", r.original) ||
+      !Take(m, "applied", r.applied)) {
+    why = "memory is not {cgroup, original, applied} strings";
+  } else if (!r.cgroup.starts_with("/") || r.cgroup.find("/../") != std::string::npos ||
+             r.cgroup.ends_with("/..")) {
+    why = "memory.cgroup is not an absolute cgroup directory";
+  } else if (!MemoryValue(r.original) || !MemoryValue(r.applied)) {
+    why = "memory.original/applied are not memory.high values (\"max\" or bytes)";
+  }
+  if (!why.empty()) return std::nullopt;
+  return r;
+}
+
+StateFile ReadStateFile(const std::string& path, uint64_t cgroup_id) {
+  StateFile f;
+  f.path = path;
+  f.cgroup_id = cgroup_id;
+  auto text = ReadRegularFile(path, kMaxRecordBytes, false);
+  if (!text) {
+    if (text.error().err != ENOENT) f.damage.push_back(text.error().message());
+    return f;
+  }
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    f.damage.push_back(text->empty() ? "empty" : "not a JSON object (truncated?)");
+    return f;
+  }
+  f.json = std::move(j);
+  if (uint64_t inner = 0;
+      f.json.contains("cgroup_id") && (!Take(f.json, "cgroup_id", inner) || inner != cgroup_id)) {
+    f.damage.push_back("its cgroup_id is not the one in its name");
+    return f;
+  }
+  std::string why;
+  if (f.json.contains("netns_inode")) {
+    f.steering = SteeringPart(f.json, cgroup_id, why);
+    if (!why.empty()) f.damage.push_back("tc path part: " + why);
+  }
+  why.clear();
+  if (f.json.contains("memory")) {
+    f.memory = MemoryPart(f.json["memory"], cgroup_id, why);
+    if (!why.empty()) f.damage.push_back("mem_pressure part: " + why);
+  }
+  return f;
+}
+
+// The whole record of one cgroup (an empty object when there is none or it is unreadable).
+nlohmann::json ReadStateJson(uint64_t cgroup_id) {
+  return ReadStateFile(StatePath(cgroup_id), cgroup_id).json;
 }
 
 // Writes the record, or removes the file when no part is left.
 Result<void> WriteStateJson(uint64_t cgroup_id, nlohmann::json j) {
-  const std::string path = StatePath(cgroup_id), tmp = path + ".tmp";
+  const std::string path = StatePath(cgroup_id);
   if (!j.contains("netns_inode") && !j.contains("memory")) {
     ::unlink(path.c_str());
     return {};
   }
   j["cgroup_id"] = cgroup_id;
-  std::error_code ec;
-  std::filesystem::create_directories(RunDir(), ec);
+  if (auto d = PrepareRunDir(); !d) return d;
   // Write then rename: a crash mid-write never leaves a half record.
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump() << "\n";
-    out.flush();
-    if (!out) return Fail("write(" + tmp + ")", errno);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) return Fail("rename(" + path + ")", errno);
-  return {};
+  return WriteFileAtomic(path, j.dump() + "\n", 0644);
 }
 
 constexpr const char* kSteeringKeys[] = {"netns_inode", "netns_path", "attach", "ifb",
                                          "interfaces"};
 
-// Each state file's record, parsed.
+// Each state file, read part by part.
 template <typename Fn>
 void ForEachState(Fn&& fn) {
+  if (!CheckRunDir()) return;
   std::error_code ec;
   for (const auto& ent : std::filesystem::directory_iterator(RunDir(), ec)) {
-    const std::string name = ent.path().filename().string();
-    if (name.size() < 11 || name.substr(name.size() - 11) != ".state.json") continue;
-    auto j = ReadStateJson(ent.path().string());
-    if (!j.empty()) fn(j);
+    auto id = IdFromName(ent.path().filename().string(), ".state.json");
+    if (id) fn(ReadStateFile(ent.path().string(), *id));
   }
 }
 
@@ -106,7 +267,31 @@ void ForEachState(Fn&& fn) {
 
 std::string RunDir() {
   const char* dir = std::getenv("MMCHAOS_RUN_DIR");
-  return dir && *dir ? dir : kRunDir;
+  return dir && *dir == '/' ? dir : kRunDir;
+}
+
+Result<void> PrepareRunDir() { return EnsurePrivateDir(RunDir(), 0755); }
+
+Result<void> CheckRunDir() {
+  struct stat st {};
+  if (::lstat(RunDir().c_str(), &st) != 0 && errno == ENOENT) return {};
+  return EnsurePrivateDir(RunDir(), 0755);
+}
+
+std::vector<DamagedRecord> DamagedRecords() {
+  std::vector<DamagedRecord> out;
+  if (auto d = CheckRunDir(); !d) {
+    out.push_back({RunDir(), "not trusted, its records are ignored: " + d.error().message()});
+    return out;
+  }
+  ForEachState([&](const StateFile& f) {
+    for (const auto& why : f.damage) out.push_back({f.path, why});
+  });
+  ForEachRecord([&](const std::string& path, bool held, const ControllerRecord&, bool damaged) {
+    if (damaged && held)
+      out.push_back({path, "the lock record of a running controller is not readable"});
+  });
+  return out;
 }
 
 Result<void> WriteState(const PlacedState& s) {
@@ -116,7 +301,7 @@ Result<void> WriteState(const PlacedState& s) {
                       {"ifindex", i.ifindex},
                       {"clsact_created", i.clsact_created},
                       {"bounce", i.bounce}});
-  auto j = ReadStateJson(StatePath(s.cgroup_id));
+  auto j = ReadStateJson(s.cgroup_id);
   j["netns_inode"] = s.steering.netns_inode;
   j["netns_path"] = s.steering.netns_path;
   j["attach"] = TcAttachName(s.steering.attach);
@@ -126,48 +311,35 @@ Result<void> WriteState(const PlacedState& s) {
 }
 
 void RemoveState(uint64_t cgroup_id) {
-  auto j = ReadStateJson(StatePath(cgroup_id));
+  auto j = ReadStateJson(cgroup_id);
   for (const char* k : kSteeringKeys) j.erase(k);
   (void)WriteStateJson(cgroup_id, std::move(j));
 }
 
 std::vector<PlacedState> ReadStates() {
   std::vector<PlacedState> out;
-  ForEachState([&](const nlohmann::json& j) {
-    if (!j.contains("netns_inode")) return;  // no steering part
-    PlacedState s;
-    s.cgroup_id = j.value("cgroup_id", uint64_t{0});
-    s.steering.netns_inode = j.value("netns_inode", uint64_t{0});
-    s.steering.netns_path = j.value("netns_path", "");
-    s.steering.ifb = j.value("ifb", "");
-    s.steering.attach = j.value("attach", "clsact") == "tcx" ? TcAttach::kTcx : TcAttach::kClsact;
-    for (const auto& i : j.value("interfaces", nlohmann::json::array()))
-      s.steering.ifaces.push_back({i.value("name", ""), i.value("ifindex", 0),
-                                   i.value("clsact_created", false), i.value("bounce", "")});
-    out.push_back(std::move(s));
+  ForEachState([&](const StateFile& f) {
+    if (f.steering) out.push_back(*f.steering);
   });
   return out;
 }
 
 Result<void> WriteMemoryRecord(const MemoryHighRecord& m) {
-  auto j = ReadStateJson(StatePath(m.cgroup_id));
+  auto j = ReadStateJson(m.cgroup_id);
   j["memory"] = {{"cgroup", m.cgroup}, {"original", m.original}, {"applied", m.applied}};
   return WriteStateJson(m.cgroup_id, std::move(j));
 }
 
 void RemoveMemoryRecord(uint64_t cgroup_id) {
-  auto j = ReadStateJson(StatePath(cgroup_id));
+  auto j = ReadStateJson(cgroup_id);
   j.erase("memory");
   (void)WriteStateJson(cgroup_id, std::move(j));
 }
 
 std::vector<MemoryHighRecord> ReadMemoryRecords() {
   std::vector<MemoryHighRecord> out;
-  ForEachState([&](const nlohmann::json& j) {
-    if (!j.contains("memory") || !j["memory"].is_object()) return;
-    const auto& m = j["memory"];
-    out.push_back({j.value("cgroup_id", uint64_t{0}), m.value("cgroup", ""),
-                   m.value("original", ""), m.value("applied", "")});
+  ForEachState([&](const StateFile& f) {
+    if (f.memory) out.push_back(*f.memory);
   });
   return out;
 }
@@ -179,13 +351,16 @@ bool ControllerAlive(uint64_t cgroup_id) {
 }
 
 Result<ControllerLock> ControllerLock::Acquire(const ControllerRecord& rec) {
-  std::error_code ec;
-  std::filesystem::create_directories(RunDir(), ec);
-  if (ec) return Fail("mkdir " + RunDir(), ec.value(), PrivilegeHint(ec.value()));
+  if (auto d = PrepareRunDir(); !d) return std::unexpected(d.error());
   ControllerLock lock;
   lock.path_ = LockPath(rec.cgroup_id);
-  lock.fd_.reset(::open(lock.path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-  if (!lock.fd_) return Fail("open(" + lock.path_ + ")", errno, PrivilegeHint(errno));
+  // Never through a link, and only a regular file of ours: it is truncated and rewritten.
+  auto fd = OpenOwnedFile(lock.path_, O_RDWR, 0644);
+  if (!fd) {
+    lock.path_.clear();
+    return std::unexpected(fd.error());
+  }
+  lock.fd_ = std::move(*fd);
   if (::flock(lock.fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     ControllerRecord other;
@@ -218,7 +393,7 @@ void ControllerLock::Release() {
 
 std::vector<ControllerRecord> LiveControllers() {
   std::vector<ControllerRecord> out;
-  ForEachRecord([&](const std::string&, bool held, const ControllerRecord& rec) {
+  ForEachRecord([&](const std::string&, bool held, const ControllerRecord& rec, bool) {
     if (held) out.push_back(rec);
   });
   return out;
@@ -226,7 +401,7 @@ std::vector<ControllerRecord> LiveControllers() {
 
 int RemoveStaleRecords() {
   int removed = 0;
-  ForEachRecord([&](const std::string& path, bool held, const ControllerRecord&) {
+  ForEachRecord([&](const std::string& path, bool held, const ControllerRecord&, bool) {
     if (!held && ::unlink(path.c_str()) == 0) ++removed;
   });
   return removed;

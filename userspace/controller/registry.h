@@ -17,8 +17,14 @@
 namespace mmchaos {
 
 inline constexpr const char kRunDir[] = "/run/mmchaos";
-// kRunDir, or $MMCHAOS_RUN_DIR when set (tests without privileges).
+// kRunDir, or $MMCHAOS_RUN_DIR when set to an absolute path (tests). Either way it is trusted
+// only as CheckRunDir() says: records in a directory someone else could write are never acted on.
 std::string RunDir();
+// The run directory, made if missing (mode 0755: preloads in non-root engines read the clock
+// records), and refused unless it is a real directory owned by us that only we can write.
+Result<void> PrepareRunDir();
+// For readers: ok when the directory is missing (nothing recorded) or trustworthy as above.
+Result<void> CheckRunDir();
 
 struct ControllerRecord {
   pid_t pid = 0;
@@ -62,6 +68,16 @@ Result<void> WriteMemoryRecord(const MemoryHighRecord& m);
 void RemoveMemoryRecord(uint64_t cgroup_id);
 std::vector<MemoryHighRecord> ReadMemoryRecords();
 bool ControllerAlive(uint64_t cgroup_id);
+
+// A record that cannot be read whole (truncated, not JSON, a field of the wrong type, a name
+// that is not mmchaos', a run directory that is not trustworthy). Readers skip the damaged part
+// and use the rest; `rollback` and `status` report these with what may be left behind, and
+// leave the files for the operator.
+struct DamagedRecord {
+  std::string path;
+  std::string why;
+};
+std::vector<DamagedRecord> DamagedRecords();
 
 // Controllers alive now (their lock is held); stale files are skipped.
 std::vector<ControllerRecord> LiveControllers();

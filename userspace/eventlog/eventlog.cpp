@@ -1,12 +1,19 @@
 #include "eventlog/eventlog.h"
 
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
+#include "common/safe_file.h"
 #include "common/scenarios.h"
+#include "config/config.h"
 #include "mmchaos.h"
 
 namespace mmchaos {
@@ -33,6 +40,42 @@ const char* ReasonCode(uint32_t r) {
 
 }  // namespace
 
+Result<UniqueFd> OpenInjectionLog(const std::string& path) {
+  const std::string hint =
+      "set log.injections to a *.jsonl file in a directory root owns, or \"-\"";
+  if (std::string why = LogPathProblem(path); !why.empty())
+    return Fail("log.injections " + path, EINVAL, why);
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i < dir.size() && dir[i] != '/') continue;
+    std::string part = dir.substr(0, i);
+    if (::mkdir(part.c_str(), 0755) != 0 && errno != EEXIST)
+      return Fail("mkdir(" + part + ")", errno, hint);
+  }
+  char real[PATH_MAX];
+  if (!::realpath(dir.c_str(), real)) return Fail("realpath(" + dir + ")", errno, hint);
+  const std::string file =
+      std::string(real) + (std::string_view(real) == "/" ? "" : "/") + path.substr(slash + 1);
+  if (std::string why = LogPathProblem(file); !why.empty())
+    return Fail("log.injections " + path + " resolves to " + file, EINVAL, why);
+  std::string walk = real;
+  for (;;) {
+    struct stat st {};
+    if (::stat(walk.c_str(), &st) != 0) return Fail("stat(" + walk + ")", errno);
+    if (st.st_uid != 0 && st.st_uid != ::geteuid())
+      return Fail(
+          "log.injections " + path + ": " + walk + " is owned by uid " + std::to_string(st.st_uid),
+          EPERM, hint);
+    if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX))
+      return Fail("log.injections " + path + ": " + walk + " is writable by others", EPERM, hint);
+    if (walk == "/") break;
+    size_t up = walk.rfind('/');
+    walk = up == 0 ? "/" : walk.substr(0, up);
+  }
+  return OpenOwnedFile(file, O_WRONLY | O_APPEND, 0640);
+}
+
 std::string EventJson(const mmc_event& e, int64_t mono_to_real_ns) {
   int64_t real_ns = static_cast<int64_t>(e.ts_ns) + mono_to_real_ns;
   nlohmann::ordered_json j;
@@ -56,12 +99,11 @@ Result<std::unique_ptr<EventLog>> EventLog::Open(int ringbuf_fd, const std::stri
   if (path == "-") {
     log->out_ = stderr;
   } else {
-    std::error_code ec;
-    auto dir = std::filesystem::path(path).parent_path();
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
-    log->out_ = std::fopen(path.c_str(), "ae");
-    if (!log->out_)
-      return Fail("fopen(" + path + ")", errno, "set log.injections to a writable path or \"-\"");
+    auto fd = OpenInjectionLog(path);
+    if (!fd) return std::unexpected(fd.error());
+    log->out_ = ::fdopen(fd->get(), "ae");
+    if (!log->out_) return Fail("fdopen(" + path + ")", errno);
+    fd->release();
     log->owns_out_ = true;
   }
   log->mono_to_real_ns_ = ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_MONOTONIC);

@@ -8,11 +8,19 @@
 #include <string>
 
 #include "common/error.h"
+#include "common/fd.h"
 #include "mmchaos.h"
 
 struct ring_buffer;
 
 namespace mmchaos {
+
+// Opens the injection log for appending as root: LogPathProblem() first; its directories are
+// made if missing (0755); every directory of the resolved path must be owned by root or us and
+// not writable by others unless sticky (so nobody can swap a component); the resolved path is
+// checked again; the file is opened without following a link (O_NOFOLLOW), created 0640, and
+// used only if it is a regular file we own.
+Result<UniqueFd> OpenInjectionLog(const std::string& path);
 
 class EventLog {
  public:

@@ -12,7 +12,16 @@ namespace mmchaos {
 // 126 the command cannot be run, 127 it was not found.
 inline constexpr int kExecFailed = 125, kExecNotRunnable = 126, kExecNotFound = 127;
 
+// Who the command runs as. Empty: as mmchaos (root). With a user, its primary group and its
+// supplementary groups from the group database (initgroups), as a login would; `group`
+// overrides the primary group. HOME, USER and LOGNAME follow the user.
+struct ExecIdentity {
+  std::string user;   // name or numeric uid
+  std::string group;  // name or numeric gid
+};
+
 // Returns only on failure, with the exit code to use.
-int ExecCommand(const std::string& config_path, const std::vector<std::string>& cmd);
+int ExecCommand(const std::string& config_path, const std::vector<std::string>& cmd,
+                const ExecIdentity& as = {});
 
 }  // namespace mmchaos
