@@ -3,6 +3,8 @@
 # itself). Seeds from tests/fuzz/corpus (read only); new inputs go to a scratch directory; a
 # crash leaves its input in build-fuzz/ and fails the script.
 #   ./scripts/fuzz-config.sh [SECONDS]    (default 60)
+#   FUZZ_SEED=N FUZZ_RUNS=M ...            a reproducible run (test.sh: the same inputs every time,
+#                                          so CI fails on a regression, not on a lucky draw)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-60}
@@ -15,5 +17,6 @@ cmake --build build-fuzz -j "$(nproc)"
 work=$(mktemp -d /tmp/mmchaos-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 # One process, bounded in time, memory per input and time per input.
-./build-fuzz/config_fuzz -max_total_time="$seconds" -rss_limit_mb=1024 -timeout=10 \
+./build-fuzz/config_fuzz -max_total_time="$seconds" -seed="${FUZZ_SEED:-0}" -runs="${FUZZ_RUNS:--1}" \
+  -rss_limit_mb=1024 -timeout=10 \
   -max_len=65536 -artifact_prefix=build-fuzz/ -print_final_stats=1 "$work" tests/fuzz/corpus

@@ -13,9 +13,10 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=build-release BUILD_TYPE=Release GENERATOR="Unix Makefiles" ./scripts/build.sh \
   mmchaos mmchaos_clock_preload ref-engine mock-exchange
 ctest --test-dir build -L unit --output-on-failure
-# The config parser under libFuzzer (clang 16, ASan/UBSan) for a bounded minute: parse, dump,
-# reparse to itself; a crash fails the run and leaves its input in build-fuzz/.
-./scripts/fuzz-config.sh 60
+# The config parser under libFuzzer (clang 16, ASan/UBSan): parse, dump, reparse to itself; a
+# crash fails the run and leaves its input in build-fuzz/. A fixed seed and count (~30 s), so
+# every run tries the same inputs; longer, random runs: ./scripts/fuzz-config.sh SECONDS.
+FUZZ_SEED=1 FUZZ_RUNS=100000 ./scripts/fuzz-config.sh 300
 ./scripts/kernel-tests.sh
 if [ -x scripts/vmtest.sh ]; then
   # The qemu lanes start from an empty kernel cache on every run: the kernel packages are fetched

@@ -232,6 +232,20 @@ TEST(ConfigInput, NulBytesAreRefused) {
   EXPECT_TRUE(Contains(Fails("log:\n  injections: \"/tmp/a\\0/etc/x\"\n"), "t.yaml:2:15: a NUL"));
 }
 
+// Found by the fuzzer: yaml-cpp passed the raw bytes through and its emitter wrote U+FFFD for
+// each, so an interface name accepted at 14 bytes dumped as 32 and the dump was refused.
+TEST(ConfigInput, BytesThatAreNotUtf8AreRefused) {
+  EXPECT_TRUE(Contains(Fails("target:\n  interfaces: [\x9b\x9bveth0]\n"),
+                       "t.yaml:2:16: a byte that is not UTF-8"));
+  EXPECT_TRUE(
+      Contains(Fails("target:\n  netns: /run/\xc0\xafx\n"), "t.yaml:2:15: a byte"));  // overlong
+  EXPECT_TRUE(Contains(Fails("target:\n  netns: /run/\xed\xa0\x80\n"), "a byte"));    // surrogate
+  EXPECT_TRUE(Contains(Fails("target:\n  netns: /run/\xe2\x82\n"), "a byte"));        // truncated
+  // Well-formed UTF-8 stays accepted.
+  EXPECT_TRUE(
+      ParseConfig("# caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\nchaos: {enabled: false}\n", "t"));
+}
+
 TEST(ConfigInput, MetricsAddressesAreTakenAsWritten) {
   EXPECT_TRUE(Contains(Fails("metrics: {listen: \" 127.0.0.1:9464\"}\n"), "is not HOST:PORT"));
   EXPECT_TRUE(Contains(Fails("metrics: {listen: \"127.0.0.1:9464 \"}\n"), "is not HOST:PORT"));

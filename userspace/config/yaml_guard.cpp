@@ -107,20 +107,59 @@ class ShapeCheck : public YAML::EventHandler {
 
 }  // namespace
 
-std::string CheckYamlShape(const std::string& text, const YamlLimits& limits) {
-  if (size_t nul = text.find('\0'); nul != std::string::npos) {
-    size_t line = 1, col = 1;
-    for (size_t i = 0; i < nul; ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
+// Where byte `at` of text is, as "line:col" (1-based, bytes).
+static std::string LineCol(const std::string& text, size_t at) {
+  size_t line = 1, col = 1;
+  for (size_t i = 0; i < at; ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
     }
-    return std::to_string(line) + ":" + std::to_string(col) +
-           ": a NUL byte: a config is text (is this the right file?)";
   }
+  return std::to_string(line) + ":" + std::to_string(col);
+}
+
+// The offset of the first byte that is not well-formed UTF-8 (overlongs, surrogates and code
+// points past U+10FFFF included), or npos. yaml-cpp passes such bytes through, and its emitter
+// then writes U+FFFD for each: a value accepted once would dump as another value.
+static size_t FirstInvalidUtf8(const std::string& text) {
+  const auto* b = reinterpret_cast<const unsigned char*>(text.data());
+  const size_t n = text.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = b[i];
+    size_t len;
+    unsigned lo = 0x80, hi = 0xbf;  // the second byte's range
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if (c >= 0xc2 && c <= 0xdf) {
+      len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 3;
+      if (c == 0xe0) lo = 0xa0;
+      if (c == 0xed) hi = 0x9f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 4;
+      if (c == 0xf0) lo = 0x90;
+      if (c == 0xf4) hi = 0x8f;
+    } else {
+      return i;
+    }
+    if (i + len > n || b[i + 1] < lo || b[i + 1] > hi) return i;
+    for (size_t k = 2; k < len; ++k)
+      if (b[i + k] < 0x80 || b[i + k] > 0xbf) return i;
+    i += len;
+  }
+  return std::string::npos;
+}
+
+std::string CheckYamlShape(const std::string& text, const YamlLimits& limits) {
+  if (size_t nul = text.find('\0'); nul != std::string::npos)
+    return LineCol(text, nul) + ": a NUL byte: a config is text (is this the right file?)";
+  if (size_t bad = FirstInvalidUtf8(text); bad != std::string::npos)
+    return LineCol(text, bad) + ": a byte that is not UTF-8: a config is UTF-8 text";
   std::istringstream in(text);
   ShapeCheck check(limits);
   try {
