@@ -265,7 +265,8 @@ TEST_P(TlsRollback, RewritesStop) {
   const uint64_t done = MonoNs();
   auto v = client.get();
   ASSERT_EQ(v.size(), 150u);
-  // A response read after `stop` was answered after the trigger took effect.
+  // A request sent after `stop` (the client stamps each line with its send time) is answered
+  // after the trigger took effect.
   const uint64_t stop = GetParam() == Path::kSigkill
                             ? trigger + 2ULL * k.heartbeat_ms * 1000000ULL + 20000000ULL
                             : done;

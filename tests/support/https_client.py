@@ -28,10 +28,14 @@ def main():
     for _ in range(a.count):
         if conn is None:
             conn = http.client.HTTPSConnection(a.host, a.port, context=ctx, timeout=10)
+        # The time the request is sent: what a rollback promises is that requests sent after it
+        # are answered unchanged (a reply read late on a busy machine may have been decided
+        # before it).
+        sent = time.monotonic_ns()
         conn.request("GET", a.path)
         resp = conn.getresponse()
         body = resp.read()
-        print(time.monotonic_ns(), resp.status, hashlib.sha256(body).hexdigest(), flush=True)
+        print(sent, resp.status, hashlib.sha256(body).hexdigest(), flush=True)
         if a.new_connections or resp.will_close:
             conn.close()
             conn = None
