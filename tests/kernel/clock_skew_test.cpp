@@ -435,7 +435,7 @@ TEST(ClockSkewUprobe, ProcessOutsideTheTargetPaysNothing) {
   const uint16_t mport = TestPort(3);
   // An off-phase all along (the burst starts in an hour): what the probes cost between bursts.
   ClockKnobs k{.skew_ms = 9000, .on_sec = 1, .off_sec = 3600, .mechanism = "uprobe"};
-  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj"));
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
   const double before = CallCost(sibling, 3);
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: uprobes", 20s)) << ctl.output();
