@@ -182,7 +182,8 @@ TEST(ConfigInput, ListsAreBounded) {
   for (int i = 1; i <= 17; ++i) ports += std::to_string(i) + (i < 17 ? ", " : "]\n");
   EXPECT_TRUE(Contains(Fails(ports), "target.dns_ports: 17 items, at most 16"));
   std::string ifs = "target:\n  interfaces: [";
-  for (int i = 0; i < 33; ++i) ifs += "e" + std::to_string(i) + (i < 32 ? ", " : "]\n");
+  for (int i = 0; i < 33; ++i)
+    ifs.append("e").append(std::to_string(i)).append(i < 32 ? ", " : "]\n");
   EXPECT_TRUE(Contains(Fails(ifs), "target.interfaces: 33 items, at most 32"));
   std::string urls = "target:\n  exchanges:\n    x:\n      rest: [";
   for (int i = 0; i < 65; ++i) urls += std::string("\"http://h/\"") + (i < 64 ? ", " : "]\n");

@@ -152,7 +152,8 @@ TEST(DataPlaneLimits, AtTheLimitPassesOneOverIsRefusedWithTheLimitNamed) {
     c.target.exchanges.push_back(WithOrders("x" + std::to_string(i), {}));
   c.target.exchanges[0].order_requests = {"POST /a", "POST /b", "DELETE /c",
                                           std::string("POST /") + std::string(25, 'p')};
-  for (int i = 0; i < MMC_MAX_IFACES; ++i) c.target.interfaces.push_back("e" + std::to_string(i));
+  for (int i = 0; i < MMC_MAX_IFACES; ++i)
+    c.target.interfaces.push_back(std::string("e").append(std::to_string(i)));
   EXPECT_TRUE(DataPlaneLimits(c).empty());
 
   Config d = c;
