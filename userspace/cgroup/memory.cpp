@@ -196,6 +196,12 @@ Result<std::string> RestoreMemoryHigh(const MemoryHighRecord& rec) {
   return "memory.high of " + rec.cgroup + " restored to " + rec.original;
 }
 
+bool MemoryHighIsOriginal(const MemoryHighRecord& rec) {
+  auto id = CgroupId(rec.cgroup);
+  auto now = ReadValue(rec.cgroup + "/memory.high");
+  return id && *id == rec.cgroup_id && now && *now == rec.original;
+}
+
 Result<std::unique_ptr<MemorySqueeze>> MemorySqueeze::Apply(const std::string& cgroup,
                                                             uint64_t cgroup_id, MemPressure level,
                                                             const RecordFn& record,

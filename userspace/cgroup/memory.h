@@ -66,6 +66,9 @@ struct MemoryHighRecord {
 // (then it is left alone and the message says so) or the cgroup is gone. Returns what was done.
 Result<std::string> RestoreMemoryHigh(const MemoryHighRecord& rec);
 
+// Whether rec's cgroup (the same one, by id) has rec.original as its memory.high now.
+bool MemoryHighIsOriginal(const MemoryHighRecord& rec);
+
 // Lowers a cgroup's memory.high for one burst; the destructor restores it (RestoreMemoryHigh) and,
 // once restored, calls forget so the record on disk goes too.
 class MemorySqueeze {

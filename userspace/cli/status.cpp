@@ -186,6 +186,10 @@ int StatusCommand(bool json) {
 }
 
 int RollbackCommand() {
+  // What memory.high records say before the links go: a live controller that notices restores
+  // and removes its own record, racing us, and the report must still name every cgroup. Bounded
+  // reads of our own state files (safe_file), so the emergency stop is not delayed.
+  const auto memory_before = ReadMemoryRecords();
   // The kernel's links first: they are the data path, found by walking kernel ids, so nothing
   // on disk (a damaged or planted record) can stop or delay the emergency stop.
   auto detached = DetachAll();
@@ -197,20 +201,21 @@ int RollbackCommand() {
   auto memory = RestoreRecordedMemory(true);
   if (!detached) {
     std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
-    for (const auto& m : memory) std::cout << "  " << m << "\n";
+    for (const auto& m : DescribeMemoryRollback(memory_before, memory))
+      std::cout << "  " << m << "\n";
     return 1;
   }
   // The netem path of live controllers too: their filters would otherwise steer until they
   // notice. Removing twice is harmless; they do it again on their way out.
   auto removed = RemoveRecordedPaths(true);
-  for (auto& m : memory) removed.push_back(m);
   // Running controllers notice their links are gone within a tick and exit; wait for them so
   // that `status` right after shows nothing.
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
   while (!LiveControllers().empty() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   for (auto& m : RemoveRecordedPaths(false)) removed.push_back(m);
-  for (auto& m : RestoreRecordedMemory(false)) removed.push_back(m);
+  for (auto& m : RestoreRecordedMemory(false)) memory.push_back(std::move(m));
+  for (auto& m : DescribeMemoryRollback(memory_before, memory)) removed.push_back(std::move(m));
   int stale = RemoveStaleRecords();
   if (clocks)
     removed.push_back(std::to_string(clocks) + " clock_skew record(s) disarmed and removed");

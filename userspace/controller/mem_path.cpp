@@ -1,6 +1,7 @@
 #include "controller/mem_path.h"
 
 #include <cstdio>
+#include <map>
 
 #include "controller/registry.h"
 #include "loader/counters.h"
@@ -90,21 +91,41 @@ void MemPressurePath::Release() {
   handled_burst_ = -1;  // re-armed (SIGHUP enabled: true) mid-burst squeezes again
 }
 
-std::vector<std::string> RestoreRecordedMemory(bool also_live) {
-  std::vector<std::string> done;
+std::vector<MemoryRestore> RestoreRecordedMemory(bool also_live) {
+  std::vector<MemoryRestore> done;
   for (const auto& rec : ReadMemoryRecords()) {
     bool live = ControllerAlive(rec.cgroup_id);
     if (live && !also_live) continue;
     auto r = RestoreMemoryHigh(rec);
     if (!r) {
-      done.push_back("cannot restore memory.high of " + rec.cgroup + " to " + rec.original + ": " +
-                     r.error().message());
+      done.push_back({rec, "cannot restore memory.high of " + rec.cgroup + " to " + rec.original +
+                               ": " + r.error().message()});
       continue;
     }
-    done.push_back(*r);
+    done.push_back({rec, *r});
     if (!live) RemoveMemoryRecord(rec.cgroup_id);
   }
   return done;
+}
+
+std::vector<std::string> DescribeMemoryRollback(const std::vector<MemoryHighRecord>& before,
+                                                const std::vector<MemoryRestore>& attempts) {
+  // The last attempt per cgroup says why it is not restored, if it is not.
+  std::map<uint64_t, std::pair<MemoryHighRecord, std::string>> by_id;
+  for (const auto& rec : before) by_id[rec.cgroup_id] = {rec, ""};
+  for (const auto& a : attempts) by_id[a.rec.cgroup_id] = {a.rec, a.message};
+  std::vector<std::string> out;
+  for (const auto& [id, entry] : by_id) {
+    const auto& [rec, why] = entry;
+    if (MemoryHighIsOriginal(rec))
+      out.push_back("memory.high of " + rec.cgroup + " restored to " + rec.original);
+    else if (!why.empty())
+      out.push_back(why);
+    else  // its controller removed the record, and did not restore it: it said why in its log
+      out.push_back("memory.high of " + rec.cgroup + " was not restored to " + rec.original +
+                    " by its controller: see its log");
+  }
+  return out;
 }
 
 }  // namespace mmchaos

@@ -47,7 +47,18 @@ class MemPressurePath {
 };
 
 // Restores every recorded memory.high whose controller is gone (or all, with also_live: their
-// controllers restore again on their way out, which is harmless). Returns what was done.
-std::vector<std::string> RestoreRecordedMemory(bool also_live);
+// controllers restore again on their way out, which is harmless). Returns what was done, per
+// record.
+struct MemoryRestore {
+  MemoryHighRecord rec;
+  std::string message;
+};
+std::vector<MemoryRestore> RestoreRecordedMemory(bool also_live);
+
+// What became of each record in `before` (read before a rollback began) and of each attempt:
+// the state now, whoever restored it (a live controller restores and removes its own record on
+// its way out, racing `mmchaos rollback`). One line per cgroup.
+std::vector<std::string> DescribeMemoryRollback(const std::vector<MemoryHighRecord>& before,
+                                                const std::vector<MemoryRestore>& attempts);
 
 }  // namespace mmchaos
