@@ -8,11 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "cgroup/cgroup.h"
+#include "controller/mem_path.h"
 #include "controller/registry.h"
 
 namespace mmchaos {
@@ -180,6 +182,30 @@ TEST_F(FakeCgroups, RestoreLeavesSomeoneElsesValueAndGoneCgroupsAlone) {
   r = RestoreMemoryHigh({*id, cg, "max", "555"});
   ASSERT_TRUE(r);
   EXPECT_EQ(Get("engine/memory.high"), "max");
+}
+
+// `mmchaos rollback` races the controller it stops: whoever restores first, the report names
+// every cgroup that was lowered when it began, by its state afterwards.
+TEST_F(FakeCgroups, RollbackReportNamesEveryLoweredCgroupWhoeverRestoredIt) {
+  Put("a/memory.high", "max");   // its controller restored it and removed its record first
+  Put("b/memory.high", "1000");  // the controller removed the record without restoring
+  Put("c/memory.high", "2000");  // rollback's own attempt said why it left it
+  const std::string a = root_ + "/a", b = root_ + "/b", c = root_ + "/c";
+  auto ia = CgroupId(a), ib = CgroupId(b), ic = CgroupId(c);
+  ASSERT_TRUE(ia && ib && ic);
+  std::vector<MemoryHighRecord> before{{*ia, a, "max", "1000"}, {*ib, b, "max", "1000"}};
+  std::vector<MemoryRestore> attempts{{{*ic, c, "max", "1000"}, "c: someone changed it"}};
+  auto lines = DescribeMemoryRollback(before, attempts);
+  ASSERT_EQ(lines.size(), 3u);
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  EXPECT_NE(all.find("memory.high of " + a + " restored to max"), std::string::npos) << all;
+  EXPECT_NE(all.find("memory.high of " + b + " was not restored to max"), std::string::npos) << all;
+  EXPECT_NE(all.find("c: someone changed it"), std::string::npos) << all;
+  // A record read again by the attempt is one line, and the state decides it.
+  lines = DescribeMemoryRollback(before, {{before[0], "memory.high of " + a + " is max"}});
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), "memory.high of " + a + " restored to max"), 1);
 }
 
 TEST_F(FakeCgroups, StateFileKeepsTheMemoryAndSteeringPartsApart) {
