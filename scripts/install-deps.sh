@@ -16,8 +16,8 @@ PKGS=(
   python3 python3-websockets  # Debian's /usr/bin/python3 and a third-party WebSocket client
   # the qemu lane (scripts/vmtest.sh)
   qemu-system-x86 busybox-static cpio xz-utils zstd
-  # reference target (reference/: mock exchange, reference engine)
-  libboost-dev
+  # reference target (reference/: mock exchange, reference engine; HTTPS/WSS through OpenSSL)
+  libboost-dev libssl-dev
   # packaging (deploy/, issue 15): the man page from the CLI, the .deb's lint
   help2man lintian man-db
   # the config fuzzer (tests/fuzz, scripts/fuzz-config.sh) and the sanitizers' runtimes: clang 14

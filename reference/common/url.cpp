@@ -50,14 +50,15 @@ std::optional<Url> parse_url(std::string_view text, std::string* error) {
   if (sep == std::string_view::npos) return fail("missing scheme");
   Url url;
   url.scheme = std::string(text.substr(0, sep));
-  if (url.scheme != "http" && url.scheme != "ws") return fail("scheme must be http or ws");
+  if (url.scheme != "http" && url.scheme != "ws" && url.scheme != "https" && url.scheme != "wss")
+    return fail("scheme must be http, https, ws or wss");
   auto rest = text.substr(sep + 3);
   auto slash = rest.find('/');
   auto auth = rest.substr(0, slash);
   url.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
   std::optional<uint16_t> port;
   if (!split_authority(auth, url.host, port)) return fail("bad host or port");
-  url.port = port.value_or(80);
+  url.port = port.value_or(url.tls() ? 443 : 80);
   if (url.port == 0) return fail("port 0");
   return url;
 }

@@ -17,6 +17,7 @@
 #include "options.h"
 #include "ready_file.h"
 #include "stats_json.h"
+#include "tls.h"
 #include "trader.h"
 #include "url.h"
 #include "ws_consumer.h"
@@ -26,10 +27,13 @@ using namespace refnet;
 int main(int argc, char** argv) {
   refengine::EngineOptions o;
   CLI::App app{"ref-engine: a reference market-making engine for mmchaos experiments"};
-  app.add_option("--rest-url", o.rest_url, "exchange REST base, http://host:port")
+  app.add_option("--rest-url", o.rest_url, "exchange REST base, http(s)://host:port")
       ->capture_default_str();
-  app.add_option("--ws-url", o.ws_url, "exchange market data, ws://host:port/path")
+  app.add_option("--ws-url", o.ws_url, "exchange market data, ws(s)://host:port/path")
       ->capture_default_str();
+  app.add_option("--ca-file", o.ca_file,
+                 "https/wss: verify the exchange against this PEM CA (default: the system's)")
+      ->check(CLI::ExistingFile);
   app.add_option("--tick-ms", o.tick_ms, "tick period")
       ->capture_default_str()
       ->check(CLI::Range(1, 600000));
@@ -79,13 +83,13 @@ int main(int argc, char** argv) {
 
   std::string err;
   auto rest = refcommon::parse_url(o.rest_url, &err);
-  if (!rest || rest->scheme != "http") {
-    std::cerr << "ref-engine: --rest-url: " << (rest ? "must be http://" : err) << "\n";
+  if (!rest || rest->plain_scheme() != "http") {
+    std::cerr << "ref-engine: --rest-url: " << (rest ? "must be http:// or https://" : err) << "\n";
     return 2;
   }
   auto ws = refcommon::parse_url(o.ws_url, &err);
-  if (!ws || ws->scheme != "ws") {
-    std::cerr << "ref-engine: --ws-url: " << (ws ? "must be ws://" : err) << "\n";
+  if (!ws || ws->plain_scheme() != "ws") {
+    std::cerr << "ref-engine: --ws-url: " << (ws ? "must be ws:// or wss://" : err) << "\n";
     return 2;
   }
   if (!refcommon::parse_host_port(o.metrics_listen)) {
@@ -117,10 +121,14 @@ int main(int argc, char** argv) {
   const auto started = std::chrono::steady_clock::now();
   int rc = 0;
   try {
+    std::unique_ptr<ssl::context> tls;
+    if (rest->tls() || ws->tls()) tls = refcommon::client_tls_context(o.ca_file);
     asio::io_context ioc(1);
     refengine::MarketState market;
-    refengine::Trader trader(ioc.get_executor(), o, *rest, metrics, market);
-    refengine::WsConsumer consumer(ioc.get_executor(), o, *ws, metrics, market);
+    refengine::Trader trader(ioc.get_executor(), o, *rest, metrics, market,
+                             rest->tls() ? tls.get() : nullptr);
+    refengine::WsConsumer consumer(ioc.get_executor(), o, *ws, metrics, market,
+                                   ws->tls() ? tls.get() : nullptr);
     std::vector<std::string> hosts{rest->host};
     if (ws->host != rest->host) hosts.push_back(ws->host);
     refengine::DnsProbe dns(ioc.get_executor(), hosts, std::chrono::seconds(o.resolve_every_sec),

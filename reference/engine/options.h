@@ -8,6 +8,7 @@ namespace refengine {
 struct EngineOptions {
   std::string rest_url = "http://127.0.0.1:8080";
   std::string ws_url = "ws://127.0.0.1:8081/ws";
+  std::string ca_file;  // https/wss: the CA that signed the exchange's certificate (else system)
   int tick_ms = 100;
   int deadline_ms = 200;
   int max_open = 4;

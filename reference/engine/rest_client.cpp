@@ -22,19 +22,27 @@ std::string HttpResult::code() const {
 }
 
 RestClient::RestClient(asio::any_io_executor ex, refcommon::Url base, Metrics& metrics,
-                       std::chrono::milliseconds resolve_timeout)
+                       std::chrono::milliseconds resolve_timeout, ssl::context* tls)
     : ex_(std::move(ex)),
       base_(std::move(base)),
       metrics_(metrics),
-      resolve_timeout_(resolve_timeout) {}
+      resolve_timeout_(resolve_timeout),
+      tls_(tls) {}
+
+beast::tcp_stream& RestClient::tcp() {
+  return tls_stream_ ? beast::get_lowest_layer(*tls_stream_) : *plain_;
+}
 
 void RestClient::reset() {
-  if (stream_) {
+  // A failed or timed-out request leaves the connection in an unknown state: closed without a
+  // TLS close_notify, as engines do on a deadline.
+  if (plain_ || tls_stream_) {
     error_code ec;
-    stream_->socket().shutdown(tcp::socket::shutdown_both, ec);
-    stream_->close();
+    tcp().socket().shutdown(tcp::socket::shutdown_both, ec);
+    tcp().close();
   }
-  stream_.reset();
+  plain_.reset();
+  tls_stream_.reset();
   buffer_.clear();
   connected_ = false;
 }
@@ -47,6 +55,14 @@ asio::awaitable<HttpResult> RestClient::request(http::verb verb, std::string tar
   r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   if (r.kind != HttpResult::Kind::response) reset();
   co_return r;
+}
+
+template <class Stream>
+asio::awaitable<void> RestClient::round_trip(Stream& stream, http::request<http::string_body>& req,
+                                             http::response_parser<http::string_body>& parser,
+                                             error_code& ec) {
+  co_await http::async_write(stream, req, redirect_error(use_awaitable, ec));
+  if (!ec) co_await http::async_read(stream, buffer_, parser, redirect_error(use_awaitable, ec));
 }
 
 asio::awaitable<HttpResult> RestClient::exchange(http::verb verb, std::string target,
@@ -68,15 +84,28 @@ asio::awaitable<HttpResult> RestClient::exchange(http::verb verb, std::string ta
       r.error = "resolve " + base_.host + ": " + res.error;
       co_return r;
     }
-    stream_.emplace(ex_);
-    stream_->expires_at(until);
-    co_await stream_->async_connect(res.endpoints, redirect_error(use_awaitable, ec));
+    if (tls_)
+      tls_stream_.emplace(ex_, *tls_);
+    else
+      plain_.emplace(ex_);
+    tcp().expires_at(until);
+    co_await tcp().async_connect(res.endpoints, redirect_error(use_awaitable, ec));
     if (ec) {
       r.kind = ec == beast::error::timeout ? HttpResult::Kind::timeout : HttpResult::Kind::error;
       r.error = "connect: " + ec.message();
       co_return r;
     }
-    stream_->socket().set_option(tcp::no_delay(true), ec);
+    tcp().socket().set_option(tcp::no_delay(true), ec);
+    if (tls_stream_) {
+      refcommon::prepare_client_stream(*tls_stream_, base_.host);
+      co_await tls_stream_->async_handshake(ssl::stream_base::client,
+                                            redirect_error(use_awaitable, ec));
+      if (ec) {
+        r.kind = ec == beast::error::timeout ? HttpResult::Kind::timeout : HttpResult::Kind::error;
+        r.error = "tls handshake: " + ec.message();
+        co_return r;
+      }
+    }
     connected_ = true;
   }
 
@@ -90,25 +119,25 @@ asio::awaitable<HttpResult> RestClient::exchange(http::verb verb, std::string ta
   }
   req.prepare_payload();
 
-  stream_->expires_at(until);
-  co_await http::async_write(*stream_, req, redirect_error(use_awaitable, ec));
+  tcp().expires_at(until);
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(8 * 1024 * 1024);
+  if (tls_stream_)
+    co_await round_trip(*tls_stream_, req, parser, ec);
+  else
+    co_await round_trip(*plain_, req, parser, ec);
   if (!ec) {
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(8 * 1024 * 1024);
-    co_await http::async_read(*stream_, buffer_, parser, redirect_error(use_awaitable, ec));
-    if (!ec) {
-      auto& res = parser.get();
-      r.kind = HttpResult::Kind::response;
-      r.status = static_cast<int>(res.result_int());
-      if (auto it = res.find(http::field::retry_after); it != res.end())
-        r.retry_after = parse_retry_after(it->value());
-      r.body = std::move(res.body());
-      if (!res.keep_alive())
-        reset();
-      else
-        stream_->expires_never();
-      co_return r;
-    }
+    auto& res = parser.get();
+    r.kind = HttpResult::Kind::response;
+    r.status = static_cast<int>(res.result_int());
+    if (auto it = res.find(http::field::retry_after); it != res.end())
+      r.retry_after = parse_retry_after(it->value());
+    r.body = std::move(res.body());
+    if (!res.keep_alive())
+      reset();
+    else
+      tcp().expires_never();
+    co_return r;
   }
   r.kind = ec == beast::error::timeout ? HttpResult::Kind::timeout : HttpResult::Kind::error;
   r.error = ec.message();

@@ -1,5 +1,6 @@
-// A keep-alive HTTP/1.1 client for the exchange's REST API. Each request has a deadline that
-// covers everything it needs (resolving and connecting when there is no open connection,
+// A keep-alive HTTP/1.1 client for the exchange's REST API, over TCP or TLS (https://: the
+// exchange's certificate verified, as an engine meets a real exchange). Each request has a deadline
+// that covers everything it needs (resolving and connecting when there is no open connection,
 // sending, reading the whole response); a request that misses it, or fails, leaves the
 // connection closed so the next one opens a fresh one.
 #pragma once
@@ -10,6 +11,7 @@
 
 #include "metrics.h"
 #include "net.h"
+#include "tls.h"
 #include "url.h"
 
 namespace refengine {
@@ -30,8 +32,9 @@ struct HttpResult {
 
 class RestClient {
  public:
+  // tls: the context for an https:// base (outlives the client); nullptr for http://.
   RestClient(refnet::asio::any_io_executor ex, refcommon::Url base, Metrics& metrics,
-             std::chrono::milliseconds resolve_timeout);
+             std::chrono::milliseconds resolve_timeout, refnet::ssl::context* tls = nullptr);
 
   refnet::asio::awaitable<HttpResult> request(refnet::http::verb verb, std::string target,
                                               std::string body, std::chrono::milliseconds deadline);
@@ -47,7 +50,17 @@ class RestClient {
   refcommon::Url base_;
   Metrics& metrics_;
   std::chrono::milliseconds resolve_timeout_;
-  std::optional<refnet::beast::tcp_stream> stream_;
+  refnet::beast::tcp_stream& tcp();
+  // The request and its response over whichever stream is open.
+  template <class Stream>
+  refnet::asio::awaitable<void> round_trip(
+      Stream& stream, refnet::http::request<refnet::http::string_body>& req,
+      refnet::http::response_parser<refnet::http::string_body>& parser, refnet::error_code& ec);
+
+  refnet::ssl::context* tls_;
+  // One of them while connected: plaintext or TLS.
+  std::optional<refnet::beast::tcp_stream> plain_;
+  std::optional<refnet::TlsStream> tls_stream_;
   refnet::beast::flat_buffer buffer_;
   bool connected_ = false;
   bool attempted_ = false;  // a connection was attempted before: the next one is a reconnect

@@ -16,12 +16,12 @@ constexpr uint64_t kTimeSyncEveryTicks = 100;
 }
 
 Trader::Trader(asio::any_io_executor ex, const EngineOptions& opts, const refcommon::Url& rest,
-               Metrics& metrics, const MarketState& market)
+               Metrics& metrics, const MarketState& market, ssl::context* tls)
     : ex_(ex),
       opts_(opts),
       metrics_(metrics),
       market_(market),
-      client_(ex, rest, metrics, std::chrono::milliseconds(opts.resolve_timeout_ms)),
+      client_(ex, rest, metrics, std::chrono::milliseconds(opts.resolve_timeout_ms), tls),
       server_backoff_(std::chrono::milliseconds(opts.backoff_base_ms),
                       std::chrono::milliseconds(opts.backoff_max_ms)),
       conn_backoff_(std::chrono::milliseconds(opts.backoff_base_ms),

@@ -19,8 +19,9 @@ namespace refengine {
 
 class Trader {
  public:
+  // tls: the client context for https:// (outlives the trader); nullptr for http://.
   Trader(refnet::asio::any_io_executor ex, const EngineOptions& opts, const refcommon::Url& rest,
-         Metrics& metrics, const MarketState& market);
+         Metrics& metrics, const MarketState& market, refnet::ssl::context* tls = nullptr);
 
   // Runs until the io_context stops.
   refnet::asio::awaitable<void> run();

@@ -14,8 +14,13 @@ using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
 WsConsumer::WsConsumer(asio::any_io_executor ex, const EngineOptions& opts, refcommon::Url url,
-                       Metrics& metrics, MarketState& market)
-    : ex_(std::move(ex)), opts_(opts), url_(std::move(url)), metrics_(metrics), market_(market) {}
+                       Metrics& metrics, MarketState& market, ssl::context* tls)
+    : ex_(std::move(ex)),
+      opts_(opts),
+      url_(std::move(url)),
+      metrics_(metrics),
+      market_(market),
+      tls_(tls) {}
 
 asio::awaitable<void> WsConsumer::run() {
   Backoff backoff(std::chrono::milliseconds(opts_.backoff_base_ms),
@@ -44,12 +49,35 @@ asio::awaitable<bool> WsConsumer::session() {
     std::cerr << "ref-engine: ws resolve " << url_.host << ": " << res.error << "\n";
     co_return false;
   }
-  websocket::stream<beast::tcp_stream> ws(ex_);
-  auto& tcp_layer = beast::get_lowest_layer(ws);
+  const auto connect_timeout = std::chrono::milliseconds(std::max(opts_.ws_idle_ms, 1000));
   error_code ec;
-  tcp_layer.expires_after(std::chrono::milliseconds(std::max(opts_.ws_idle_ms, 1000)));
+  if (!tls_) {
+    websocket::stream<beast::tcp_stream> ws(ex_);
+    auto& tcp_layer = beast::get_lowest_layer(ws);
+    tcp_layer.expires_after(connect_timeout);
+    co_await tcp_layer.async_connect(res.endpoints, redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    co_return co_await consume(ws);
+  }
+  websocket::stream<TlsStream> ws(ex_, *tls_);
+  auto& tcp_layer = beast::get_lowest_layer(ws);
+  tcp_layer.expires_after(connect_timeout);
   co_await tcp_layer.async_connect(res.endpoints, redirect_error(use_awaitable, ec));
   if (ec) co_return false;
+  refcommon::prepare_client_stream(ws.next_layer(), url_.host);
+  co_await ws.next_layer().async_handshake(ssl::stream_base::client,
+                                           redirect_error(use_awaitable, ec));
+  if (ec) {
+    std::cerr << "ref-engine: ws tls handshake: " << ec.message() << "\n";
+    co_return false;
+  }
+  co_return co_await consume(ws);
+}
+
+template <class WsStream>
+asio::awaitable<bool> WsConsumer::consume(WsStream& ws) {
+  auto& tcp_layer = beast::get_lowest_layer(ws);
+  error_code ec;
   tcp_layer.socket().set_option(tcp::no_delay(true), ec);
   tcp_layer.expires_never();  // the websocket's own timeouts take over
   websocket::stream_base::timeout timeouts{};

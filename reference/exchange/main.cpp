@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "ready_file.h"
 #include "rest_api.h"
 #include "rest_server.h"
+#include "tls.h"
 #include "token_bucket.h"
 #include "ws_server.h"
 
@@ -33,6 +35,7 @@ int main(int argc, char** argv) {
   int conflate_ms = 1000;
   refexchange::FaultConfig faults;
   int ws_skip_every = 0;
+  std::string tls_cert, tls_key;
   app.add_option("--listen", listen, "address to listen on")->capture_default_str();
   app.add_option("--rest-port", rest_port, "REST port (0 = any free one)")->capture_default_str();
   app.add_option("--ws-port", ws_port, "WebSocket port (0 = any free one)")->capture_default_str();
@@ -59,6 +62,11 @@ int main(int argc, char** argv) {
                  "hold every REST answer this long (a real exchange's processing and distance)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  auto* cert_opt =
+      app.add_option("--tls-cert", tls_cert, "serve HTTPS and WSS with this PEM certificate chain");
+  auto* key_opt = app.add_option("--tls-key", tls_key, "the PEM private key of --tls-cert");
+  cert_opt->needs(key_opt)->check(CLI::ExistingFile);
+  key_opt->needs(cert_opt)->check(CLI::ExistingFile);
   auto* hooks = "Test hooks";
   app.add_option("--slow-place-every", faults.slow_place_every,
                  "every Nth place is answered only after --slow-ms (the order is created)")
@@ -87,14 +95,17 @@ int main(int argc, char** argv) {
     refexchange::RateLimiter limiter(rate, burst);
     refexchange::RestApi api(book, limiter, order_log, faults);
 
+    std::unique_ptr<ssl::context> tls;
+    if (!tls_cert.empty()) tls = refcommon::server_tls_context(tls_cert, tls_key);
+
     asio::io_context ioc(threads);
-    refexchange::RestServer rest(ioc, tcp::endpoint(address, rest_port), api);
+    refexchange::RestServer rest(ioc, tcp::endpoint(address, rest_port), api, tls.get());
     refexchange::FeedConfig feed;
     feed.tick = std::chrono::milliseconds(tick_ms);
     feed.conflate_after = std::chrono::milliseconds(conflate_ms);
     feed.symbol = symbol;
     feed.skip_every = ws_skip_every;
-    refexchange::WsServer ws(ioc, tcp::endpoint(address, ws_port), feed);
+    refexchange::WsServer ws(ioc, tcp::endpoint(address, ws_port), feed, tls.get());
 
     asio::signal_set signals(ioc, SIGTERM, SIGINT);
     signals.async_wait([&](const error_code& ec, int sig) {
@@ -106,9 +117,10 @@ int main(int argc, char** argv) {
     });
     rest.start();
     ws.start();
-    std::cerr << "mock-exchange: rest http://" << listen << ":" << rest.port() << " ws ws://"
-              << listen << ":" << ws.port() << feed.path << " rate " << rate << "/s burst " << burst
-              << " tick " << tick_ms << " ms\n";
+    const char* s = tls ? "s" : "";
+    std::cerr << "mock-exchange: rest http" << s << "://" << listen << ":" << rest.port()
+              << " ws ws" << s << "://" << listen << ":" << ws.port() << feed.path << " rate "
+              << rate << "/s burst " << burst << " tick " << tick_ms << " ms\n";
     if (!ready_file.empty() &&
         !refcommon::write_json_atomically(
             ready_file, {{"rest_port", rest.port()}, {"ws_port", ws.port()}, {"pid", getpid()}},

@@ -11,12 +11,12 @@ using namespace refnet;
 using asio::awaitable;
 using asio::redirect_error;
 using asio::use_awaitable;
-using WsStream = websocket::stream<beast::tcp_stream>;
 
 namespace {
 
 // Reads (and drops) what the client sends so that pings and the close handshake are answered;
 // ends when the connection does.
+template <class WsStream>
 awaitable<void> drain(std::shared_ptr<WsStream> ws) {
   beast::flat_buffer buffer;
   error_code ec;
@@ -27,6 +27,7 @@ awaitable<void> drain(std::shared_ptr<WsStream> ws) {
   }
 }
 
+template <class WsStream>
 awaitable<void> stream_quotes(std::shared_ptr<WsStream> ws, FeedConfig cfg, uint64_t seed) {
   QuoteFeed feed(seed);
   asio::steady_timer timer(ws->get_executor());
@@ -54,14 +55,16 @@ awaitable<void> stream_quotes(std::shared_ptr<WsStream> ws, FeedConfig cfg, uint
   beast::get_lowest_layer(*ws).close();
 }
 
-awaitable<void> serve(tcp::socket socket, FeedConfig cfg, uint64_t seed) {
-  auto ws = std::make_shared<WsStream>(std::move(socket));
+// The upgrade and the feed, the same over TCP and TLS (`ws` wraps a connected, handshaken
+// stream).
+template <class WsStream>
+awaitable<void> serve_feed(std::shared_ptr<WsStream> ws, FeedConfig cfg, uint64_t seed) {
   beast::tcp_stream& tcp_layer = beast::get_lowest_layer(*ws);
   beast::flat_buffer buffer;
   http::request<http::string_body> req;
   error_code ec;
   tcp_layer.expires_after(std::chrono::seconds(10));
-  co_await http::async_read(tcp_layer, buffer, req, redirect_error(use_awaitable, ec));
+  co_await http::async_read(ws->next_layer(), buffer, req, redirect_error(use_awaitable, ec));
   if (ec) co_return;
   if (!websocket::is_upgrade(req) || req.target() != cfg.path) {
     http::response<http::string_body> res{http::status::not_found, req.version()};
@@ -69,7 +72,7 @@ awaitable<void> serve(tcp::socket socket, FeedConfig cfg, uint64_t seed) {
     res.keep_alive(false);
     res.body() = R"({"error":"websocket upgrade on )" + cfg.path + R"( only"})";
     res.prepare_payload();
-    co_await http::async_write(tcp_layer, res, redirect_error(use_awaitable, ec));
+    co_await http::async_write(ws->next_layer(), res, redirect_error(use_awaitable, ec));
     tcp_layer.close();
     co_return;
   }
@@ -84,10 +87,26 @@ awaitable<void> serve(tcp::socket socket, FeedConfig cfg, uint64_t seed) {
   co_await stream_quotes(ws, cfg, seed);
 }
 
+awaitable<void> serve(tcp::socket socket, FeedConfig cfg, uint64_t seed, ssl::context* tls) {
+  if (!tls) {
+    co_await serve_feed(std::make_shared<websocket::stream<beast::tcp_stream>>(std::move(socket)),
+                        std::move(cfg), seed);
+    co_return;
+  }
+  auto ws = std::make_shared<websocket::stream<TlsStream>>(std::move(socket), *tls);
+  error_code ec;
+  beast::get_lowest_layer(*ws).expires_after(std::chrono::seconds(10));
+  co_await ws->next_layer().async_handshake(ssl::stream_base::server,
+                                            redirect_error(use_awaitable, ec));
+  if (ec) co_return;
+  co_await serve_feed(ws, std::move(cfg), seed);
+}
+
 }  // namespace
 
-WsServer::WsServer(asio::io_context& ioc, const tcp::endpoint& ep, FeedConfig cfg)
-    : ioc_(ioc), acceptor_(ioc, ep, /*reuse_addr=*/true), cfg_(std::move(cfg)) {
+WsServer::WsServer(asio::io_context& ioc, const tcp::endpoint& ep, FeedConfig cfg,
+                   ssl::context* tls)
+    : ioc_(ioc), acceptor_(ioc, ep, /*reuse_addr=*/true), cfg_(std::move(cfg)), tls_(tls) {
   port_ = acceptor_.local_endpoint().port();
 }
 
@@ -112,7 +131,7 @@ awaitable<void> WsServer::accept_loop() {
       continue;
     }
     auto ex = socket.get_executor();
-    asio::co_spawn(ex, serve(std::move(socket), cfg_, ++connections_), asio::detached);
+    asio::co_spawn(ex, serve(std::move(socket), cfg_, ++connections_, tls_), asio::detached);
   }
 }
 

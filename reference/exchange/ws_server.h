@@ -1,7 +1,7 @@
-// The market-data WebSocket: after the upgrade on `path` (default /ws) each connection gets a
-// text message every tick with its own strictly increasing seq (1, 2, ...). A connection that
-// falls more than `conflate_after` behind (a slow consumer) loses the missed ticks, as on real
-// exchanges, which shows up as a seq gap.
+// The market-data WebSocket (ws:// or wss://): after the upgrade on `path` (default /ws) each
+// connection gets a text message every tick with its own strictly increasing seq (1, 2, ...). A
+// connection that falls more than `conflate_after` behind (a slow consumer) loses the missed ticks,
+// as on real exchanges, which shows up as a seq gap.
 #pragma once
 
 #include <chrono>
@@ -22,7 +22,9 @@ struct FeedConfig {
 
 class WsServer {
  public:
-  WsServer(refnet::asio::io_context& ioc, const refnet::tcp::endpoint& ep, FeedConfig cfg);
+  // tls: serve wss:// with this context (outlives the server); nullptr: ws://.
+  WsServer(refnet::asio::io_context& ioc, const refnet::tcp::endpoint& ep, FeedConfig cfg,
+           refnet::ssl::context* tls = nullptr);
   uint16_t port() const { return port_; }
   void start();
   void stop();
@@ -33,6 +35,7 @@ class WsServer {
   refnet::asio::io_context& ioc_;
   refnet::tcp::acceptor acceptor_;
   FeedConfig cfg_;
+  refnet::ssl::context* tls_;
   uint16_t port_ = 0;
   uint64_t connections_ = 0;
 };

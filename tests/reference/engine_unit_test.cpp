@@ -31,9 +31,23 @@ TEST(Url, ParsesHttpAndWs) {
   EXPECT_EQ(refcommon::parse_url("ws://h/ws")->port, 80);
 }
 
+TEST(Url, TlsSchemesDefaultTo443) {
+  auto u = refcommon::parse_url("https://api.exchange.test");
+  ASSERT_TRUE(u);
+  EXPECT_TRUE(u->tls());
+  EXPECT_EQ(u->port, 443);
+  EXPECT_EQ(u->plain_scheme(), "http");
+  auto w = refcommon::parse_url("wss://stream.exchange.test:9443/ws");
+  ASSERT_TRUE(w);
+  EXPECT_TRUE(w->tls());
+  EXPECT_EQ(w->port, 9443);
+  EXPECT_EQ(w->plain_scheme(), "ws");
+  EXPECT_FALSE(refcommon::parse_url("ws://h/ws")->tls());
+}
+
 TEST(Url, RejectsWhatIsNotAnExchangeUrl) {
   std::string err;
-  EXPECT_FALSE(refcommon::parse_url("https://h:1", &err));
+  EXPECT_FALSE(refcommon::parse_url("ftp://h:1", &err));
   EXPECT_NE(err.find("scheme"), std::string::npos);
   EXPECT_FALSE(refcommon::parse_url("h:1"));
   EXPECT_FALSE(refcommon::parse_url("http://:1"));

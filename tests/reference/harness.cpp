@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -17,6 +18,12 @@ std::string binary(const char* env, const char* built) {
   return v && *v ? v : built;
 }
 }  // namespace
+
+void make_pki(const TempDir& dir) {
+  const std::string cmd =
+      std::string(MAKE_PKI_SH) + " " + dir.path() + " localhost 127.0.0.1 >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+}
 
 void sleep_ms(int ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
 
@@ -45,6 +52,7 @@ ExchangeProc start_exchange(const TempDir& dir, const std::vector<std::string>& 
                                 "--ready-file",
                                 ready};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  ex.tls = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
   ex.proc = std::make_unique<Process>(argv, ex.stderr_path);
   const std::string text = wait_for_file(ready, std::chrono::seconds(5));
   auto doc = nlohmann::json::parse(text, nullptr, false);
@@ -64,17 +72,18 @@ EngineProc start_engine(const TempDir& dir, const ExchangeProc& ex,
   en.stats_path = dir.file("engine-stats.json");
   en.stderr_path = dir.file("engine.log");
   const std::string ready = dir.file("engine-ready.json");
-  std::vector<std::string> argv{binary("REF_ENGINE_BIN", REF_ENGINE_BIN),
-                                "--rest-url",
-                                "http://" + host + ":" + std::to_string(ex.rest_port),
-                                "--ws-url",
-                                "ws://" + host + ":" + std::to_string(ex.ws_port) + "/ws",
-                                "--metrics-listen",
-                                "127.0.0.1:0",
-                                "--stats-json",
-                                en.stats_path,
-                                "--ready-file",
-                                ready};
+  std::vector<std::string> argv{
+      binary("REF_ENGINE_BIN", REF_ENGINE_BIN),
+      "--rest-url",
+      (ex.tls ? "https://" : "http://") + host + ":" + std::to_string(ex.rest_port),
+      "--ws-url",
+      (ex.tls ? "wss://" : "ws://") + host + ":" + std::to_string(ex.ws_port) + "/ws",
+      "--metrics-listen",
+      "127.0.0.1:0",
+      "--stats-json",
+      en.stats_path,
+      "--ready-file",
+      ready};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   en.proc = std::make_unique<Process>(argv, en.stderr_path);
   const std::string text = wait_for_file(ready, std::chrono::seconds(5));

@@ -22,6 +22,7 @@ struct ExchangeProc {
   uint16_t ws_port = 0;
   std::string order_log;
   std::string stderr_path;
+  bool tls = false;  // started with --tls-cert: https:// and wss://
 };
 
 struct EngineProc {
@@ -37,8 +38,8 @@ ExchangeProc start_exchange(const TempDir& dir, const std::vector<std::string>& 
                             const std::string& name = "exchange", uint16_t rest_port = 0,
                             uint16_t ws_port = 0);
 
-// Starts ref-engine against http://<host>:rest_port and ws://<host>:ws_port/ws with metrics on
-// a free loopback port.
+// Starts ref-engine against http(s)://<host>:rest_port and ws(s)://<host>:ws_port/ws (TLS when
+// the exchange serves it) with metrics on a free loopback port.
 EngineProc start_engine(const TempDir& dir, const ExchangeProc& ex,
                         const std::vector<std::string>& extra_args,
                         const std::string& host = "127.0.0.1");
@@ -54,5 +55,9 @@ uint64_t requests_with_code(const nlohmann::json& stats, const std::string& code
 std::string read_file(const std::string& path);
 
 void sleep_ms(int ms);
+
+// A throwaway CA and a server certificate for localhost and 127.0.0.1 in dir (scripts/make-pki.sh):
+// dir/ca.pem, dir/server.pem, dir/server.key. Fails the test when openssl does.
+void make_pki(const TempDir& dir);
 
 }  // namespace reftest
