@@ -198,6 +198,10 @@ class ExperimentHooks : public LoopHooks {
     run_.started_unix = static_cast<int64_t>(::time(nullptr));
     run_.tick_ms = cfg.target.tick_ms;
     run_.dry_run = cfg.chaos.dry_run;
+    for (const auto& x : cfg.target.exchanges) {
+      for (const auto& e : x.rest) run_.endpoints.push_back(e.url);
+      for (const auto& e : x.ws) run_.endpoints.push_back(e.url);
+    }
     const AcceptanceSection& a = cfg.acceptance;
     run_.acceptance.p95_regression_max = a.p95_regression_max_pct / 100.0;
     run_.acceptance.deadline_miss_max = a.deadline_miss_max_pct / 100.0;

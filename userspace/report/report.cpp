@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace mmchaos {
@@ -51,7 +52,8 @@ std::string P95Cell(const Evaluation& e) {
 
 std::string Verdicts(const Evaluation& e) {
   std::string s;
-  for (const CriterionResult& c : e.criteria) s.append(" ").append(VerdictName(c.verdict)).append(" |");
+  for (const CriterionResult& c : e.criteria)
+    s.append(" ").append(VerdictName(c.verdict)).append(" |");
   return s;
 }
 
@@ -165,6 +167,20 @@ std::string RenderReport(const std::vector<ExperimentRun>& runs, const std::stri
   o << "# mmchaos chaos report\n\n";
   o << "Generated " << Utc(generated_unix) << " from " << runs.size()
     << (runs.size() == 1 ? " run" : " runs") << ".\n\n";
+  std::set<std::string> endpoints;
+  for (const ExperimentRun& r : runs) endpoints.insert(r.endpoints.begin(), r.endpoints.end());
+  if (!endpoints.empty()) {
+    size_t tls = 0;
+    o << "Exchange endpoints:";
+    for (const auto& e : endpoints) {
+      o << " `" << e << "`";
+      tls += e.starts_with("https://") || e.starts_with("wss://");
+    }
+    o << (tls == endpoints.size() ? " (TLS: the engine met the exchange over HTTPS/WSS)"
+          : tls                   ? " (partly TLS)"
+                                  : " (plaintext)")
+      << ".\n\n";
+  }
   o << "Overall: **" << (pass ? "PASS" : "FAIL") << "** (" << passed << " of " << runs.size()
     << (runs.size() == 1 ? " run" : " runs") << " passed; " << findings.size()
     << (findings.size() == 1 ? " finding" : " findings") << ")\n\n";

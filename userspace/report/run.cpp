@@ -283,6 +283,16 @@ Result<ExperimentRun> ParseRun(const json& j) {
       r.rollbacks.push_back(std::move(rb));
     }
   }
+  Result<const json*> eps = GetArray(j, "", "endpoints", false);
+  if (!eps) return std::unexpected(eps.error());
+  if (*eps) {
+    for (size_t i = 0; i < (*eps)->size(); ++i) {
+      const json& e = (**eps)[i];
+      if (!e.is_string())
+        return Bad("endpoints[" + std::to_string(i) + "]", "expected a string, got " + TypeName(e));
+      r.endpoints.push_back(e.get<std::string>());
+    }
+  }
   return r;
 }
 
@@ -374,6 +384,7 @@ json RunJson(const ExperimentRun& r) {
   for (const RunRollback& b : r.rollbacks)
     rbs.push_back({{"tick", b.tick}, {"trigger", b.trigger}});
   j["rollbacks"] = std::move(rbs);
+  if (!r.endpoints.empty()) j["endpoints"] = r.endpoints;
   return j;
 }
 

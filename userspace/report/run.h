@@ -83,6 +83,9 @@ struct ExperimentRun {
   int64_t discrepancies_created = 0;
   int64_t discrepancies_detected = 0;
   std::vector<RunRollback> rollbacks;
+  // The exchange URLs of target.exchanges (REST and WS) the run's engine was configured with:
+  // the report says whether it met the exchange over TLS. Optional (older runs have none).
+  std::vector<std::string> endpoints;
 };
 
 std::string_view PhaseName(Phase p);

@@ -137,6 +137,30 @@ TEST(ReportRun, FullSchemaAndUnknownKeysIgnored) {
   EXPECT_EQ(r->rollbacks[0].trigger, "deadline_miss > 5% for 3 ticks");
 }
 
+TEST(ReportRun, EndpointsRoundTripAndTheReportSaysTls) {
+  json j = json::parse(kMinimal);
+  Result<ExperimentRun> plain = ParseRun(j);
+  ASSERT_TRUE(plain) << plain.error().message();
+  EXPECT_TRUE(plain->endpoints.empty());
+  EXPECT_FALSE(RunJson(*plain).contains("endpoints")) << "older run files stay as they were";
+  EXPECT_EQ(RenderReport({*plain}, "x-", 0).find("Exchange endpoints"), std::string::npos);
+
+  j["endpoints"] = {"https://10.0.0.2:8080", "wss://10.0.0.2:8081/ws"};
+  Result<ExperimentRun> tls = ParseRun(j);
+  ASSERT_TRUE(tls) << tls.error().message();
+  EXPECT_EQ(tls->endpoints,
+            (std::vector<std::string>{"https://10.0.0.2:8080", "wss://10.0.0.2:8081/ws"}));
+  EXPECT_EQ(RunJson(*tls)["endpoints"], j["endpoints"]);
+  std::string md = RenderReport({*tls}, "x-", 0);
+  EXPECT_NE(md.find("Exchange endpoints: `https://10.0.0.2:8080` `wss://10.0.0.2:8081/ws` (TLS"),
+            std::string::npos)
+      << md;
+  tls->endpoints = {"http://10.0.0.2:8080"};
+  EXPECT_NE(RenderReport({*tls}, "x-", 0).find("(plaintext)"), std::string::npos);
+  j["endpoints"] = {7};
+  EXPECT_NE(ErrorOf(j.dump()).find("endpoints[0]"), std::string::npos);
+}
+
 TEST(ReportRun, ErrorsNameTheKeyAndTheProblem) {
   const std::string tick =
       R"("phase": "baseline", "latency_ms": [1], "deadline_misses": 0, "requests": 1)";
