@@ -2,7 +2,8 @@
 # The main job: install, build, then put the bundled reference target on this machine and run a
 # chaos experiment for every scenario this kernel supports, ending in a report.
 #
-#   exchange netns  dnsmasq (api/stream.mock-exchange.test) + mock-exchange (REST + WebSocket)
+#   exchange netns  dnsmasq (api/stream.mock-exchange.test) + mock-exchange (HTTPS + WSS, a
+#                   throwaway CA made at run time; DEMO_TLS=0 for plaintext)
 #   engine netns    ref-engine, in its own cgroup v2 (mmchaos's target), resolving the exchange
 #                   through that dnsmasq
 #
@@ -13,7 +14,8 @@
 # processes, /etc/netns/<ns>) is removed on exit, however it exits.
 #
 # Environment: DEMO_OUT (default artifacts/chaos), DEMO_SCENARIOS (space-separated subset),
-# DEMO_BURSTS (default 3), DEMO_KEEP=1 keeps the work directory (logs).
+# DEMO_BURSTS (default 3), DEMO_TLS (default 1: the exchange speaks HTTPS/WSS, as real ones do),
+# DEMO_KEEP=1 keeps the work directory (logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "demo.sh needs root (CAP_BPF, CAP_NET_ADMIN)" >&2; exit 1; }
@@ -24,6 +26,7 @@ MMCHAOS=$ROOT/build/userspace/mmchaos
 EXCHANGE=$ROOT/build/reference/mock-exchange
 ENGINE=$ROOT/build/reference/ref-engine
 OUT=${DEMO_OUT:-artifacts/chaos}
+TLS=${DEMO_TLS:-1}
 
 ENG=mmc-demo-eng-$$ EX=mmc-demo-ex-$$
 ENG_IP=10.78.0.1 EX_IP=10.78.0.2
@@ -66,9 +69,17 @@ ip netns exec "$EX" dnsmasq --keep-in-foreground --no-resolv --no-hosts --bind-i
   --address=/api.mock-exchange.test/$EX_IP --address=/stream.mock-exchange.test/$EX_IP \
   --log-facility="$WORK/dnsmasq.log" &
 PIDS+=($!)
+HTTP=http WS=ws EXCHANGE_TLS=() ENGINE_TLS=()
+if [ "$TLS" = 1 ]; then
+  # A CA made now and thrown away with $WORK: the engine trusts it, nothing else does.
+  ./scripts/make-pki.sh "$WORK/pki" api.mock-exchange.test stream.mock-exchange.test $EX_IP
+  HTTP=https WS=wss
+  EXCHANGE_TLS=(--tls-cert "$WORK/pki/server.pem" --tls-key "$WORK/pki/server.key")
+  ENGINE_TLS=(--ca-file "$WORK/pki/ca.pem")
+fi
 ip netns exec "$EX" "$EXCHANGE" --listen $EX_IP --rest-port 8080 --ws-port 8081 --rate 200 \
   --burst 400 --latency-ms 20 --tick-ms 50 --order-log "$WORK/orders.jsonl" \
-  --ready-file "$WORK/exchange.ready" 2> "$WORK/exchange.log" &
+  --ready-file "$WORK/exchange.ready" "${EXCHANGE_TLS[@]}" 2> "$WORK/exchange.log" &
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$WORK/exchange.ready" ] && break; sleep 0.05; done
 [ -s "$WORK/exchange.ready" ] || { cat "$WORK/exchange.log"; exit 1; }
@@ -100,11 +111,13 @@ target:
   interfaces: [veth-eng]
   exchanges:
     mock:
-      # mmchaos resolves in the host's mount namespace, where these demo names do not exist;
-      # the engine resolves them through dnsmasq (dns_flap acts on those queries).
-      rest: ["http://$EX_IP:8080"]
-      ws: ["ws://$EX_IP:8081/ws"]
-      order_requests: ["POST /api/v3/order"]
+      # The names the engine uses (its TLS Host header and SNI). The engine resolves them through
+      # dnsmasq (dns_flap acts on those queries); this host's resolver does not know them, so
+      # mmchaos is given their address.
+      rest: ["$HTTP://api.mock-exchange.test:8080"]
+      ws: ["$WS://stream.mock-exchange.test:8081/ws"]
+      resolve: {api.mock-exchange.test: [$EX_IP], stream.mock-exchange.test: [$EX_IP]}
+$([ "$TLS" = 1 ] || echo '      order_requests: ["POST /api/v3/order"]')
   dns_ports: [53]
   tick_ms: 100
   deadline_ms: 200
@@ -129,8 +142,8 @@ log:
 YAML
 
 # --- the engine, in its cgroup and namespace ---------------------------------------------------------
-ENGINE_ARGS=(--rest-url http://api.mock-exchange.test:8080 --ws-url ws://stream.mock-exchange.test:8081/ws
-  --tick-ms 100 --deadline-ms 200 --resolve-every-sec 1 --resolve-timeout-ms 500
+ENGINE_ARGS=(--rest-url $HTTP://api.mock-exchange.test:8080 --ws-url $WS://stream.mock-exchange.test:8081/ws
+  "${ENGINE_TLS[@]}" --tick-ms 100 --deadline-ms 200 --resolve-every-sec 1 --resolve-timeout-ms 500
   --metrics-listen $ENG_IP:9470 --stats-json "$WORK/engine-stats.json")
 if "$MMCHAOS" --help | grep -qE "^  exec "; then
   # `mmchaos exec` places it in target.cgroup and target.netns (and, where the kernel forbids
@@ -154,7 +167,8 @@ sleep 1  # a few ticks of normal trading before the first baseline
 want=${DEMO_SCENARIOS:-$(jq -r '.scenarios[].scenario' "$WORK/doctor.json")}
 skipped=()
 echo
-echo "mmchaos demo: reference engine (cgroup $CG) vs mock exchange; experiments: ${want//$'\n'/ }"
+echo "mmchaos demo: reference engine (cgroup $CG) vs mock exchange over $HTTP/$WS;" \
+  "experiments: ${want//$'\n'/ }"
 for scn in $want; do
   supported=$(jq -r --arg s "$scn" '.scenarios[] | select(.scenario==$s) | .supported' "$WORK/doctor.json")
   if [ "$supported" != true ]; then

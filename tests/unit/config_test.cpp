@@ -96,6 +96,7 @@ void ExpectConfigEq(const Config& a, const Config& b) {
     SCOPED_TRACE("exchange " + x.name);
     EXPECT_EQ(x.name, y.name);
     EXPECT_EQ(x.order_requests, y.order_requests);
+    EXPECT_EQ(x.resolve, y.resolve);
     ASSERT_EQ(x.rest.size(), y.rest.size());
     for (size_t j = 0; j < x.rest.size(); ++j) ExpectEndpointEq(x.rest[j], y.rest[j]);
     ASSERT_EQ(x.ws.size(), y.ws.size());
@@ -243,6 +244,7 @@ target:
     binance:
       rest: ["https://api.binance.com", "http://api2.binance.com:8080/api"]
       ws: ["wss://stream.binance.com:9443/ws"]
+      resolve: {api.binance.com: [203.0.113.7, "2001:db8::7"]}
     testnet:
       rest: ["http://10.20.0.2:8080"]
       ws: ["ws://[fd00::2]:8081"]
@@ -601,7 +603,7 @@ TEST(ConfigErrors, UnknownKeysInEverySection) {
        "t.yaml:2:41: unknown key 'every' in rollback_triggers[0]"},
       {"target:\n  cgroups: /x\n", "t.yaml:2:3: unknown key 'cgroups' in target"},
       {"target:\n  exchanges:\n    b:\n      rests: []\n",
-       "t.yaml:4:7: unknown key 'rests' in target.exchanges.b (known: rest, ws, order_requests)"},
+       "t.yaml:4:7: unknown key 'rests' in target.exchanges.b (known: rest, ws, order_requests, resolve)"},
       {"metrics:\n  port: 9464\n", "t.yaml:2:3: unknown key 'port' in metrics (known: listen)"},
       {"log:\n  path: x\n", "t.yaml:2:3: unknown key 'path' in log"},
       {"netem:\n  delay_ms: 5\n",
@@ -1066,6 +1068,30 @@ TEST(ConfigFaults, DnsAnswerTimeoutParsesAndRoundTrips) {
   auto again = ParseConfig(DumpConfig(*c), "dump");
   ASSERT_TRUE(again.has_value()) << again.error().message();
   EXPECT_EQ(again->faults.dns_answer, "timeout");
+}
+
+TEST(ConfigExchanges, ResolvePinsAddressesForTheUrlsHostNames) {
+  Config c = MustParse(kFull);
+  ASSERT_EQ(c.target.exchanges.size(), 2u);
+  using Pins = std::map<std::string, std::vector<std::string>>;
+  EXPECT_EQ(c.target.exchanges[0].resolve,
+            (Pins{{"api.binance.com", {"203.0.113.7", "2001:db8::7"}}}));
+  EXPECT_TRUE(c.target.exchanges[1].resolve.empty());
+  const std::string head =
+      "target:\n  exchanges:\n    x:\n      rest: [\"https://api.x.test\"]\n"
+      "      ws: [\"wss://ws.x.test/ws\", \"ws://10.0.0.9:81\"]\n      resolve: ";
+  // Duplicates collapse; the ws host counts too.
+  EXPECT_EQ(MustParse(head + "{ws.x.test: [10.0.0.1, 10.0.0.1]}\n").target.exchanges[0].resolve,
+            (Pins{{"ws.x.test", {"10.0.0.1"}}}));
+  EXPECT_TRUE(MustParse(head + "\n").target.exchanges[0].resolve.empty());
+  EXPECT_TRUE(Contains(MustFail(head + "{other.test: [10.0.0.1]}\n"),
+                       "target.exchanges.x.resolve.other.test: 'other.test' is not the host"));
+  EXPECT_TRUE(Contains(MustFail(head + "{10.0.0.9: [10.0.0.1]}\n"), "is an address already"));
+  EXPECT_TRUE(Contains(MustFail(head + "{api.x.test: [api2.x.test]}\n"),
+                       "'api2.x.test' is not an IPv4 or IPv6 address"));
+  EXPECT_TRUE(Contains(MustFail(head + "{api.x.test: []}\n"), "list at least one address"));
+  EXPECT_TRUE(Contains(MustFail(head + "[api.x.test]\n"), "expected a map of host name"));
+  ExpectRoundTrip(MustParse(head + "{api.x.test: [\"fd00::1\", 10.0.0.1]}\n"));
 }
 
 }  // namespace

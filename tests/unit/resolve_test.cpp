@@ -219,6 +219,29 @@ TEST(Resolve, IpLiteralsNeedNoDns) {
   EXPECT_EQ(Strings(r), std::vector<std::string>{"[fd00::9]:80 rest x"});
 }
 
+TEST(Resolve, PinnedNamesAreNotAskedAndKeepTheirUrl) {
+  FakeDns dns;
+  dns.table["api.x.test"] = Addrs{V4("192.0.2.1")};  // what this host would answer
+  dns.table["ws.x.test"] = Addrs{V4("192.0.2.2")};
+  Target t = MustTarget(R"(target:
+  exchanges:
+    x:
+      rest: ["https://api.x.test:8443"]
+      ws: ["wss://ws.x.test/ws"]
+      resolve: {api.x.test: [10.78.0.2, "fd00::2"]}
+)");
+  ResolveResult r = ResolveEndpoints(t, dns.resolver());
+  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
+  EXPECT_EQ(dns.calls.count("api.x.test"), 0u) << "a pinned name is not looked up";
+  EXPECT_EQ(dns.calls["ws.x.test"], 1) << "the others are";
+  EXPECT_EQ(Strings(r), (std::vector<std::string>{
+                            "10.78.0.2:8443 rest x (tls)",
+                            "[fd00::2]:8443 rest x (tls)",
+                            "192.0.2.2:443 ws x (tls)",
+                        }));
+  EXPECT_EQ(r.endpoints[0].url, "https://api.x.test:8443");
+}
+
 TEST(Resolve, NoExchangesNoEndpoints) {
   FakeDns dns;
   ResolveResult r = ResolveEndpoints(Target{}, dns.resolver());

@@ -685,7 +685,8 @@ class Parser {
           Exchange ex;
           ex.name = exname;
           const std::string ew = Dotted(w, exname);
-          ForEachKey(v, ew, {"rest", "ws", "order_requests"},
+          YAML::Node resolve_k, resolve_v;
+          ForEachKey(v, ew, {"rest", "ws", "order_requests", "resolve"},
                      [&](const std::string& key, const YAML::Node& kk, const YAML::Node& vv) {
                        const std::string name = Dotted(ew, key);
                        if (key == "rest") ex.rest = Urls(kk, vv, name, "http", "https");
@@ -696,7 +697,12 @@ class Parser {
                                        ex.order_requests.push_back(OrderRequest(item, name));
                                      });
                        }
+                       if (key == "resolve") {  // after the URLs: it names their hosts
+                         resolve_k = kk;
+                         resolve_v = vv;
+                       }
                      });
+          if (resolve_v) ex.resolve = Resolve(resolve_k, resolve_v, Dotted(ew, "resolve"), ex);
           if (!ex.order_requests.empty() &&
               std::none_of(ex.rest.begin(), ex.rest.end(),
                            [](const Endpoint& e) { return !e.tls; })) {
@@ -705,6 +711,43 @@ class Parser {
           }
           out.push_back(std::move(ex));
         });
+  }
+
+  // resolve: {NAME: [ADDRESS, ...]}: each NAME a host name of the exchange's URLs, each ADDRESS
+  // an IPv4 or IPv6 literal.
+  static std::map<std::string, std::vector<std::string>> Resolve(const YAML::Node& k,
+                                                                 const YAML::Node& v,
+                                                                 const std::string& w,
+                                                                 const Exchange& ex) {
+    std::map<std::string, std::vector<std::string>> out;
+    if (v.IsNull()) return out;
+    if (!v.IsMap())
+      Throw(ValueMark(k, v), w + ": expected a map of host name -> [addresses], got " + Got(v));
+    if (v.size() > kMaxListItems)
+      Throw(v.Mark(), w + ": " + std::to_string(v.size()) + " names, at most " +
+                          std::to_string(kMaxListItems));
+    ForEachKey(v, w, {}, [&](const std::string& host, const YAML::Node& hk, const YAML::Node& hv) {
+      const std::string name = Dotted(w, host);
+      const auto is_host = [&](const Endpoint& e) { return e.host == host; };
+      if (std::none_of(ex.rest.begin(), ex.rest.end(), is_host) &&
+          std::none_of(ex.ws.begin(), ex.ws.end(), is_host))
+        Throw(hk.Mark(), name + ": " + Shown(host) + " is not the host of one of this exchange's " +
+                             "rest or ws URLs (names are matched as the URL writes them)");
+      unsigned char buf[sizeof(in6_addr)];
+      if (::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+          ::inet_pton(AF_INET6, host.c_str(), buf) == 1)
+        Throw(hk.Mark(), name + ": " + Shown(host) + " is an address already; list host names");
+      std::vector<std::string> addrs;
+      ForEachItem(hk, hv, name, "IPv4 or IPv6 addresses", kMaxListItems, [&](const YAML::Node& i) {
+        std::string a = ItemString(i, name, "IPv4 or IPv6 addresses");
+        if (::inet_pton(AF_INET, a.c_str(), buf) != 1 && ::inet_pton(AF_INET6, a.c_str(), buf) != 1)
+          Throw(i.Mark(), name + ": " + Shown(a) + " is not an IPv4 or IPv6 address");
+        if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
+      });
+      if (addrs.empty()) Throw(hk.Mark(), name + ": list at least one address");
+      out[host] = std::move(addrs);
+    });
+    return out;
   }
 
   static std::vector<Endpoint> Urls(const YAML::Node& k, const YAML::Node& v,
@@ -1138,6 +1181,15 @@ std::string DumpConfig(const Config& cfg) {
     e << YAML::Key << "order_requests" << YAML::Value << YAML::Flow << YAML::BeginSeq;
     for (const std::string& r : ex.order_requests) quoted(r);
     e << YAML::EndSeq;
+    e << YAML::Key << "resolve" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    for (const auto& [host, addrs] : ex.resolve) {
+      e << YAML::Key;
+      quoted(host);
+      e << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const std::string& a : addrs) quoted(a);
+      e << YAML::EndSeq;
+    }
+    e << YAML::EndMap;
     e << YAML::EndMap;
   }
   e << YAML::EndMap;

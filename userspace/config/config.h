@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,10 @@ struct Exchange {
   std::vector<Endpoint> rest;
   std::vector<Endpoint> ws;
   std::vector<std::string> order_requests;  // "METHOD /path", plaintext flows only
+  // Host name -> the addresses mmchaos matches for it instead of asking this host's resolver:
+  // for engines whose resolver differs (containers, split-horizon DNS). The URLs keep the name
+  // the engine uses (its TLS Host header and SNI). Each name is a host of this exchange's URLs.
+  std::map<std::string, std::vector<std::string>> resolve;
 };
 
 struct Target {

@@ -142,8 +142,19 @@ ResolveResult ResolveEndpoints(const Target& t, const Resolver& r) {
         std::string host = Unbracket(url.host);
         Addrs literal;
         const Addrs* addrs = nullptr;
+        auto pinned = ex.resolve.find(url.host);
         if (std::optional<Addr> a = ParseLiteral(host)) {
           literal.push_back(Canonical(*a));
+          addrs = &literal;
+        } else if (pinned != ex.resolve.end()) {
+          // The config's addresses for this name (validated literals), this host's resolver
+          // not asked: the engine's may answer differently.
+          for (const std::string& text : pinned->second)
+            if (std::optional<Addr> p = ParseLiteral(text)) {
+              Addr c = Canonical(*p);
+              if (std::find(literal.begin(), literal.end(), c) == literal.end())
+                literal.push_back(c);
+            }
           addrs = &literal;
         } else {
           const Result<Addrs>& got = lookup(host);
