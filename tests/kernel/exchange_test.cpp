@@ -35,6 +35,7 @@ struct Faults {
 struct ExchangeScene {
   explicit ExchangeScene(bool v6 = false) : v6(v6) {}
   bool v6;
+  bool tls = false;  // the mock exchange's stream is wss:// (a throwaway CA in dir)
   Topology topo;
   Cgroup target{"target"};
   Cgroup sibling{"sibling"};
@@ -53,7 +54,8 @@ struct ExchangeScene {
       << "  exchanges:\n    testnet:\n"
       << "      rest: [\"http://" << Host() << ":" << http_port << "\", \"http://" << Host() << ":"
       << order_port << "\"]\n"
-      << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws_port << "\"]\n"
+      << "      ws: [\"" << (tls ? "wss" : "ws") << "://" << topo.exchange_ip << ":" << ws_port
+      << "\"]\n"
       << "      order_requests: [\"POST /api/v3/order\"]\n"
       << "  dns_ports: [53]\n"
       << "faults:\n  dns_answer: " << f.dns_answer << "\n"
@@ -104,10 +106,19 @@ struct ExchangeScene {
   // The project's mock exchange in the exchange namespace: its WebSocket stream (/ws, a tick
   // every 50 ms) on ws_port, REST on http_port.
   std::unique_ptr<Process> MockExchange() {
+    std::string tls_args;
+    if (tls) {
+      EXPECT_EQ(std::system((std::string(MAKE_PKI_SH) + " " + dir.path() + "/pki " +
+                             topo.exchange_ip + " >/dev/null 2>&1")
+                                .c_str()),
+                0);
+      tls_args = " --tls-cert " + dir.path() + "/pki/server.pem --tls-key " + dir.path() +
+                 "/pki/server.key";
+    }
     auto p =
         std::make_unique<Process>(std::string(REF_EXCHANGE_BIN) + " --listen " + topo.exchange_ip +
                                       " --rest-port " + std::to_string(http_port) + " --ws-port " +
-                                      std::to_string(ws_port) + " --rate 0 --tick-ms 50",
+                                      std::to_string(ws_port) + " --rate 0 --tick-ms 50" + tls_args,
                                   topo.exchange);
     WaitPort(ws_port);
     return p;
@@ -117,9 +128,10 @@ struct ExchangeScene {
   // mock exchange's stream for `seconds`; its JSON-lines events go to dir/<name>.jsonl.
   std::unique_ptr<Process> WsClient(const Cgroup& cg, const std::string& name, double seconds) {
     return std::make_unique<Process>(
-        "sh -c '/usr/bin/python3 " + std::string(WS_CLIENT_PY) + " --url ws://" + topo.exchange_ip +
-            ":" + std::to_string(ws_port) + "/ws --seconds " + std::to_string(seconds) + " > " +
-            dir.path() + "/" + name + ".jsonl'",
+        "sh -c '/usr/bin/python3 " + std::string(WS_CLIENT_PY) + " --url " +
+            (tls ? "wss://" : "ws://") + topo.exchange_ip + ":" + std::to_string(ws_port) + "/ws" +
+            (tls ? " --cafile " + dir.path() + "/pki/ca.pem" : std::string()) + " --seconds " +
+            std::to_string(seconds) + " > " + dir.path() + "/" + name + ".jsonl'",
         topo.engine, &cg);
   }
 
@@ -567,6 +579,51 @@ TEST(Exchange, WsDisconnectResetsARealWebSocketClientThatReconnects) {
   EXPECT_EQ(sib_done[0]["attempts"], 1)
       << "a sibling on the same path is never reset: " << Lines(sib);
   EXPECT_EQ(sib_done[0]["closed"], 0);
+  EXPECT_GE(sib_done[0]["messages"].get<double>(), 0.5 * kRun / 0.05) << Lines(sib);
+}
+
+// The same over wss://, as real exchanges stream: the reset is TCP's, under TLS, so the client's
+// TLS stream breaks the same way and it reconnects with a new handshake; the sibling (same CA,
+// same exchange) streams on.
+TEST(Exchange, WsDisconnectResetsAWssClientThatReconnects) {
+  ExchangeScene s;
+  s.tls = true;
+  auto exchange = s.MockExchange();
+  constexpr double kOn = 1.5, kOff = 1.5, kRun = 7;
+  auto ctl = s.Start({.ws_disconnect = 1.0, .on_sec = kOn, .off_sec = kOff});
+  auto dp = StatusFor(s.target.path());
+  ASSERT_FALSE(dp.is_null());
+  const double epoch = dp["burst"]["epoch_mono_ns"].get<uint64_t>() / 1e9;
+  {
+    auto target = s.WsClient(s.target, "target", kRun);
+    auto sibling = s.WsClient(s.sibling, "sibling", kRun);
+    EXPECT_EQ(target->Wait(), 0);
+    EXPECT_EQ(sibling->Wait(), 0);
+  }
+  auto ev = s.WsEvents("target");
+  ASSERT_EQ(Events(ev, "done").size(), 1u) << Lines(ev);
+  auto closed = Events(ev, "closed");
+  EXPECT_GE(closed.size(), 2u) << Lines(ev);
+  for (const auto& c : closed) {
+    EXPECT_EQ(c["cause"], "ConnectionResetError") << "a reset under TLS, not a stall: " << c;
+    EXPECT_GT(c["messages"].get<int>(), 0) << c;
+    EXPECT_LT(std::fmod(c["t"].get<double>() - epoch, kOn + kOff), 1.6) << c;
+  }
+  ASSERT_FALSE(closed.empty());
+  auto opens = Events(ev, "open");
+  EXPECT_TRUE(std::any_of(opens.begin(), opens.end(),
+                          [&](const auto& o) {
+                            return o["t"].template get<double>() >
+                                   closed.front()["t"].template get<double>();
+                          }))
+      << "a new TLS handshake after the reset: " << Lines(ev);
+  EXPECT_GE(StatusInjections(StatusFor(s.target.path()), "ws_disconnect", "live"), closed.size());
+
+  auto sib = s.WsEvents("sibling");
+  auto sib_done = Events(sib, "done");
+  ASSERT_EQ(sib_done.size(), 1u) << Lines(sib);
+  EXPECT_EQ(sib_done[0]["attempts"], 1) << Lines(sib);
+  EXPECT_EQ(sib_done[0]["closed"], 0) << Lines(sib);
   EXPECT_GE(sib_done[0]["messages"].get<double>(), 0.5 * kRun / 0.05) << Lines(sib);
 }
 

@@ -18,6 +18,7 @@ mmchaos' burst schedule) and "event":
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import time
 
@@ -48,7 +49,9 @@ BROKEN = (
 )
 
 
-async def run(url, seconds, retry_s):
+async def run(url, seconds, retry_s, cafile):
+    # wss://: the server's certificate verified against cafile (the test's throwaway CA).
+    tls = ssl.create_default_context(cafile=cafile) if url.startswith("wss://") else None
     deadline = time.monotonic() + seconds
     attempts = messages = closed = failed = 0
     while time.monotonic() < deadline:
@@ -59,7 +62,8 @@ async def run(url, seconds, retry_s):
         last_message_t = None
         try:
             timeout = max(0.1, deadline - time.monotonic())
-            async with websockets.connect(url, open_timeout=timeout, close_timeout=1) as ws:
+            async with websockets.connect(url, ssl=tls, open_timeout=timeout,
+                                          close_timeout=1) as ws:
                 opened = True
                 emit("open", attempt=attempts)
                 while True:
@@ -89,11 +93,12 @@ async def run(url, seconds, retry_s):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--url", required=True, help="ws://HOST:PORT/PATH")
+    ap.add_argument("--url", required=True, help="ws://HOST:PORT/PATH or wss://...")
+    ap.add_argument("--cafile", help="wss: the CA to verify the server against")
     ap.add_argument("--seconds", type=float, required=True, help="stop after this long")
     ap.add_argument("--retry-ms", type=int, default=200, help="delay before a reconnect")
     args = ap.parse_args()
-    asyncio.run(run(args.url, args.seconds, args.retry_ms / 1000.0))
+    asyncio.run(run(args.url, args.seconds, args.retry_ms / 1000.0, args.cafile))
     return 0
 
 
