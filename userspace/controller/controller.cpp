@@ -302,19 +302,9 @@ int RunController(const RunOptions& opts) {
   ClockSkew clock(plane, cgfd->get(), *cgroup, record);
   TlsFaults tls(record);
   LoopSession session(plane, placed, clock, tls, *cfg, kcfg, netns);
-  // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
-  // hooks, which do too. They start before anything is attached, so their kernel config is the
-  // first the data path sees.
-  TriggerWatch watch;
-  LoopHooks& hooks = opts.hooks ? *opts.hooks : watch;
-  if (auto h = hooks.OnStart(session); !h) return Report(h.error(), kExitRuntime);
-  if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
-  if (auto a = clock.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
-  if (auto a = tls.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
-  record.Beat(MonoNs());
-  if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
-
-  // Runs on the exposer's thread: it reads the kernel's maps, an atomic flag and qdisc stats.
+  // Serving before anything is attached: a scrape as soon as `run` says it attached finds the
+  // endpoint (a port in use fails the run before the kernel is touched). Runs on the exposer's
+  // thread: it reads the kernel's maps, an atomic flag and qdisc stats.
   std::vector<std::string> exchange_names;
   for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
   const std::string cgroup_dir = *cgroup;
@@ -337,6 +327,17 @@ int RunController(const RunOptions& opts) {
     return s;
   });
   if (!metrics) return Report(metrics.error(), kExitRuntime);
+  // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
+  // hooks, which do too. They start before anything is attached, so their kernel config is the
+  // first the data path sees.
+  TriggerWatch watch;
+  LoopHooks& hooks = opts.hooks ? *opts.hooks : watch;
+  if (auto h = hooks.OnStart(session); !h) return Report(h.error(), kExitRuntime);
+  if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
+  if (auto a = clock.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
+  if (auto a = tls.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
+  record.Beat(MonoNs());
+  if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
 
   UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
   if (!ep) return Report({"epoll_create1", errno, ""}, kExitRuntime);
