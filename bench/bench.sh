@@ -407,9 +407,9 @@ printf "%-34s %10.1f %10s %8s\n" "mmc_ingress ns/packet (net)" "$NET_IN" "<= $TA
 echo
 echo "ns/packet = delta run_time_ns / delta run_cnt with bpf_stats on; overhead = the same for a"
 echo "do-nothing program on the same packets (bpf_stats' own clock reads); net = raw - overhead"
-printf "  %-12s raw %6.1f  overhead %6.1f  net %6.1f  (%s packets/s)\n" \
-  mmc_egress "$NS_EG" "$NOP_EG" "$NET_EG" "$(pps mmc_egress)" \
-  mmc_ingress "$NS_IN" "$NOP_IN" "$NET_IN" "$(pps mmc_ingress)"
+printf "  %-12s raw %6.1f  overhead %6.1f  net %6.1f  raw/do-nothing x%.2f  (%s packets/s)\n" \
+  mmc_egress "$NS_EG" "$NOP_EG" "$NET_EG" "$(echo "$NS_EG / $NOP_EG" | bc -l)" "$(pps mmc_egress)" \
+  mmc_ingress "$NS_IN" "$NOP_IN" "$NET_IN" "$(echo "$NS_IN / $NOP_IN" | bc -l)" "$(pps mmc_ingress)"
 echo "  a packet is an skb: egress sees the sender's GSO super-packets (up to 64 KiB), ingress its ACKs"
 CPU_PCT=$(echo "scale=2; ($(pps mmc_egress) * $NET_EG + $(pps mmc_ingress) * $NET_IN) / 10000000" | bc -l)
 printf "  at these packet rates both programs together take %.2f%% of one CPU (net ns x packets/s)\n" "$CPU_PCT"
