@@ -22,6 +22,7 @@
 #
 # Environment: BENCH_ROUNDS (default 4: each variant runs 4 times), BENCH_REQUESTS (per round,
 # default 5000; at least 3000), BENCH_WARMUP (unmeasured requests first, default 300),
+# BENCH_CPUS ("C,S": client on CPU C, server on CPU S, default 0,1; "none": not pinned),
 # MMCHAOS (binary, default build/userspace/mmchaos). About 1 minute.
 source "$(dirname "$0")/lib.sh"
 
@@ -29,6 +30,13 @@ ROUNDS=${BENCH_ROUNDS:-4}
 N=${BENCH_REQUESTS:-5000}
 WARMUP=${BENCH_WARMUP:-300}
 [ "$N" -ge 3000 ] || die "BENCH_REQUESTS must be at least 3000"
+# Client on one CPU, server on the other (taskset on those two only), as bench.sh does: left to
+# the scheduler, whether they share a CPU flips from round to round and p50 with it (26 vs 35 us
+# here). HAProxy and the controller go wherever the scheduler puts them.
+CPUS=${BENCH_CPUS:-0,1}
+[ "$(nproc)" -ge 2 ] || CPUS=none
+PIN_CLI=() PIN_SRV=()
+if [ "$CPUS" != none ]; then PIN_CLI=(taskset -c "${CPUS%,*}") PIN_SRV=(taskset -c "${CPUS#*,}"); fi
 command -v haproxy >/dev/null || die "haproxy not found: run ./scripts/install-deps.sh"
 command -v bpftool >/dev/null || die "bpftool not found: run ./scripts/install-deps.sh"
 VARIANTS=(none shadow live haproxy)
@@ -36,7 +44,7 @@ VARIANTS=(none shadow live haproxy)
 topology
 PORT=8080
 HPORT=8081
-bg server - "$EXC" "$PY" bench/reqload.py server "$EXC_IP" "$PORT"
+bg server - "$EXC" "${PIN_SRV[@]}" "$PY" bench/reqload.py server "$EXC_IP" "$PORT"
 SRV=$BG
 wait_listen "$EXC" "$PORT"
 
@@ -102,7 +110,7 @@ run_variant() {
   esac
   s0=$(cpu_ticks "$SRV")
   t0=$([ -n "$third" ] && cpu_ticks "$third" || echo 0)
-  out=$(in_cg "$CG" "$ENG" "$PY" bench/reqload.py client "$host" "$port" "$N" "$WARMUP") ||
+  out=$(in_cg "$CG" "$ENG" "${PIN_CLI[@]}" "$PY" bench/reqload.py client "$host" "$port" "$N" "$WARMUP") ||
     die "client failed ($v): $out"
   s1=$(cpu_ticks "$SRV")
   t1=$([ -n "$third" ] && cpu_ticks "$third" || echo 0)
