@@ -24,8 +24,22 @@
 # ("C,S": the iperf3 client runs on CPU C, the server on CPU S; default 0,1; "none": wherever
 # the scheduler puts them, which makes the ingress figures bimodal), BENCH_EXCHANGES (1: the flow
 # is a named exchange's REST flow, see below), MMCHAOS (binary, default build/userspace/mmchaos). The defaults take about 90 s, up to ~2 min when rounds are repeated.
+#
+# Other modes, each its own script (see docs/BENCHMARKS.md):
+#   bench.sh requests     per REST request: nothing, mmchaos shadow, mmchaos live outside a burst,
+#                         HAProxy with a 429 rule (bench/requests.sh)
+#   bench.sh controller   start -> attached and its BTF share, RSS, idle CPU, scrape time
+#   bench.sh delay        lat_spike_ms vs netem on the interface; needs netem: run it as
+#                         ./scripts/vmtest.sh bench/delay.sh (bench/delay.sh)
+#   bench.sh all          throughput, requests and controller, one after the other
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
+case ${1:-throughput} in
+  throughput) ;;
+  requests | controller | delay) exec bench/"$1".sh ;;
+  all) bench/bench.sh throughput && bench/requests.sh && exec bench/controller.sh ;;
+  *) echo "usage: bench.sh [throughput|requests|controller|delay|all]" >&2; exit 2 ;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh needs root (CAP_BPF, CAP_NET_ADMIN, cgroups)" >&2; exit 1; }
 
 ROUNDS=${BENCH_ROUNDS:-5}
@@ -393,9 +407,9 @@ printf "%-34s %10.1f %10s %8s\n" "mmc_ingress ns/packet (net)" "$NET_IN" "<= $TA
 echo
 echo "ns/packet = delta run_time_ns / delta run_cnt with bpf_stats on; overhead = the same for a"
 echo "do-nothing program on the same packets (bpf_stats' own clock reads); net = raw - overhead"
-printf "  %-12s raw %6.1f  overhead %6.1f  net %6.1f  (%s packets/s)\n" \
-  mmc_egress "$NS_EG" "$NOP_EG" "$NET_EG" "$(pps mmc_egress)" \
-  mmc_ingress "$NS_IN" "$NOP_IN" "$NET_IN" "$(pps mmc_ingress)"
+printf "  %-12s raw %6.1f  overhead %6.1f  net %6.1f  raw/do-nothing x%.2f  (%s packets/s)\n" \
+  mmc_egress "$NS_EG" "$NOP_EG" "$NET_EG" "$(echo "$NS_EG / $NOP_EG" | bc -l)" "$(pps mmc_egress)" \
+  mmc_ingress "$NS_IN" "$NOP_IN" "$NET_IN" "$(echo "$NS_IN / $NOP_IN" | bc -l)" "$(pps mmc_ingress)"
 echo "  a packet is an skb: egress sees the sender's GSO super-packets (up to 64 KiB), ingress its ACKs"
 CPU_PCT=$(echo "scale=2; ($(pps mmc_egress) * $NET_EG + $(pps mmc_ingress) * $NET_IN) / 10000000" | bc -l)
 printf "  at these packet rates both programs together take %.2f%% of one CPU (net ns x packets/s)\n" "$CPU_PCT"

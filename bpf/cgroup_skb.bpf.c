@@ -58,15 +58,17 @@ static __always_inline int mmc_request_op(struct __sk_buff *skb, const struct mm
 
 /* Tags the engine's endpoint sockets (the tc ingress hook reads the tag after a socket lookup),
  * chooses order requests whose response reconcile_mismatch will lose, and steers REST packets
- * into netem while lat_spike decides so. */
+ * into netem while lat_spike decides so. The socket cookie (the flow id) is read only for an
+ * endpoint's packets, and from the tag once it holds it: it never changes for a socket. */
 static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
-						  const struct mmc_config *cfg, __u64 flow)
+						  const struct mmc_config *cfg)
 {
 	struct mmc_endpoint_val *ep, dns = {MMC_FLOW_DNS, 0, 0, 0};
 	struct mmc_sk_tag *tag = NULL;
 	struct mmc_l4 p = {};
 	struct bpf_sock *sk;
 	__u32 ifindex;
+	__u64 flow;
 	int op;
 
 	if (mmc_parse_l4(skb, 0, skb->protocol, &p) < 0)
@@ -83,23 +85,41 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	if (sk)
 		tag = bpf_sk_storage_get(&mmc_sk_tag, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (tag && tag->cls != ep->cls) {
-		tag->cookie = flow;
+		tag->cookie = bpf_get_socket_cookie(skb);
 		tag->cls = ep->cls;
 		tag->exchange = ep->exchange;
 		tag->tls = ep->tls;
 	}
+	flow = tag ? tag->cookie : bpf_get_socket_cookie(skb);
 	if (ep->cls != MMC_FLOW_REST)
 		return;
-	if (tag)
+	if (tag) {
 		mmc_request_egress_close(cfg, tag, &p);
-	op = mmc_request_op(skb, cfg, &p, ep->tls);
-	if (tag && op >= 0 && !tag->req_pending) {
-		mmc_request_start(tag, op);
-		/* Order-changing requests on plaintext flows; on TLS flows any request. Live, the
-		 * response is reset at tc ingress, and counted there once it is. */
-		if (cfg->prob[MMC_SCN_RECONCILE_MISMATCH] && (ep->tls || op < MMC_OP_OTHER) &&
-		    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) == MMC_LIVE)
-			tag->lose_response = 1;
+		/* The request-line check, only where a request can start: a data segment, no request
+		 * outstanding, and (plaintext) not the same idle stretch as a segment that started
+		 * none. A bulk flow to a REST endpoint pays the check once per burst of data the
+		 * exchange answers, not per packet. */
+		if (p.payload_len && !tag->req_pending &&
+		    !(tag->req_idle && tag->req_idle_ack == p.ack_seq)) {
+			op = mmc_request_op(skb, cfg, &p, ep->tls);
+			if (op >= 0) {
+				tag->req_idle = 0;
+				mmc_request_start(tag, op);
+				/* Order-changing requests on plaintext flows; on TLS flows any
+				 * request. Live, the response is reset at tc ingress, and counted
+				 * there once it is. */
+				if (cfg->prob[MMC_SCN_RECONCILE_MISMATCH] &&
+				    (ep->tls || op < MMC_OP_OTHER) &&
+				    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) ==
+					    MMC_LIVE)
+					tag->lose_response = 1;
+			} else if (!ep->tls) {
+				/* TLS is left out: a client may send its request right after its own
+				 * handshake records, with nothing new from the server in between. */
+				tag->req_idle = 1;
+				tag->req_idle_ack = p.ack_seq;
+			}
+		}
 	}
 	/* lat_spike delays what the engine sends of its requests: segments with data. Pure ACKs,
 	 * the SYN and a bare FIN pass at once, so a request costs lat_spike_ms once (a delayed ACK
@@ -121,7 +141,6 @@ SEC("cgroup_skb/egress")
 int mmc_egress(struct __sk_buff *skb)
 {
 	const struct mmc_config *cfg = mmc_config();
-	__u64 flow;
 
 	mmc_count(MMC_STAT_PKTS_EGRESS);
 	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
@@ -130,10 +149,8 @@ int mmc_egress(struct __sk_buff *skb)
 		mmc_acted_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, 1, skb); /* a verdict */
 		return CG_DROP_SILENT_EGRESS;
 	}
-	if (cfg->tag_sockets) {
-		flow = bpf_get_socket_cookie(skb);
-		mmc_egress_endpoints(skb, cfg, flow);
-	}
+	if (cfg->tag_sockets)
+		mmc_egress_endpoints(skb, cfg);
 	return CG_PASS;
 }
 

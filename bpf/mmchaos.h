@@ -201,7 +201,12 @@ struct mmc_sk_tag {
 	__u64 last_ws_rx_ns; /* last inbound WebSocket data: mm_ws_gap_ms */
 	__u8 last_op;        /* op of the last REST request, for failure accounting */
 	__u8 req_pending;    /* a request was sent and no response has started yet */
-	__u8 pad3[6];
+	/* Plaintext REST: a data segment with no request outstanding did not start one, and the
+	 * engine had then acknowledged up to req_idle_ack. Until the exchange sends it more, no
+	 * request can start (HTTP/1.1, no pipelining): the egress hook skips the payload check. */
+	__u8 req_idle;
+	__u8 pad3;
+	__u32 req_idle_ack;
 	__u64 req_sent_ns;   /* when that request's first segment left */
 	/* The response status line the tc hook last judged, by sequence number, and the code it
 	 * wrote there ("" when it left it alone): a retransmission gets the same fate, no draw. */

@@ -74,6 +74,7 @@ struct mmc_l4 {
 	__u32 payload_off;
 	__u32 payload_len; /* from the IP length: Ethernet padding is not payload */
 	__u32 seq;         /* TCP, host byte order */
+	__u32 ack_seq;     /* TCP, as on the wire (only compared) */
 	__u8 proto;        /* MMC_IPPROTO_TCP or MMC_IPPROTO_UDP */
 	__u8 tcp_flags;
 };
@@ -124,6 +125,7 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 		p->t.sport = th.source;
 		p->t.dport = th.dest;
 		p->seq = bpf_ntohl(th.seq);
+		p->ack_seq = th.ack_seq;
 		p->tcp_flags = ((__u8 *)&th)[13];
 		p->csum_off = p->l4_off + 16;
 		p->payload_off = p->l4_off + doff;

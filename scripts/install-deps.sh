@@ -12,7 +12,7 @@ PKGS=(
   # kernel plumbing used by tests, doctor and the demo
   iproute2 iputils-ping procps util-linux kmod
   # real peers in tests, benchmarks and the demo
-  curl iperf3 jq bc prometheus dnsmasq-base dnsutils openssl
+  curl iperf3 jq bc prometheus dnsmasq-base dnsutils openssl haproxy
   python3 python3-websockets  # Debian's /usr/bin/python3 and a third-party WebSocket client
   # the qemu lane (scripts/vmtest.sh)
   qemu-system-x86 busybox-static cpio xz-utils zstd

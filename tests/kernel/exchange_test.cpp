@@ -255,6 +255,43 @@ TEST(Exchange, AbandonedRequestsCountAsFailures) {
   EXPECT_EQ(Scraped(body, "mm_reconnect_attempts_total", R"(kind="rest")"), 5) << body;
 }
 
+// The egress hook skips the request-line check on a plaintext REST flow after a data segment
+// that started no request, until the exchange sends more (the engine's ACK number moves): a bulk
+// flow pays it once, not per packet. A request that follows an answer is still accounted.
+TEST(Exchange, RequestAfterNonHttpDataOnARestFlowIsCounted) {
+  ExchangeScene s;
+  const std::string ep = "('" + s.topo.exchange_ip + "'," + std::to_string(s.http_port) + ")";
+  Process server(
+      "/usr/bin/python3 -c \"import socket\n"
+      "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+      "s.bind(" +
+          ep +
+          ")\ns.listen(8)\nc=s.accept()[0]\nb=b''\n"
+          "while len(b)<3000: b+=c.recv(65536)\n"
+          "c.sendall(b'ok')\nb=b''\n"
+          "while not b.endswith(b'\\r\\n\\r\\n'): b+=c.recv(65536)\n"
+          "c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n')\nc.recv(10)\"",
+      s.topo.exchange);
+  s.WaitPort(s.http_port);
+  auto ctl = s.Start({.exch_429 = 0.0});
+  Process engine(
+      "/usr/bin/python3 -c \"import socket,time\n"
+      "c=socket.create_connection(" +
+          ep +
+          ")\n"
+          "c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\n"
+          "for i in range(3): c.sendall(b'x'*1000); time.sleep(0.05)\n"
+          "c.recv(2)\n"
+          "c.sendall(b'GET /a HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+          "c.recv(100)\nc.close()\"",
+      s.topo.engine, &s.target);
+  EXPECT_EQ(engine.Wait(), 0);
+  std::this_thread::sleep_for(1500ms);  // one request-count sample
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_rest_latency_seconds_count", R"(exchange="testnet")"), 1) << body;
+  EXPECT_EQ(Scraped(body, "mm_partial_fail_rate", R"(exchange="testnet",op="other")"), 0.0) << body;
+}
+
 TEST(Exchange, Ipv6ResponsesAreRewrittenToo) {
   ExchangeScene s(/*v6=*/true);
   std::filesystem::create_directories(s.dir.path() + "/www");
