@@ -133,7 +133,9 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
 }
 
 TcPath::~TcPath() {
-  plane_.SetInterfaces({});  // nothing is steered from here on
+  // Nothing is steered from here on; if the map cannot be cleared, removing the filters or tcx
+  // links below still stops the steering.
+  if (auto r = plane_.SetInterfaces({}); !r) Log("stop steering: " + r.error().message());
   auto guard = NetnsGuard::Enter(netns_);
   if (guard) {
     steering_.reset();  // closes tcx links or removes filters and clsact (if ours), then the ifb

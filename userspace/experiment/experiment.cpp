@@ -390,7 +390,10 @@ class ExperimentHooks : public LoopHooks {
     // Decide nothing more, so the figures below are final (the loop detaches after this).
     mmc_config k = s.kernel_config();
     k.armed = 0;
-    (void)s.SetKernelConfig(k);
+    // The loop detaches right after this; a failed disarm only means a few more decisions may
+    // be counted below, which the operator should know.
+    if (auto w = s.SetKernelConfig(k); !w)
+      Say("disarm before the final counters: " + w.error().message());
     Counters end{};
     if (auto c = s.ReadCounters()) end = *c;
     if (!went_live_) c_chaos_ = end;
