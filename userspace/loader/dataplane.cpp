@@ -21,7 +21,7 @@ int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
 }  // namespace
 
 void DataPlane::SkelDeleter::operator()(::mmchaos_bpf* s) const { mmchaos_bpf__destroy(s); }
-void DataPlane::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+void BpfLinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
 
 Result<std::unique_ptr<DataPlane>> DataPlane::Load() {
   libbpf_set_print(LibbpfPrint);
@@ -42,14 +42,14 @@ Result<void> DataPlane::Attach(int cgroup_fd) {
   if (!links_.empty()) return {};
   for (bpf_program* prog : {skel_->progs.mmc_egress, skel_->progs.mmc_ingress,
                             skel_->progs.mmc_connect4, skel_->progs.mmc_connect6}) {
-    bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
+    BpfLink link(bpf_program__attach_cgroup(prog, cgroup_fd));
     if (!link) {
       int err = errno;
       links_.clear();
       return Fail(std::string("bpf_program__attach_cgroup(") + bpf_program__name(prog) + ")", err,
                   PrivilegeHint(err));
     }
-    links_.emplace_back(link);
+    links_.push_back(std::move(link));
   }
   attached_ = true;
   return {};
