@@ -23,24 +23,22 @@
 namespace mmchaos {
 namespace {
 
+// One type per instantiation, so a failure names the owner that became copyable.
 template <typename T>
-constexpr bool kNotCopyable = !std::is_copy_constructible_v<T> && !std::is_copy_assignable_v<T>;
+constexpr bool NotCopyable() {
+  static_assert(!std::is_copy_constructible_v<T> && !std::is_copy_assignable_v<T>,
+                "an owner must not be copyable");
+  return true;
+}
+template <typename... T>
+constexpr bool kNoneCopyable = (NotCopyable<T>() && ...);
 
-static_assert(kNotCopyable<UniqueFd> && std::is_nothrow_move_constructible_v<UniqueFd>);
-static_assert(kNotCopyable<BpfLink> && std::is_nothrow_move_constructible_v<BpfLink>);
-static_assert(kNotCopyable<EventLog>);
-static_assert(kNotCopyable<DataPlane>);
-static_assert(kNotCopyable<ProcessUprobes>);
-static_assert(kNotCopyable<ClockUprobes>);
-static_assert(kNotCopyable<ClockState>);
-static_assert(kNotCopyable<SharedRecord>);
-static_assert(kNotCopyable<ClockSkew>);
-static_assert(kNotCopyable<TlsFaults>);
-static_assert(kNotCopyable<Steering>);
-static_assert(kNotCopyable<TcPath>);
-static_assert(kNotCopyable<MemPressurePath>);
-static_assert(kNotCopyable<MemorySqueeze>);
-static_assert(kNotCopyable<NetnsGuard>);
+static_assert(kNoneCopyable<UniqueFd, BpfLink, EventLog, DataPlane, ProcessUprobes, ClockUprobes,
+                            ClockState, SharedRecord, ClockSkew, TlsFaults, Steering, TcPath,
+                            MemPressurePath, MemorySqueeze, NetnsGuard>);
+// Moving is how an owner is handed on.
+static_assert(std::is_nothrow_move_constructible_v<UniqueFd> &&
+              std::is_nothrow_move_constructible_v<BpfLink>);
 
 TEST(Ownership, OwnersCannotBeCopied) { SUCCEED() << "checked by the static_asserts above"; }
 

@@ -101,16 +101,9 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
   // The uprobes read mmc_cfg (written by the caller); the preloads read the shared record.
   if (preload_) {
     mmc_clock_view v{};
-    v.armed = k.armed;
-    v.dry_run = k.dry_run;
+    FillCommonFields(v, k, c.target.heartbeat_ms);
     v.clocks = k.clock_mask;
     v.skew_ns = k.clock_skew_ns;
-    v.epoch_ns = k.epoch_ns;
-    v.on_ns = k.on_ns;
-    v.off_ns = k.off_ns;
-    v.rollout_threshold = k.rollout_threshold;
-    v.seed = k.seed;
-    v.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(c.target.heartbeat_ms) * 1000000ULL;
     if (auto u = record_.Use(SharedRecord::kClock, [&](ClockState& s) { s.Write(v); }); !u)
       return u;
     // Said once the record exists: `mmchaos exec` started now finds it.

@@ -112,14 +112,7 @@ Result<void> TlsFaults::Apply(const Config& c, const mmc_config& k) {
     return {};
   }
   mmc_tls_state t{};
-  t.armed = k.armed;
-  t.dry_run = k.dry_run;
-  t.seed = k.seed;
-  t.epoch_ns = k.epoch_ns;
-  t.on_ns = k.on_ns;
-  t.off_ns = k.off_ns;
-  t.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(c.target.heartbeat_ms) * 1000000ULL;
-  t.rollout_threshold = k.rollout_threshold;
+  FillCommonFields(t, k, c.target.heartbeat_ms);
   for (uint32_t i = 0; i < MMC_TLS_SCENARIOS; ++i) t.prob[i] = k.prob[mmc_tls_scenario(i)];
   std::memcpy(t.status_5xx, k.status_5xx, 3);
   // As the engine names them in its requests' Host header: lower case, IPv6 without brackets.
