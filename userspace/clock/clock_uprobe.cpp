@@ -21,6 +21,7 @@
 #include "common/fd.h"
 #include "controller/kernel_config.h"
 #include "loader/dataplane.h"
+#include "loader/libbpf_print.h"
 #include "mmchaos_clock_bpf.skel.h"
 #include "uprobe/elf_symbol.h"
 
@@ -106,12 +107,15 @@ Result<std::unique_ptr<ClockUprobes>> ClockUprobes::Attach(const DataPlane& plan
 Result<void> ClockUprobes::Sync() { return probes_->Sync(cgroup_); }
 
 std::string ProbeClockUprobe(bool load_only) {
-  auto old_print = libbpf_set_print(CapturePrint);
   g_refusal.clear();
   std::unique_ptr<::mmchaos_clock_bpf, void (*)(::mmchaos_clock_bpf*)> skel(
-      mmchaos_clock_bpf__open(), mmchaos_clock_bpf__destroy);
-  int err = skel ? mmchaos_clock_bpf__load(skel.get()) : -errno;
-  libbpf_set_print(old_print);
+      nullptr, mmchaos_clock_bpf__destroy);
+  int err = 0;
+  {
+    ScopedLibbpfPrint capture(CapturePrint);  // the verifier's reason, into g_refusal
+    skel.reset(mmchaos_clock_bpf__open());
+    err = skel ? mmchaos_clock_bpf__load(skel.get()) : -errno;
+  }
   if (err != 0) {
     std::string lockdown = Lockdown();
     std::string why = "the kernel refused the clock_gettime uprobes (" +

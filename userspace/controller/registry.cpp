@@ -16,6 +16,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/log.h"
 #include "common/safe_file.h"
 
 namespace mmchaos {
@@ -317,8 +318,7 @@ void RemoveState(uint64_t cgroup_id) {
   // Called on teardown paths, which go on regardless: a part left on disk is the operator's to
   // know about (rollback and status will read it again).
   if (auto w = WriteStateJson(cgroup_id, std::move(j)); !w)
-    std::fprintf(stderr, "mmchaos: removing the steering record: %s\n",
-                 w.error().message().c_str());
+    Log("removing the steering record: " + w.error().message());
 }
 
 std::vector<PlacedState> ReadStates() {
@@ -339,8 +339,7 @@ void RemoveMemoryRecord(uint64_t cgroup_id) {
   auto j = ReadStateJson(cgroup_id);
   j.erase("memory");
   if (auto w = WriteStateJson(cgroup_id, std::move(j)); !w)  // as in RemoveState
-    std::fprintf(stderr, "mmchaos: removing the memory.high record: %s\n",
-                 w.error().message().c_str());
+    Log("removing the memory.high record: " + w.error().message());
 }
 
 std::vector<MemoryHighRecord> ReadMemoryRecords() {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/log.h"
 #include "controller/kernel_config.h"
 #include "controller/registry.h"
 #include "resolve/resolve.h"
@@ -42,8 +43,6 @@ std::string BouncePrefix(uint64_t cgroup_id) {
   return "mmc" + std::to_string(cgroup_id % 100000000ULL) + "v";
 }
 
-void Log(const std::string& m) { std::fprintf(stderr, "mmchaos: %s\n", m.c_str()); }
-
 }  // namespace
 
 std::array<NetemSpec, 2> NetemSpecs(const Config& cfg) {
@@ -79,8 +78,8 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
   std::unique_ptr<TcPath> path(new TcPath(netns, cgroup_id, plane));
 
   auto resolved = ResolveEndpoints(cfg.target);
-  for (const auto& e : resolved.errors) Log("warning: " + e);
-  for (const auto& w : resolved.warnings) Log("warning: " + w);
+  for (const auto& e : resolved.errors) LogWarning(e);
+  for (const auto& w : resolved.warnings) LogWarning(w);
   if (resolved.endpoints.empty())
     return Fail("resolve target.exchanges", ENOENT, "no endpoint could be resolved");
   if (auto r = plane.SetEndpoints(ToMapEntries(resolved.endpoints)); !r)

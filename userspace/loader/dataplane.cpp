@@ -7,24 +7,16 @@
 #include <cstdio>
 #include <cstring>
 
+#include "loader/libbpf_print.h"
 #include "mmchaos_bpf.skel.h"
 
 namespace mmchaos {
-namespace {
-
-// libbpf's warnings (verifier logs, missing BTF) go to stderr; its chatter does not.
-int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG || level == LIBBPF_INFO) return 0;
-  return std::vfprintf(stderr, fmt, args);
-}
-
-}  // namespace
 
 void DataPlane::SkelDeleter::operator()(::mmchaos_bpf* s) const { mmchaos_bpf__destroy(s); }
 void BpfLinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
 
 Result<std::unique_ptr<DataPlane>> DataPlane::Load() {
-  libbpf_set_print(LibbpfPrint);
+  UseLibbpfWarnings();
   std::unique_ptr<DataPlane> dp(new DataPlane());
   dp->skel_.reset(mmchaos_bpf__open());
   if (!dp->skel_) return Fail("mmchaos_bpf__open (BPF object)", errno);
