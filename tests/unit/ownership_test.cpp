@@ -11,6 +11,7 @@
 #include "clock/shared_record.h"
 #include "common/fd.h"
 #include "controller/mem_path.h"
+#include "controller/registry.h"
 #include "controller/tc_path.h"
 #include "eventlog/eventlog.h"
 #include "loader/bpf_link.h"
@@ -35,7 +36,7 @@ constexpr bool kNoneCopyable = (NotCopyable<T>() && ...);
 
 static_assert(kNoneCopyable<UniqueFd, BpfLink, EventLog, DataPlane, ProcessUprobes, ClockUprobes,
                             ClockState, SharedRecord, ClockSkew, TlsFaults, Steering, TcPath,
-                            MemPressurePath, MemorySqueeze, NetnsGuard>);
+                            MemPressurePath, MemorySqueeze, NetnsGuard, ControllerLock>);
 // Moving is how an owner is handed on.
 static_assert(std::is_nothrow_move_constructible_v<UniqueFd> &&
               std::is_nothrow_move_constructible_v<BpfLink>);
