@@ -230,11 +230,11 @@ int Process::Wait() {
   return status_;
 }
 
-int SocketIn(const NetNs& ns, int domain, int type) {
+UniqueFd SocketIn(const NetNs& ns, int domain, int type) {
   auto in = NetnsGuard::Enter(ns.path());  // this thread only, back at the end of the scope
   Check(in.has_value(), "enter " + ns.path());
-  int fd = socket(domain, type | SOCK_CLOEXEC, 0);
-  Check(fd >= 0, "socket");
+  UniqueFd fd(socket(domain, type | SOCK_CLOEXEC, 0));
+  Check(fd.get() >= 0, "socket");
   return fd;
 }
 

@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/fd.h"
+
 namespace mmchaos::testing {
 
 // Runs a shell command; returns its exit status (stdout/stderr go to the test log).
@@ -95,7 +97,7 @@ class Process {
 };
 
 // A socket created inside a namespace (sockets keep their namespace for life).
-int SocketIn(const NetNs& ns, int domain, int type);
+UniqueFd SocketIn(const NetNs& ns, int domain, int type);
 
 // Whether a TCP socket listens on port in ns (any address).
 bool Listening(const NetNs& ns, uint16_t port);

@@ -74,10 +74,10 @@ TEST(NetLoss, IngressLossInBinomialInterval) {
   close(p[1]);
   uint32_t ready = 0, got = 0;
   ASSERT_EQ(read(p[0], &ready, sizeof(ready)), 4);
-  int fd = SocketIn(s.topo.exchange, AF_INET, SOCK_DGRAM);
-  ASSERT_EQ(SendProbes(ip.c_str(), port, kProbes, kGapUs, fd), 0);
-  SendEnd(ip.c_str(), port, fd);
-  close(fd);
+  UniqueFd fd = SocketIn(s.topo.exchange, AF_INET, SOCK_DGRAM);
+  ASSERT_EQ(SendProbes(ip.c_str(), port, kProbes, kGapUs, fd.get()), 0);
+  SendEnd(ip.c_str(), port, fd.get());
+  fd.reset();
   ASSERT_EQ(read(p[0], &got, sizeof(got)), 4);
   close(p[0]);
   EXPECT_EQ(receiver.Wait(), 0);

@@ -67,20 +67,20 @@ uint64_t MonoNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-ProbeSink::ProbeSink(int fd, const std::string& ip, uint16_t port, uint32_t expected)
-    : fd_(fd), records_(expected) {
+ProbeSink::ProbeSink(UniqueFd fd, const std::string& ip, uint16_t port, uint32_t expected)
+    : fd_(std::move(fd)), records_(expected) {
   int buf = 8 << 20;
-  setsockopt(fd_, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+  setsockopt(fd_.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
   sockaddr_in a = Addr(ip.c_str(), port);
-  if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
+  if (bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
     throw std::runtime_error("bind " + ip + ":" + std::to_string(port) + ": " + strerror(errno));
   last_rx_ns_ = MonoNs();
   thread_ = std::thread([this] {
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     while (!stop_) {
       if (poll(&p, 1, 20) <= 0) continue;
       Wire w{};
-      while (recv(fd_, &w, sizeof(w), MSG_DONTWAIT) == sizeof(w)) {
+      while (recv(fd_.get(), &w, sizeof(w), MSG_DONTWAIT) == sizeof(w)) {
         if (w.seq < records_.size()) records_[w.seq] = {true, w.sent_ns};
         last_rx_ns_ = MonoNs();
       }
@@ -91,7 +91,6 @@ ProbeSink::ProbeSink(int fd, const std::string& ip, uint16_t port, uint32_t expe
 ProbeSink::~ProbeSink() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
-  if (fd_ >= 0) close(fd_);
 }
 
 void ProbeSink::Drain(int quiet_ms) {
@@ -219,20 +218,18 @@ void AcceptLoop(int listen_fd, const std::atomic<bool>& stop,
 
 }  // namespace
 
-int ListenOn(int fd, const char* ip, uint16_t port) {
+UniqueFd ListenOn(UniqueFd fd, const char* ip, uint16_t port) {
   int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   sockaddr_in a = Addr(ip, port);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd, 16) != 0) {
-    close(fd);
-    return -1;
-  }
+  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || listen(fd.get(), 16) != 0)
+    return {};
   return fd;
 }
 
-TcpEchoServer::TcpEchoServer(int listen_fd) : fd_(listen_fd) {
+TcpEchoServer::TcpEchoServer(UniqueFd listen_fd) : fd_(std::move(listen_fd)) {
   thread_ = std::thread([this] {
-    AcceptLoop(fd_, stop_, [this](int c) {
+    AcceptLoop(fd_.get(), stop_, [this](int c) {
       char buf[4096];
       pollfd cp{c, POLLIN, 0};
       while (!stop_) {
@@ -248,13 +245,12 @@ TcpEchoServer::TcpEchoServer(int listen_fd) : fd_(listen_fd) {
 TcpEchoServer::~TcpEchoServer() {
   stop_ = true;
   thread_.join();
-  close(fd_);
 }
 
-TickServer::TickServer(int listen_fd, uint32_t interval_us)
-    : fd_(listen_fd), interval_us_(interval_us) {
+TickServer::TickServer(UniqueFd listen_fd, uint32_t interval_us)
+    : fd_(std::move(listen_fd)), interval_us_(interval_us) {
   thread_ = std::thread([this] {
-    AcceptLoop(fd_, stop_, [this](int c) {
+    AcceptLoop(fd_.get(), stop_, [this](int c) {
       uint64_t next = MonoNs();
       for (uint64_t seq = 0; !stop_; ++seq) {
         uint64_t msg[2] = {seq, MonoNs()};
@@ -269,7 +265,6 @@ TickServer::TickServer(int listen_fd, uint32_t interval_us)
 TickServer::~TickServer() {
   stop_ = true;
   thread_.join();
-  close(fd_);
 }
 
 int RttClient(const char* ip, uint16_t port, uint32_t count, uint32_t gap_us, int out_fd) {

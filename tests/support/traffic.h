@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/fd.h"
+
 namespace mmchaos::testing {
 
 // CLOCK_MONOTONIC in nanoseconds: the clock of the data plane's burst schedule.
@@ -29,7 +31,7 @@ int SendProbes(const char* ip, uint16_t port, uint32_t n, uint32_t gap_us, int f
 // caller's choice).
 class ProbeSink {
  public:
-  ProbeSink(int fd, const std::string& ip, uint16_t port, uint32_t expected);
+  ProbeSink(UniqueFd fd, const std::string& ip, uint16_t port, uint32_t expected);
   ~ProbeSink();
   // Waits until no probe arrived for quiet_ms, then stops.
   void Drain(int quiet_ms = 300);
@@ -37,7 +39,7 @@ class ProbeSink {
   uint32_t received() const;
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> last_rx_ns_{0};
   std::vector<ProbeRecord> records_;
@@ -74,13 +76,13 @@ struct TimedSample {
 // socket (bound and listening, made in the namespace of the caller's choice).
 class TcpEchoServer {
  public:
-  explicit TcpEchoServer(int listen_fd);
+  explicit TcpEchoServer(UniqueFd listen_fd);
   ~TcpEchoServer();
   // Bytes received so far (what "reached the exchange").
   uint64_t bytes_received() const { return received_; }
 
  private:
-  int fd_;
+  UniqueFd fd_;
   std::atomic<uint64_t> received_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -90,18 +92,18 @@ class TcpEchoServer {
 // market-data stream).
 class TickServer {
  public:
-  TickServer(int listen_fd, uint32_t interval_us);
+  TickServer(UniqueFd listen_fd, uint32_t interval_us);
   ~TickServer();
 
  private:
-  int fd_;
+  UniqueFd fd_;
   uint32_t interval_us_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
-// A listening TCP socket on ip:port (-1 on failure), from the fd of an unbound TCP socket.
-int ListenOn(int fd, const char* ip, uint16_t port);
+// A listening TCP socket on ip:port (empty on failure), from an unbound TCP socket.
+UniqueFd ListenOn(UniqueFd fd, const char* ip, uint16_t port);
 
 // Forked-child clients (system calls only): one request every gap_us for count requests, each
 // sample written to out_fd; TickClient reads messages for duration_ms.

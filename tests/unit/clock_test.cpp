@@ -7,8 +7,10 @@
 
 #include <cstring>
 #include <fstream>
+#include <tuple>
 
 #include "clock/clock_skew.h"
+#include "clock/clock_state.h"
 #include "clock/clock_uprobe.h"
 #include "config/config.h"
 #include "uprobe/elf_symbol.h"
@@ -174,3 +176,33 @@ TEST(ClockUprobeTarget, OffsetOfClockGettimeIsTheMappedFunction) {
 }
 
 }  // namespace
+
+// The clock and TLS pages take the same schedule fields from the kernel config.
+TEST(SharedRecordFields, BothPagesTakeTheScheduleTheSameWay) {
+  mmc_config k{};
+  k.armed = 1;
+  k.dry_run = 1;
+  k.seed = 77;
+  k.epoch_ns = 5;
+  k.on_ns = 2000000000ULL;
+  k.off_ns = 8000000000ULL;
+  k.rollout_threshold = 1ULL << 31;
+  mmc_clock_view v{};
+  mmc_tls_state t{};
+  mmchaos::FillCommonFields(v, k, 250);
+  mmchaos::FillCommonFields(t, k, 250);
+  for (auto [armed, dry, seed, epoch, on, off, roll, hb] :
+       {std::tuple{v.armed, v.dry_run, v.seed, v.epoch_ns, v.on_ns, v.off_ns, v.rollout_threshold,
+                   v.heartbeat_timeout_ns},
+        std::tuple{t.armed, t.dry_run, t.seed, t.epoch_ns, t.on_ns, t.off_ns, t.rollout_threshold,
+                   t.heartbeat_timeout_ns}}) {
+    EXPECT_EQ(armed, 1u);
+    EXPECT_EQ(dry, 1u);
+    EXPECT_EQ(seed, 77u);
+    EXPECT_EQ(epoch, 5u);
+    EXPECT_EQ(on, 2000000000ULL);
+    EXPECT_EQ(off, 8000000000ULL);
+    EXPECT_EQ(roll, 1ULL << 31);
+    EXPECT_EQ(hb, 500000000ULL) << "two heartbeat periods";
+  }
+}

@@ -5,6 +5,7 @@
 
 #include "cgroup/locate.h"
 #include "cli/status.h"
+#include "common/log.h"
 #include "config/config.h"
 #include "controller/controller.h"
 #include "controller/kernel_config.h"
@@ -36,16 +37,16 @@ struct TargetFlags {
   bool Resolve(std::string& cgroup) const {
     auto found = mmchaos::LocateTarget(unit, pod, container);
     if (!found) {
-      std::fprintf(stderr, "mmchaos: error: %s\n", found.error().message().c_str());
+      mmchaos::LogError(found.error().message());
       return false;
     }
     if (found->empty()) return true;
-    std::fprintf(stderr, "mmchaos: target %s: %s\n",
-                 (!unit.empty()  ? "unit " + unit
-                  : !pod.empty() ? "pod " + pod
-                                 : "container " + container)
-                     .c_str(),
-                 found->c_str());
+    mmchaos::Logf("target %s: %s",
+                  (!unit.empty()  ? "unit " + unit
+                   : !pod.empty() ? "pod " + pod
+                                  : "container " + container)
+                      .c_str(),
+                  found->c_str());
     cgroup = *found;
     return true;
   }
@@ -54,19 +55,18 @@ struct TargetFlags {
 int Validate(const std::string& path, bool probe_kernel) {
   auto cfg = mmchaos::LoadConfig(path);
   if (!cfg) {
-    std::fprintf(stderr, "mmchaos: error: %s\n", cfg.error().message().c_str());
+    mmchaos::LogError(cfg.error().message());
     return kExitConfig;
   }
-  for (const auto& w : cfg->warnings) std::fprintf(stderr, "mmchaos: warning: %s\n", w.c_str());
+  for (const auto& w : cfg->warnings) mmchaos::LogWarning(w);
   const auto probes = probe_kernel ? mmchaos::KernelProbes::kRun : mmchaos::KernelProbes::kSkip;
   if (probe_kernel)
-    std::fprintf(stderr,
-                 "mmchaos: note: --probe-kernel: trying this kernel (a scratch netns with an ifb "
-                 "and qdiscs, BPF programs loaded; all removed again)\n");
-  for (const auto& n : mmchaos::ScenarioNotes(*cfg, probes))
-    std::fprintf(stderr, "mmchaos: note: %s\n", n.c_str());
+    mmchaos::LogNote(
+        "--probe-kernel: trying this kernel (a scratch netns with an ifb and qdiscs, BPF programs "
+        "loaded; all removed again)");
+  for (const auto& n : mmchaos::ScenarioNotes(*cfg, probes)) mmchaos::LogNote(n);
   auto unsupported = mmchaos::CheckScenarios(*cfg, probes);
-  for (const auto& u : unsupported) std::fprintf(stderr, "mmchaos: error: %s\n", u.c_str());
+  for (const auto& u : unsupported) mmchaos::LogError(u);
   std::cout << mmchaos::DumpConfig(*cfg);
   return unsupported.empty() ? 0 : kExitConfig;
 }
@@ -178,10 +178,10 @@ int main(int argc, char** argv) {
     if (*report) return mmchaos::ReportCommand(runs_dir, output);
     if (*findings) return mmchaos::FindingsCommand(report_md, output);
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "mmchaos: error: out of memory\n");
+    mmchaos::LogError("out of memory");
     return *validate ? kExitConfig : *exec ? 125 : 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "mmchaos: error: %s\n", e.what());
+    mmchaos::LogError(e.what());
     return *validate ? kExitConfig : *exec ? 125 : 1;
   }
   return kExitConfig;

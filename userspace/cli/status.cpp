@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "clock/clock_state.h"
+#include "common/log.h"
 #include "common/scenarios.h"
 #include "controller/mem_path.h"
 #include "controller/registry.h"
@@ -92,7 +93,7 @@ nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
 int StatusCommand(bool json) {
   auto found = FindAttached();
   if (!found) {
-    std::fprintf(stderr, "mmchaos: error: %s\n", found.error().message().c_str());
+    LogError(found.error().message());
     return 1;
   }
   std::map<uint64_t, ControllerRecord> ctl;
@@ -200,7 +201,7 @@ int RollbackCommand() {
   // comes second: RestoreMemoryHigh sees the original).
   auto memory = RestoreRecordedMemory(true);
   if (!detached) {
-    std::fprintf(stderr, "mmchaos: error: %s\n", detached.error().message().c_str());
+    LogError(detached.error().message());
     for (const auto& m : DescribeMemoryRollback(memory_before, memory))
       std::cout << "  " << m << "\n";
     return 1;
@@ -230,17 +231,16 @@ int RollbackCommand() {
   }
   auto left = LiveControllers();
   if (!left.empty()) {
-    std::fprintf(stderr, "mmchaos: controller pid %d still running after its links were detached\n",
-                 left.front().pid);
+    Logf("controller pid %d still running after its links were detached", left.front().pid);
   }
   // What no record could tell us: said, with the path, and the file left for the operator.
   auto damaged = DamagedRecords();
   for (const auto& d : damaged)
-    std::fprintf(stderr,
-                 "mmchaos: damaged record %s: %s; not undone: what it recorded (mmchaos' ifb and "
-                 "veth devices are named mmc*, see `ip -all netns exec ip link`; a lowered "
-                 "memory.high of its cgroup); remove the file once checked\n",
-                 d.path.c_str(), d.why.c_str());
+    Logf(
+        "damaged record %s: %s; not undone: what it recorded (mmchaos' ifb and veth devices are "
+        "named mmc*, see `ip -all netns exec ip link`; a lowered memory.high of its "
+        "cgroup); remove the file once checked",
+        d.path.c_str(), d.why.c_str());
   return damaged.empty() ? 0 : 1;
 }
 

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "clock.h"
+#include "common/log.h"
 #include "loader/dataplane.h"
 
 namespace mmchaos {
@@ -89,10 +90,10 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
       auto u = ClockUprobes::Attach(plane_, cgroup_fd_, cgroup_);
       if (!u) return std::unexpected(u.error());
       uprobes_ = std::move(*u);
-      std::fprintf(stderr,
-                   "mmchaos: clock_skew: uprobes on clock_gettime, per process of %s (%zu now; "
-                   "newcomers within a loop tick)\n",
-                   cgroup_.c_str(), uprobes_->processes());
+      Logf(
+          "clock_skew: uprobes on clock_gettime, per process of %s (%zu now; newcomers within "
+          "a loop tick)",
+          cgroup_.c_str(), uprobes_->processes());
     } else {
       preload_ = true;
       why_preload = ch.why;
@@ -101,24 +102,15 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
   // The uprobes read mmc_cfg (written by the caller); the preloads read the shared record.
   if (preload_) {
     mmc_clock_view v{};
-    v.armed = k.armed;
-    v.dry_run = k.dry_run;
+    FillCommonFields(v, k, c.target.heartbeat_ms);
     v.clocks = k.clock_mask;
     v.skew_ns = k.clock_skew_ns;
-    v.epoch_ns = k.epoch_ns;
-    v.on_ns = k.on_ns;
-    v.off_ns = k.off_ns;
-    v.rollout_threshold = k.rollout_threshold;
-    v.seed = k.seed;
-    v.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(c.target.heartbeat_ms) * 1000000ULL;
     if (auto u = record_.Use(SharedRecord::kClock, [&](ClockState& s) { s.Write(v); }); !u)
       return u;
     // Said once the record exists: `mmchaos exec` started now finds it.
     if (!why_preload.empty())
-      std::fprintf(stderr,
-                   "mmchaos: clock_skew: preload fallback through %s (%s): start the engine "
-                   "with `mmchaos exec`\n",
-                   record_.path().c_str(), why_preload.c_str());
+      Logf("clock_skew: preload fallback through %s (%s): start the engine with `mmchaos exec`",
+           record_.path().c_str(), why_preload.c_str());
   }
   return {};
 }
@@ -129,8 +121,7 @@ void ClockSkew::Sync() {
   auto s = uprobes_->Sync();
   // Logged once per distinct failure: the loop retries every tick.
   std::string msg = s ? std::string() : s.error().message();
-  if (!msg.empty() && msg != last_sync_error_)
-    std::fprintf(stderr, "mmchaos: clock_skew: %s\n", msg.c_str());
+  if (!msg.empty() && msg != last_sync_error_) Log("clock_skew: " + msg);
   last_sync_error_ = msg;
 }
 

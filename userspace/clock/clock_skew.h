@@ -46,7 +46,9 @@ std::string PreloadLibraryPath();
 class ClockSkew {
  public:
   ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup, SharedRecord& record);
-  ~ClockSkew();
+  ~ClockSkew();  // Clear()
+  ClockSkew(const ClockSkew&) = delete;
+  ClockSkew& operator=(const ClockSkew&) = delete;
 
   // Makes the mechanism match the config (k: the kernel record with the burst schedule).
   // Nothing runs while chaos.enabled is false or clock_skew_ms is 0.

@@ -15,20 +15,33 @@
 namespace mmchaos {
 namespace {
 
-void Disarm(mmc_clock_state* s) {
-  uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
+// The writer's side of a page's seqlock (the clock page and the TLS page alike): seq is odd
+// while store() rewrites the fields, so a preload that read across the change retries.
+template <typename Page, typename Store>
+void SeqlockWrite(Page* p, Store&& store) {
+  uint32_t seq = __atomic_load_n(&p->seq, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->seq, seq + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(&s->armed, 0u, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+  store(p);
+  __atomic_store_n(&p->seq, seq + 2, __ATOMIC_RELEASE);
 }
 
-void DisarmTls(mmc_tls_state* t) {
-  uint32_t seq = __atomic_load_n(&t->seq, __ATOMIC_RELAXED);
-  __atomic_store_n(&t->seq, seq + 1, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(&t->armed, 0u, __ATOMIC_RELAXED);
-  __atomic_store_n(&t->seq, seq + 2, __ATOMIC_RELEASE);
+template <typename Page>
+void Disarm(Page* p) {
+  SeqlockWrite(p, [](Page* s) { __atomic_store_n(&s->armed, 0u, __ATOMIC_RELAXED); });
+}
+
+// The fields both pages have (FillCommonFields'), stored under the caller's seqlock write.
+template <typename Page, typename Fields>
+void StoreCommonFields(Page* s, const Fields& f) {
+  __atomic_store_n(&s->armed, f.armed, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->dry_run, f.dry_run, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->seed, f.seed, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->epoch_ns, f.epoch_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->on_ns, f.on_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->off_ns, f.off_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->heartbeat_timeout_ns, f.heartbeat_timeout_ns, __ATOMIC_RELAXED);
+  __atomic_store_n(&s->rollout_threshold, f.rollout_threshold, __ATOMIC_RELAXED);
 }
 
 }  // namespace
@@ -88,7 +101,7 @@ ClockState::ClockState(ClockState&& o) noexcept
 ClockState::~ClockState() {
   if (!state_) return;
   Disarm(state_);
-  DisarmTls(tls_);
+  Disarm(tls_);
   // Remove the file only if it is still ours (a newer controller may have replaced it).
   struct stat st {};
   if (::stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_)
@@ -97,44 +110,24 @@ ClockState::~ClockState() {
 }
 
 void ClockState::Write(const mmc_clock_view& v) {
-  mmc_clock_state* s = state_;
-  uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(&s->armed, v.armed, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->dry_run, v.dry_run, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->clocks, v.clocks, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->skew_ns, v.skew_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->epoch_ns, v.epoch_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->on_ns, v.on_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->off_ns, v.off_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->heartbeat_timeout_ns, v.heartbeat_timeout_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->rollout_threshold, v.rollout_threshold, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seed, v.seed, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+  SeqlockWrite(state_, [&](mmc_clock_state* s) {
+    StoreCommonFields(s, v);
+    __atomic_store_n(&s->clocks, v.clocks, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->skew_ns, v.skew_ns, __ATOMIC_RELAXED);
+  });
 }
 
 void ClockState::WriteTls(const mmc_tls_state& t) {
-  mmc_tls_state* s = tls_;
-  uint32_t seq = __atomic_load_n(&s->seq, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seq, seq + 1, __ATOMIC_RELAXED);
-  __atomic_thread_fence(__ATOMIC_RELEASE);
-  __atomic_store_n(&s->armed, t.armed, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->dry_run, t.dry_run, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seed, t.seed, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->epoch_ns, t.epoch_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->on_ns, t.on_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->off_ns, t.off_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->heartbeat_timeout_ns, t.heartbeat_timeout_ns, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->rollout_threshold, t.rollout_threshold, __ATOMIC_RELAXED);
-  for (int i = 0; i < MMC_TLS_SCENARIOS; ++i)
-    __atomic_store_n(&s->prob[i], t.prob[i], __ATOMIC_RELAXED);
-  for (int i = 0; i < 4; ++i)
-    __atomic_store_n(&s->status_5xx[i], t.status_5xx[i], __ATOMIC_RELAXED);
-  // Readers copy the endpoints under the seqlock and retry on a change.
-  std::memcpy(static_cast<void*>(s->endpoints), t.endpoints, sizeof(t.endpoints));
-  __atomic_store_n(&s->n_endpoints, t.n_endpoints, __ATOMIC_RELAXED);
-  __atomic_store_n(&s->seq, seq + 2, __ATOMIC_RELEASE);
+  SeqlockWrite(tls_, [&](mmc_tls_state* s) {
+    StoreCommonFields(s, t);
+    for (int i = 0; i < MMC_TLS_SCENARIOS; ++i)
+      __atomic_store_n(&s->prob[i], t.prob[i], __ATOMIC_RELAXED);
+    for (int i = 0; i < 4; ++i)
+      __atomic_store_n(&s->status_5xx[i], t.status_5xx[i], __ATOMIC_RELAXED);
+    // Readers copy the endpoints under the seqlock and retry on a change.
+    std::memcpy(static_cast<void*>(s->endpoints), t.endpoints, sizeof(t.endpoints));
+    __atomic_store_n(&s->n_endpoints, t.n_endpoints, __ATOMIC_RELAXED);
+  });
 }
 
 uint64_t ClockState::TlsInjections(int scenario, int mode) const {
@@ -200,7 +193,7 @@ int RemoveClockStates() {
                        MMC_TLS_STATE_OFF);
       if (m != MAP_FAILED) {
         auto* t = static_cast<mmc_tls_state*>(m);
-        if (t->magic == MMC_TLS_MAGIC) DisarmTls(t);
+        if (t->magic == MMC_TLS_MAGIC) Disarm(t);
         ::munmap(m, MMC_CLOCK_PAGE);
       }
     }

@@ -18,6 +18,21 @@ namespace mmchaos {
 
 std::string ClockStatePath(uint64_t cgroup_id);
 
+// The fields the clock page (mmc_clock_view) and the TLS page (mmc_tls_state) share, from the
+// kernel config: arming, shadow mode, the burst schedule, the rollout, and how old the
+// controller's heartbeat may get before the preloads stop (two heartbeat periods).
+template <typename Fields>
+void FillCommonFields(Fields& f, const mmc_config& k, int heartbeat_ms) {
+  f.armed = k.armed;
+  f.dry_run = k.dry_run;
+  f.seed = k.seed;
+  f.epoch_ns = k.epoch_ns;
+  f.on_ns = k.on_ns;
+  f.off_ns = k.off_ns;
+  f.rollout_threshold = k.rollout_threshold;
+  f.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(heartbeat_ms) * 1000000ULL;
+}
+
 class ClockState {
  public:
   // Creates a fresh, disarmed record for the cgroup (a new inode: preloads that mapped an older

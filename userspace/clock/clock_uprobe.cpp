@@ -18,8 +18,10 @@
 
 #include "cgroup/cgroup.h"
 #include "clock.h"
+#include "common/fd.h"
 #include "controller/kernel_config.h"
 #include "loader/dataplane.h"
+#include "loader/libbpf_print.h"
 #include "mmchaos_clock_bpf.skel.h"
 #include "uprobe/elf_symbol.h"
 
@@ -105,12 +107,15 @@ Result<std::unique_ptr<ClockUprobes>> ClockUprobes::Attach(const DataPlane& plan
 Result<void> ClockUprobes::Sync() { return probes_->Sync(cgroup_); }
 
 std::string ProbeClockUprobe(bool load_only) {
-  auto old_print = libbpf_set_print(CapturePrint);
   g_refusal.clear();
   std::unique_ptr<::mmchaos_clock_bpf, void (*)(::mmchaos_clock_bpf*)> skel(
-      mmchaos_clock_bpf__open(), mmchaos_clock_bpf__destroy);
-  int err = skel ? mmchaos_clock_bpf__load(skel.get()) : -errno;
-  libbpf_set_print(old_print);
+      nullptr, mmchaos_clock_bpf__destroy);
+  int err = 0;
+  {
+    ScopedLibbpfPrint capture(CapturePrint);  // the verifier's reason, into g_refusal
+    skel.reset(mmchaos_clock_bpf__open());
+    err = skel ? mmchaos_clock_bpf__load(skel.get()) : -errno;
+  }
   if (err != 0) {
     std::string lockdown = Lockdown();
     std::string why = "the kernel refused the clock_gettime uprobes (" +
@@ -148,36 +153,39 @@ std::string ProbeClockUprobe(bool load_only) {
       // reads CLOCK_REALTIME through libc and through the raw system call (never hooked) and
       // reports the difference.
       const std::string procs = dir + "/cgroup.procs";
-      int ready[2] = {-1, -1}, go[2] = {-1, -1};
-      pid_t child = pipe2(ready, O_CLOEXEC) == 0 && pipe2(go, O_CLOEXEC) == 0 ? fork() : -1;
+      int r[2] = {-1, -1}, g[2] = {-1, -1};
+      const bool piped = pipe2(r, O_CLOEXEC) == 0 && pipe2(g, O_CLOEXEC) == 0;
+      // Owned from here: closed on every path, a failed pipe2 or fork included.
+      UniqueFd ready_rd(r[0]), ready_wr(r[1]), go_rd(g[0]), go_wr(g[1]);
+      pid_t child = piped ? fork() : -1;
       if (child == 0) {
-        close(ready[0]);
-        close(go[1]);
+        ready_rd.reset();
+        go_wr.reset();
         char pid[24];
         int len = std::snprintf(pid, sizeof(pid), "%d", getpid());
         int fd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
         if (fd < 0 || write(fd, pid, static_cast<size_t>(len)) != len) _exit(1);
         char c = 0;
-        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1) _exit(1);
+        if (write(ready_wr.get(), &c, 1) != 1 || read(go_rd.get(), &c, 1) != 1) _exit(1);
         timespec lib{}, raw{};
         clock_gettime(CLOCK_REALTIME, &lib);
         syscall(SYS_clock_gettime, CLOCK_REALTIME, &raw);
         int64_t d = (lib.tv_sec - raw.tv_sec) * 1000000000LL + (lib.tv_nsec - raw.tv_nsec);
-        (void)!write(ready[1], &d, sizeof(d));
+        (void)!write(ready_wr.get(), &d, sizeof(d));
         _exit(0);
       }
-      for (int fd : {ready[1], go[0]})
-        if (fd >= 0) close(fd);
+      ready_wr.reset();  // the child's ends
+      go_rd.reset();
       int64_t d = 0;
       char c = 0;
-      pollfd pfd{ready[0], POLLIN, 0};
-      bool joined = child > 0 && poll(&pfd, 1, 10000) == 1 && read(ready[0], &c, 1) == 1;
+      pollfd pfd{ready_rd.get(), POLLIN, 0};
+      bool joined = child > 0 && poll(&pfd, 1, 10000) == 1 && read(ready_rd.get(), &c, 1) == 1;
       ProcessUprobes probes(ClockSpecs(skel.get()));
       auto attached = joined ? probes.Attach(child) : Result<void>{};
-      bool got = joined && attached && write(go[1], &c, 1) == 1 && poll(&pfd, 1, 10000) == 1 &&
-                 read(ready[0], &d, sizeof(d)) == sizeof(d);
-      for (int fd : {ready[0], go[1]})
-        if (fd >= 0) close(fd);
+      bool got = joined && attached && write(go_wr.get(), &c, 1) == 1 &&
+                 poll(&pfd, 1, 10000) == 1 && read(ready_rd.get(), &d, sizeof(d)) == sizeof(d);
+      ready_rd.reset();
+      go_wr.reset();
       if (child > 0) {
         kill(child, SIGKILL);
         waitpid(child, nullptr, 0);

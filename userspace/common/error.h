@@ -22,8 +22,14 @@ struct Error {
   }
 };
 
+// A result that cannot be dropped quietly (g++ 12's std::expected is not [[nodiscard]]): handle
+// it, or discard it with `(void)` and a comment saying why dropping is right.
 template <typename T>
-using Result = std::expected<T, Error>;
+class [[nodiscard]] Result : public std::expected<T, Error> {
+ public:
+  using std::expected<T, Error>::expected;
+  using std::expected<T, Error>::operator=;  // `r = Fail(...)` assigns in place, as expected does
+};
 
 inline std::unexpected<Error> Fail(std::string call, int err = 0, std::string hint = {}) {
   return std::unexpected(Error{std::move(call), err < 0 ? -err : err, std::move(hint)});

@@ -16,6 +16,7 @@
 #include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/fd.h"
+#include "common/log.h"
 #include "config/config.h"
 #include "controller/fleet.h"
 #include "controller/kernel_config.h"
@@ -50,10 +51,8 @@ uint64_t EpochNow(const Config& cfg) {
   return ScheduleEpoch(cfg, MonoNs(), ClockNs(CLOCK_REALTIME));
 }
 
-void Log(const std::string& msg) { std::fprintf(stderr, "mmchaos: %s\n", msg.c_str()); }
-
 int Report(const Error& e, int code) {
-  Log("error: " + e.message());
+  LogError(e.message());
   return code;
 }
 
@@ -61,13 +60,13 @@ int Report(const Error& e, int code) {
 std::optional<Config> ReadConfigOrThrow(const RunOptions& opts) {
   auto cfg = LoadConfig(opts.config_path);
   if (!cfg) {
-    Log("error: " + cfg.error().message());
+    LogError(cfg.error().message());
     return std::nullopt;
   }
-  for (const auto& w : cfg->warnings) Log("warning: " + w);
+  for (const auto& w : cfg->warnings) LogWarning(w);
   if (opts.adjust) opts.adjust(*cfg);
   auto refused = CheckScenarios(*cfg);
-  for (const auto& u : refused) Log("error: " + u);
+  for (const auto& u : refused) LogError(u);
   if (!refused.empty()) return std::nullopt;
   if (opts.force_dry_run) cfg->chaos.dry_run = true;
   return std::move(*cfg);
@@ -78,7 +77,7 @@ std::optional<Config> ReadConfig(const RunOptions& opts) {
   try {
     return ReadConfigOrThrow(opts);
   } catch (const std::exception& e) {
-    Log("error: " + opts.config_path + ": " + e.what());
+    LogError(opts.config_path + ": " + e.what());
     return std::nullopt;
   }
 }

@@ -3,16 +3,13 @@
 #include <cstdio>
 #include <map>
 
+#include "common/log.h"
 #include "controller/registry.h"
 #include "loader/counters.h"
 #include "schedule.h"
 
 namespace mmchaos {
-namespace {
-
-void Log(const std::string& m) { std::fprintf(stderr, "mmchaos: %s\n", m.c_str()); }
-
-}  // namespace
+namespace {}  // namespace
 
 MemPressurePath::MemPressurePath(std::string cgroup, uint64_t cgroup_id, int counters_fd)
     : cgroup_(std::move(cgroup)), cgroup_id_(cgroup_id), counters_fd_(counters_fd) {

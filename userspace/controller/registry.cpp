@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -15,6 +16,7 @@
 #include <optional>
 #include <string_view>
 
+#include "common/log.h"
 #include "common/safe_file.h"
 
 namespace mmchaos {
@@ -313,7 +315,10 @@ Result<void> WriteState(const PlacedState& s) {
 void RemoveState(uint64_t cgroup_id) {
   auto j = ReadStateJson(cgroup_id);
   for (const char* k : kSteeringKeys) j.erase(k);
-  (void)WriteStateJson(cgroup_id, std::move(j));
+  // Called on teardown paths, which go on regardless: a part left on disk is the operator's to
+  // know about (rollback and status will read it again).
+  if (auto w = WriteStateJson(cgroup_id, std::move(j)); !w)
+    Log("removing the steering record: " + w.error().message());
 }
 
 std::vector<PlacedState> ReadStates() {
@@ -333,7 +338,8 @@ Result<void> WriteMemoryRecord(const MemoryHighRecord& m) {
 void RemoveMemoryRecord(uint64_t cgroup_id) {
   auto j = ReadStateJson(cgroup_id);
   j.erase("memory");
-  (void)WriteStateJson(cgroup_id, std::move(j));
+  if (auto w = WriteStateJson(cgroup_id, std::move(j)); !w)  // as in RemoveState
+    Log("removing the memory.high record: " + w.error().message());
 }
 
 std::vector<MemoryHighRecord> ReadMemoryRecords() {

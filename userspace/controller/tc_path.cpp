@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "common/log.h"
 #include "controller/kernel_config.h"
 #include "controller/registry.h"
 #include "resolve/resolve.h"
@@ -42,8 +43,6 @@ std::string BouncePrefix(uint64_t cgroup_id) {
   return "mmc" + std::to_string(cgroup_id % 100000000ULL) + "v";
 }
 
-void Log(const std::string& m) { std::fprintf(stderr, "mmchaos: %s\n", m.c_str()); }
-
 }  // namespace
 
 std::array<NetemSpec, 2> NetemSpecs(const Config& cfg) {
@@ -79,8 +78,8 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
   std::unique_ptr<TcPath> path(new TcPath(netns, cgroup_id, plane));
 
   auto resolved = ResolveEndpoints(cfg.target);
-  for (const auto& e : resolved.errors) Log("warning: " + e);
-  for (const auto& w : resolved.warnings) Log("warning: " + w);
+  for (const auto& e : resolved.errors) LogWarning(e);
+  for (const auto& w : resolved.warnings) LogWarning(w);
   if (resolved.endpoints.empty())
     return Fail("resolve target.exchanges", ENOENT, "no endpoint could be resolved");
   if (auto r = plane.SetEndpoints(ToMapEntries(resolved.endpoints)); !r)
@@ -133,7 +132,9 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
 }
 
 TcPath::~TcPath() {
-  plane_.SetInterfaces({});  // nothing is steered from here on
+  // Nothing is steered from here on; if the map cannot be cleared, removing the filters or tcx
+  // links below still stops the steering.
+  if (auto r = plane_.SetInterfaces({}); !r) Log("stop steering: " + r.error().message());
   auto guard = NetnsGuard::Enter(netns_);
   if (guard) {
     steering_.reset();  // closes tcx links or removes filters and clsact (if ours), then the ifb

@@ -23,6 +23,8 @@ class TcPath {
   static Result<std::unique_ptr<TcPath>> Start(const Config& cfg, const std::string& netns,
                                                uint64_t cgroup_id, DataPlane& plane);
   ~TcPath();  // takes the path down and forgets the record
+  TcPath(const TcPath&) = delete;
+  TcPath& operator=(const TcPath&) = delete;
 
   // Re-resolves the endpoints (CDN addresses rotate) into the data plane's map.
   void Refresh(const Config& cfg);

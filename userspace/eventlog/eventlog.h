@@ -27,6 +27,9 @@ class EventLog {
   // path: a file (appended to, directories created) or "-" for stderr.
   static Result<std::unique_ptr<EventLog>> Open(int ringbuf_fd, const std::string& path);
   ~EventLog();
+  // Owns the ring buffer and the FILE*: a copy would free them twice.
+  EventLog(const EventLog&) = delete;
+  EventLog& operator=(const EventLog&) = delete;
 
   // An fd that is readable when events are waiting (for the controller's epoll set).
   int epoll_fd() const;

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <optional>
 
+#include "common/log.h"
 #include "common/scenarios.h"
 #include "config/config.h"
 #include "controller/controller.h"
@@ -29,7 +30,7 @@ namespace {
 constexpr int kExitOk = 0, kExitRuntime = 1, kExitConfig = 2;
 constexpr uint64_t kNsPerMs = 1000000ULL;
 
-void Say(const std::string& msg) { std::fprintf(stderr, "mmchaos: experiment: %s\n", msg.c_str()); }
+void Say(const std::string& msg) { Log("experiment: " + msg); }
 
 // Every scenario but `keep` off: a fresh section holds each one's "off", `keep` is copied back.
 void KeepOnly(ChaosSection& c, mmc_scenario keep) {
@@ -363,13 +364,11 @@ class ExperimentHooks : public LoopHooks {
               (t.burst_on ? " on" : " off");
     const RunTick w = LastSecond();
     auto p95 = Percentile(w.latency_ms, 95);
-    std::fprintf(stderr,
-                 "mmchaos: experiment: %-8s tick %lld/%lld  burst %s  p95(1s) %s  "
-                 "misses(1s) %lld/%lld\n",
-                 std::string(PhaseName(t.phase)).c_str(), static_cast<long long>(k + 1),
-                 static_cast<long long>(total_ticks_), burst.c_str(),
-                 p95 ? (FormatNumber(*p95, 1, false) + " ms").c_str() : "-",
-                 static_cast<long long>(w.deadline_misses), static_cast<long long>(w.requests));
+    Logf("experiment: %-8s tick %lld/%lld  burst %s  p95(1s) %s  misses(1s) %lld/%lld",
+         std::string(PhaseName(t.phase)).c_str(), static_cast<long long>(k + 1),
+         static_cast<long long>(total_ticks_), burst.c_str(),
+         p95 ? (FormatNumber(*p95, 1, false) + " ms").c_str() : "-",
+         static_cast<long long>(w.deadline_misses), static_cast<long long>(w.requests));
   }
 
   int64_t bursts_total() const { return static_cast<int64_t>(run_config_bursts_); }
@@ -394,7 +393,10 @@ class ExperimentHooks : public LoopHooks {
     // Decide nothing more, so the figures below are final (the loop detaches after this).
     mmc_config k = s.kernel_config();
     k.armed = 0;
-    (void)s.SetKernelConfig(k);
+    // The loop detaches right after this; a failed disarm only means a few more decisions may
+    // be counted below, which the operator should know.
+    if (auto w = s.SetKernelConfig(k); !w)
+      Say("disarm before the final counters: " + w.error().message());
     Counters end{};
     if (auto c = s.ReadCounters()) end = *c;
     if (!went_live_) c_chaos_ = end;

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "common/log.h"
 #include "config/config.h"
 #include "experiment/engine_metrics.h"
 #include "loader/dataplane.h"
@@ -14,7 +15,7 @@ std::map<std::string, double> EngineCounters(const Config& cfg, const std::strin
   if (names.empty() || cfg.target.metrics_url.empty()) return out;
   auto samples = ScrapeEngine(cfg.target.metrics_url, netns, 500);
   if (!samples) {
-    std::fprintf(stderr, "mmchaos: warning: %s\n", samples.error().message().c_str());
+    LogWarning(samples.error().message());
     return out;
   }
   for (const auto& n : names) out[n] = SumSamples(*samples, n);
@@ -28,9 +29,9 @@ Result<void> TriggerWatch::OnStart(Session& s) {
   triggers_ = s.config().rollback_triggers;
   eval_ = std::make_unique<TriggerEvaluator>(triggers_);
   if (!eval_->EngineMetrics().empty() && s.config().target.metrics_url.empty())
-    std::fprintf(stderr,
-                 "mmchaos: warning: rollback_triggers read engine metrics but "
-                 "target.metrics_url is empty: those triggers never hold\n");
+    LogWarning(
+        "rollback_triggers read engine metrics but target.metrics_url is empty: those triggers "
+        "never hold");
   tick_ns_ = static_cast<uint64_t>(s.config().target.tick_ms) * 1000000ULL;
   return {};
 }

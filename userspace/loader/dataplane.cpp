@@ -7,24 +7,16 @@
 #include <cstdio>
 #include <cstring>
 
+#include "loader/libbpf_print.h"
 #include "mmchaos_bpf.skel.h"
 
 namespace mmchaos {
-namespace {
-
-// libbpf's warnings (verifier logs, missing BTF) go to stderr; its chatter does not.
-int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level == LIBBPF_DEBUG || level == LIBBPF_INFO) return 0;
-  return std::vfprintf(stderr, fmt, args);
-}
-
-}  // namespace
 
 void DataPlane::SkelDeleter::operator()(::mmchaos_bpf* s) const { mmchaos_bpf__destroy(s); }
-void DataPlane::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
+void BpfLinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
 
 Result<std::unique_ptr<DataPlane>> DataPlane::Load() {
-  libbpf_set_print(LibbpfPrint);
+  UseLibbpfWarnings();
   std::unique_ptr<DataPlane> dp(new DataPlane());
   dp->skel_.reset(mmchaos_bpf__open());
   if (!dp->skel_) return Fail("mmchaos_bpf__open (BPF object)", errno);
@@ -42,14 +34,14 @@ Result<void> DataPlane::Attach(int cgroup_fd) {
   if (!links_.empty()) return {};
   for (bpf_program* prog : {skel_->progs.mmc_egress, skel_->progs.mmc_ingress,
                             skel_->progs.mmc_connect4, skel_->progs.mmc_connect6}) {
-    bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
+    BpfLink link(bpf_program__attach_cgroup(prog, cgroup_fd));
     if (!link) {
       int err = errno;
       links_.clear();
       return Fail(std::string("bpf_program__attach_cgroup(") + bpf_program__name(prog) + ")", err,
                   PrivilegeHint(err));
     }
-    links_.emplace_back(link);
+    links_.push_back(std::move(link));
   }
   attached_ = true;
   return {};

@@ -8,11 +8,11 @@
 #include <vector>
 
 #include "common/error.h"
+#include "loader/bpf_link.h"
 #include "loader/counters.h"
 #include "mmchaos.h"
 
 struct mmchaos_bpf;  // the generated skeleton
-struct bpf_link;
 struct bpf_object;
 
 namespace mmchaos {
@@ -67,14 +67,11 @@ class DataPlane {
   struct SkelDeleter {
     void operator()(::mmchaos_bpf* s) const;
   };
-  struct LinkDeleter {
-    void operator()(bpf_link* l) const;
-  };
   DataPlane() = default;
 
   // Declared before the links: members are destroyed in reverse, links (detach) first.
   std::unique_ptr<::mmchaos_bpf, SkelDeleter> skel_;
-  std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
+  std::vector<BpfLink> links_;
   std::atomic<bool> attached_{false};
 };
 

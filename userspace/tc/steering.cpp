@@ -29,6 +29,7 @@
 #include <limits>
 #include <sstream>
 
+#include "loader/libbpf_print.h"
 #include "mmchaos.h"
 #include "tc/netns.h"
 
@@ -324,9 +325,11 @@ Result<std::unique_ptr<Steering>> Steering::Install(
     hook.sz = sizeof(hook);
     hook.ifindex = *idx;
     hook.attach_point = static_cast<bpf_tc_attach_point>(BPF_TC_INGRESS | BPF_TC_EGRESS);
-    auto quiet = libbpf_set_print(nullptr);  // EEXIST is an answer here, not an error
-    int err = bpf_tc_hook_create(&hook);
-    libbpf_set_print(quiet);
+    int err;
+    {
+      ScopedLibbpfPrint quiet(nullptr);  // EEXIST is an answer here, not an error
+      err = bpf_tc_hook_create(&hook);
+    }
     if (err && err != -EEXIST)
       return Fail("bpf_tc_hook_create(clsact on " + name + ")", err, PrivilegeHint(err));
     iface.clsact_created = err == 0;
@@ -456,12 +459,9 @@ std::vector<std::string> RemoveSteering(const SteeringState& s) {
   std::vector<std::string> done;
   // Removal is idempotent (the controller and `mmchaos rollback` may both run it): libbpf's
   // complaint about a clsact that is already gone is not news.
-  auto quiet = libbpf_set_print(nullptr);
+  ScopedLibbpfPrint quiet(nullptr);
   auto sk = RouteSocket();
-  if (!sk) {
-    libbpf_set_print(quiet);
-    return {"netlink: " + sk.error().message()};
-  }
+  if (!sk) return {"netlink: " + sk.error().message()};
   // Filters first: from this instant no packet is redirected; then the ifb and its netems.
   // tcx links are not here: they close with their owner's process (or `rollback` detached them).
   for (const auto& iface :
@@ -488,7 +488,6 @@ std::vector<std::string> RemoveSteering(const SteeringState& s) {
       done.push_back("veth " + iface.bounce + " (outbound netem for " + iface.name + ") removed");
   if (!s.ifb.empty() && if_nametoindex(s.ifb.c_str()) != 0 && DeleteLink(sk->get(), s.ifb))
     done.push_back("ifb " + s.ifb + " and its netem qdiscs removed");
-  libbpf_set_print(quiet);
   return done;
 }
 

@@ -111,6 +111,8 @@ class Steering {
       const SteeringPlan& plan, SteeringState state,
       const std::function<void(const SteeringState&)>& record);
   ~Steering();  // Remove()
+  Steering(const Steering&) = delete;
+  Steering& operator=(const Steering&) = delete;
 
   bool has_netem() const { return ifb_ifindex_ != 0; }
   TcAttach attach() const { return state_.attach; }

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "clock/clock_skew.h"
+#include "common/log.h"
 #include "tls.h"
 #include "uprobe/process_uprobes.h"
 
@@ -112,14 +113,7 @@ Result<void> TlsFaults::Apply(const Config& c, const mmc_config& k) {
     return {};
   }
   mmc_tls_state t{};
-  t.armed = k.armed;
-  t.dry_run = k.dry_run;
-  t.seed = k.seed;
-  t.epoch_ns = k.epoch_ns;
-  t.on_ns = k.on_ns;
-  t.off_ns = k.off_ns;
-  t.heartbeat_timeout_ns = 2ULL * static_cast<uint64_t>(c.target.heartbeat_ms) * 1000000ULL;
-  t.rollout_threshold = k.rollout_threshold;
+  FillCommonFields(t, k, c.target.heartbeat_ms);
   for (uint32_t i = 0; i < MMC_TLS_SCENARIOS; ++i) t.prob[i] = k.prob[mmc_tls_scenario(i)];
   std::memcpy(t.status_5xx, k.status_5xx, 3);
   // As the engine names them in its requests' Host header: lower case, IPv6 without brackets.
@@ -131,8 +125,7 @@ Result<void> TlsFaults::Apply(const Config& c, const mmc_config& k) {
         host = host.substr(1, host.size() - 2);
       for (char& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       if (host.size() >= MMC_TLS_HOST_LEN) {
-        std::fprintf(stderr, "mmchaos: warning: tls: host name too long, left out: %s\n",
-                     e.url.c_str());
+        LogWarning("tls: host name too long, left out: " + e.url);
         continue;
       }
       auto& a = t.endpoints[t.n_endpoints++];
@@ -143,10 +136,8 @@ Result<void> TlsFaults::Apply(const Config& c, const mmc_config& k) {
   auto u = record_.Use(SharedRecord::kTls, [&](ClockState& s) { s.WriteTls(t); });
   if (!u) return u;
   if (!armed_)
-    std::fprintf(stderr,
-                 "mmchaos: tls: preload through %s (%u https endpoint(s)): start the engine with "
-                 "`mmchaos exec`\n",
-                 record_.path().c_str(), t.n_endpoints);
+    Logf("tls: preload through %s (%u https endpoint(s)): start the engine with `mmchaos exec`",
+         record_.path().c_str(), t.n_endpoints);
   armed_ = true;
   return {};
 }

@@ -44,7 +44,9 @@ std::string TlsNote(const Config& cfg);
 class TlsFaults {
  public:
   explicit TlsFaults(SharedRecord& record);
-  ~TlsFaults();
+  ~TlsFaults();  // Clear()
+  TlsFaults(const TlsFaults&) = delete;
+  TlsFaults& operator=(const TlsFaults&) = delete;
 
   // Makes the TLS part of the shared record match the config (k: the kernel record with the
   // schedule, seed and probabilities). Nothing is armed while chaos.enabled is false or no TLS

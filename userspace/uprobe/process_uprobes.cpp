@@ -45,8 +45,6 @@ std::vector<pid_t> CgroupPids(const std::string& cgroup) {
   return {s.begin(), s.end()};
 }
 
-void ProcessUprobes::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
-
 ProcessUprobes::ProcessUprobes(std::vector<UprobeSpec> specs) : specs_(std::move(specs)) {}
 
 ProcessUprobes::~ProcessUprobes() = default;
@@ -77,7 +75,7 @@ Result<void> ProcessUprobes::AttachAt(pid_t pid, uint64_t start) {
     auto off = Offset(file, s.function);
     if (!off) return std::unexpected(off.error());
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = s.retprobe);
-    bpf_link* l = bpf_program__attach_uprobe_opts(s.prog, pid, file.c_str(), *off, &opts);
+    BpfLink l(bpf_program__attach_uprobe_opts(s.prog, pid, file.c_str(), *off, &opts));
     if (!l) {
       int err = errno;
       if (err == ESRCH || StartTime(pid) != start) return {};  // exited meanwhile
@@ -85,7 +83,7 @@ Result<void> ProcessUprobes::AttachAt(pid_t pid, uint64_t start) {
                       ", pid " + std::to_string(pid) + ", " + file + ":" + s.function + ")",
                   err, PrivilegeHint(err));
     }
-    p.links.emplace_back(l);
+    p.links.push_back(std::move(l));
   }
   procs_.emplace(pid, std::move(p));
   return {};

@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "common/error.h"
+#include "loader/bpf_link.h"
 
 struct bpf_program;
-struct bpf_link;
 
 namespace mmchaos {
 
@@ -52,13 +52,9 @@ class ProcessUprobes {
   size_t processes() const { return procs_.size(); }
 
  private:
-  struct LinkDeleter {
-    void operator()(bpf_link* l) const;
-  };
-  using Link = std::unique_ptr<bpf_link, LinkDeleter>;
   struct Proc {
     uint64_t start_time = 0;
-    std::vector<Link> links;
+    std::vector<BpfLink> links;
   };
   Result<void> AttachAt(pid_t pid, uint64_t start_time);
   Result<size_t> Offset(const std::string& path, const std::string& function);
