@@ -79,6 +79,7 @@ WORK=$(mktemp -d /tmp/mmchaos-bench-XXXXXX)
 PORT=$((20000 + RANDOM % 10000))
 CTL='' SRV='' CALIB=() # CTL: controller pid; CALIB: "direction id" of each calibration program
 
+source bench/helpers.sh
 cleanup() {
   local rc=$?
   trap - ERR
@@ -86,12 +87,7 @@ cleanup() {
   [ -n "$CTL" ] && kill -TERM "$CTL" 2>/dev/null && wait "$CTL" 2>/dev/null
   for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" "${a% *}" id "${a#* }" 2>/dev/null; done
   [ -n "$SRV" ] && kill "$SRV" 2>/dev/null && wait "$SRV" 2>/dev/null
-  for g in "$CG" "$CG_RCV"; do
-    [ -d "$g" ] || continue
-    for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$g" 2>/dev/null && break; sleep 0.1; done
-    [ -d "$g" ] && echo "bench.sh: warning: could not remove $g" >&2
-  done
+  remove_cgroups "$CG" "$CG_RCV"
   ip netns del "$SND" 2>/dev/null
   ip netns del "$RCV" 2>/dev/null
   rm -rf "$PIN"
@@ -142,14 +138,6 @@ iperf_run() { # $1 = seconds
 }
 
 # --- mmchaos in shadow mode on the sender's cgroup ----------------------------------------------
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((30000 + RANDOM % 20000))
-    ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  die "no free TCP port for the metrics listener"
-}
 
 # BENCH_EXCHANGES=1: the iperf3 server is named as an exchange's REST endpoint, so the flow is a
 # REST flow to mmchaos: sockets are tagged and every packet also goes through request accounting

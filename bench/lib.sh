@@ -22,6 +22,7 @@ CTL='' PIDS=() # CTL: the controller; PIDS: background processes to stop on exit
 
 die() { echo "$0: $*" >&2; exit 1; }
 
+source bench/helpers.sh
 bench_cleanup() {
   local rc=$?
   trap - ERR
@@ -29,12 +30,7 @@ bench_cleanup() {
   [ -n "$CTL" ] && kill -TERM "$CTL" 2>/dev/null && wait "$CTL" 2>/dev/null
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-  for g in "$CG" "$CG_OTHER"; do
-    [ -d "$g" ] || continue
-    for p in $(cat "$g/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    for _ in 1 2 3 4 5 6 7 8 9 10; do rmdir "$g" 2>/dev/null && break; sleep 0.1; done
-    [ -d "$g" ] && echo "$0: warning: could not remove $g" >&2
-  done
+  remove_cgroups "$CG" "$CG_OTHER"
   ip netns del "$ENG" 2>/dev/null
   ip netns del "$EXC" 2>/dev/null
   rm -rf "$WORK"
@@ -94,14 +90,6 @@ wait_listen() { # NETNS PORT
   die "nothing listens on port $2 in $1"
 }
 
-free_port() {
-  local p
-  for _ in $(seq 50); do
-    p=$((30000 + RANDOM % 20000))
-    ss -Hltn "sport = :$p" | grep -q . || { echo "$p"; return; }
-  done
-  die "no free TCP port"
-}
 
 # utime+stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat).
 cpu_ticks() { awk '{sub(/.*\) /, ""); print $12 + $13}' "/proc/$1/stat"; }
