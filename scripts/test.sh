@@ -32,9 +32,9 @@ if [ -x scripts/vmtest.sh ]; then
   # data plane they use is loaded, verified and exercised here by the other tests) and the
   # clock_skew preload's tests (a shared page and LD_PRELOAD: userspace only; the uprobe
   # mechanism, which is the kernel's, runs here), nor the other userspace-only tests: the TLS
-  # preload, the package and Prometheus tests, fleet alignment, hostile input, exec's identity.
+  # preload, the package and Prometheus tests, fleet alignment and seed, hostile input, exec's identity.
   ./scripts/vmtest.sh ./scripts/kernel-tests.sh \
-    -E '^Experiment\.(NetLoss|Exch429|Reconcile|Without|Stop|Run)|^ClockSkew\.|ClockRollback|^(TlsPreload|Prometheus|Package|BurstAlign|BadInput|Exec)\.|TlsRollback'
+    -E '^Experiment\.(NetLoss|Exch429|Reconcile|Without|Stop|Run)|^ClockSkew\.|ClockRollback|^(TlsPreload|Prometheus|Package|BurstAlign|FleetSeed|BadInput|Exec)\.|TlsRollback'
   # Debian 12's 6.12: tcx links, netem, bpf_redirect into mmchaos' own devices. Only what runs
   # differently with tcx and needs netem (the delay path, its attach/detach loss, its rollbacks,
   # the tc hook's attach mode) and the per-process uprobes: the rest is kernel-independent, and this host's kernel runs the

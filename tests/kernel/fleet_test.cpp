@@ -1,5 +1,6 @@
 // fleet.burst_align end to end: two controllers on two cgroups, started apart, report their
 // bursts on the same UTC boundaries (what two canary hosts with synchronised clocks do).
+#include <signal.h>
 #include <time.h>
 
 #include <chrono>
@@ -52,6 +53,48 @@ TEST(BurstAlign, ControllersStartedApartBurstOnTheSameUtcBoundaries) {
   EXPECT_GE(judged, 30);
   EXPECT_GT(on, 5);
   EXPECT_LT(on, judged - 5);
+}
+
+// fleet.seed salts the rollout hash and the storm's draw: it is what the kernel decides by from
+// the start, a reload with a new seed applies it, and a reload that leaves it (set or drawn) keeps
+// the run's decisions as they were.
+TEST(FleetSeed, AppliesAtStartAndOnReloadWhenChanged) {
+  TempDir dir;
+  Cgroup cg{"fleet-seed"};
+  const ChaosKnobs k{.net_loss = 0.1, .dry_run = true};
+  auto yaml = [&](const std::string& fleet) {
+    return dir.Write("c.yaml",
+                     ConfigYaml(cg.path(), k, TestPort(1), dir.path() + "/i.jsonl") + fleet);
+  };
+  auto seed_now = [&] { return StatusFor(cg.path()).value("seed", uint64_t{0}); };
+  Controller ctl(yaml("fleet:\n  seed: 7\n"));
+  ASSERT_TRUE(ctl.WaitFor("attached to", 10s)) << ctl.output();
+  EXPECT_EQ(seed_now(), 7u) << Status().dump();
+  yaml("fleet:\n  seed: 4242\n");
+  ctl.Signal(SIGHUP);
+  ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 10s)) << ctl.output();
+  EXPECT_EQ(seed_now(), 4242u) << ctl.output();
+  EXPECT_NE(ctl.output().find("new fleet.seed"), std::string::npos) << ctl.output();
+  yaml("fleet:\n  seed: 4242\n");  // unchanged: the same salt
+  ctl.Signal(SIGHUP);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(seed_now(), 4242u) << ctl.output();
+}
+
+TEST(FleetSeed, ADrawnSeedSurvivesAReloadThatLeavesItUnset) {
+  TempDir dir;
+  Cgroup cg{"fleet-drawn"};
+  const ChaosKnobs k{.net_loss = 0.1, .dry_run = true};
+  const std::string path =
+      dir.Write("c.yaml", ConfigYaml(cg.path(), k, TestPort(1), dir.path() + "/i.jsonl"));
+  Controller ctl(path);
+  ASSERT_TRUE(ctl.WaitFor("attached to", 10s)) << ctl.output();
+  const uint64_t drawn = StatusFor(cg.path()).value("seed", uint64_t{0});
+  ctl.Signal(SIGHUP);
+  ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 10s)) << ctl.output();
+  EXPECT_EQ(StatusFor(cg.path()).value("seed", uint64_t{0}), drawn)
+      << "a reload does not re-draw the run's seed";
+  EXPECT_EQ(ctl.output().find("new fleet.seed"), std::string::npos) << ctl.output();
 }
 
 }  // namespace

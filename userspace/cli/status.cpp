@@ -54,6 +54,7 @@ nlohmann::ordered_json DataPlaneJson(const AttachedDataPlane& dp,
     mmc_phase ph = mmc_schedule_phase(c.epoch_ns, c.on_ns, c.off_ns, MonoNs());
     j["armed"] = c.armed != 0;
     j["mode"] = c.dry_run ? "shadow" : "live";
+    j["seed"] = c.seed;  // the salt of the rollout hash and the storm's draw (fleet.seed)
     j["burst"] = {
         {"phase", ph.on ? "on" : "off"},
         {"index", ph.burst},

@@ -284,7 +284,7 @@ int RunController(const RunOptions& opts) {
   if (!dp) return Report(dp.error(), kExitRuntime);
   DataPlane& plane = **dp;
 
-  const uint32_t seed = RunSeed(*cfg);  // fleet.seed applies at start
+  uint32_t seed = RunSeed(*cfg);  // fleet.seed, or one drawn per run
   const uint64_t started = MonoNs();
   const uint64_t epoch = EpochNow(*cfg);
   mmc_config kcfg = ToKernelConfig(*cfg, epoch, seed);
@@ -383,12 +383,17 @@ int RunController(const RunOptions& opts) {
           continue;
         }
         uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : EpochNow(*next);
-        mmc_config next_k = ToKernelConfig(*next, new_epoch, seed);
+        // A changed fleet.seed applies now (a staged rollout changes it with a reload); an
+        // unchanged one, drawn or not, keeps this run's decisions where they were.
+        const uint32_t next_seed = next->fleet.seed != cfg->fleet.seed ? RunSeed(*next) : seed;
+        mmc_config next_k = ToKernelConfig(*next, new_epoch, next_seed);
         if (auto w = plane.WriteConfig(next_k); !w) {
           Log("SIGHUP: " + w.error().message());
           continue;
         }
         kcfg = next_k;
+        if (next_seed != seed) Log("SIGHUP: rollout and storm draws salted by the new fleet.seed");
+        seed = next_seed;
         if (auto a = placed.Apply(*next); !a) Log("SIGHUP: " + a.error().message());
         if (auto a = clock.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
         if (auto a = tls.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
