@@ -31,14 +31,16 @@
 #   bench.sh controller   start -> attached and its BTF share, RSS, idle CPU, scrape time
 #   bench.sh delay        lat_spike_ms vs netem on the interface; needs netem: run it as
 #                         ./scripts/vmtest.sh bench/delay.sh (bench/delay.sh)
+#   bench.sh calls        clock_skew's cost per clock read inside and outside the target
+#                         (bench/calls.sh; ./scripts/vmtest.sh bench/calls.sh for the uprobes)
 #   bench.sh all          throughput, requests and controller, one after the other
 set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 case ${1:-throughput} in
   throughput) ;;
-  requests | controller | delay) exec bench/"$1".sh ;;
+  requests | controller | delay | calls) exec bench/"$1".sh ;;
   all) bench/bench.sh throughput && bench/requests.sh && exec bench/controller.sh ;;
-  *) echo "usage: bench.sh [throughput|requests|controller|delay|all]" >&2; exit 2 ;;
+  *) echo "usage: bench.sh [throughput|requests|controller|delay|calls|all]" >&2; exit 2 ;;
 esac
 [ "$(id -u)" -eq 0 ] || { echo "bench.sh needs root (CAP_BPF, CAP_NET_ADMIN, cgroups)" >&2; exit 1; }
 

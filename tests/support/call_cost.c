@@ -1,7 +1,7 @@
 /* call-cost BATCHES CALLS: the cost of one clock_gettime(CLOCK_REALTIME) call through the C
  * library, as the median over BATCHES batches of CALLS calls each, in ns per call, on one line.
  * Dynamically linked on purpose: it stands for any glibc process on the host (uprobe cost tests
- * and scripts/bench-uprobes.sh). Timed with the raw system call, which no uprobe reaches. */
+ * and bench/calls.sh). Timed with the raw system call, which no uprobe reaches. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
