@@ -3,19 +3,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "clock/clock_state.h"
 #include "common/log.h"
 #include "common/scenarios.h"
-#include "controller/mem_path.h"
 #include "controller/registry.h"
-#include "controller/tc_path.h"
+#include "controller/rollback.h"
 #include "discovery/discovery.h"
 #include "schedule.h"
 #include "tc/netns.h"
@@ -188,61 +185,31 @@ int StatusCommand(bool json) {
 }
 
 int RollbackCommand() {
-  // What memory.high records say before the links go: a live controller that notices restores
-  // and removes its own record, racing us, and the report must still name every cgroup. Bounded
-  // reads of our own state files (safe_file), so the emergency stop is not delayed.
-  const auto memory_before = ReadMemoryRecords();
-  // The kernel's links first: they are the data path, found by walking kernel ids, so nothing
-  // on disk (a damaged or planted record) can stop or delay the emergency stop.
-  auto detached = DetachAll();
-  // clock_skew's preloads read true time from the instant their record is disarmed.
-  int clocks = RemoveClockStates();
-  auto before = LiveControllers();
-  // memory.high next; live controllers restore it too on their way out (a no-op for whoever
-  // comes second: RestoreMemoryHigh sees the original).
-  auto memory = RestoreRecordedMemory(true);
-  if (!detached) {
-    LogError(detached.error().message());
-    for (const auto& m : DescribeMemoryRollback(memory_before, memory))
-      std::cout << "  " << m << "\n";
+  const RollbackOutcome o = RollbackHost();
+  if (o.detach_error) {
+    LogError(o.detach_error->message());
+    for (const auto& m : o.done) std::cout << "  " << m << "\n";
     return 1;
   }
-  // The netem path of live controllers too: their filters would otherwise steer until they
-  // notice. Removing twice is harmless; they do it again on their way out.
-  auto removed = RemoveRecordedPaths(true);
-  // Running controllers notice their links are gone within a tick and exit; wait for them so
-  // that `status` right after shows nothing.
-  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(3);
-  while (!LiveControllers().empty() && std::chrono::steady_clock::now() < until)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  for (auto& m : RemoveRecordedPaths(false)) removed.push_back(m);
-  for (auto& m : RestoreRecordedMemory(false)) memory.push_back(std::move(m));
-  for (auto& m : DescribeMemoryRollback(memory_before, memory)) removed.push_back(std::move(m));
-  int stale = RemoveStaleRecords();
-  if (clocks)
-    removed.push_back(std::to_string(clocks) + " clock_skew record(s) disarmed and removed");
-  for (const auto& m : removed) std::cout << "  " << m << "\n";
-  if (*detached == 0 && before.empty() && removed.empty()) {
+  for (const auto& m : o.done) std::cout << "  " << m << "\n";
+  if (o.links_detached == 0 && o.controllers_stopped == 0 && o.done.empty()) {
     std::cout << "nothing to roll back\n";
   } else {
-    std::cout << "rolled back: " << *detached << " link(s) detached, " << before.size()
-              << " controller(s) stopped";
-    if (stale) std::cout << ", " << stale << " stale record(s) removed";
+    std::cout << "rolled back: " << o.links_detached << " link(s) detached, "
+              << o.controllers_stopped << " controller(s) stopped";
+    if (o.stale_removed) std::cout << ", " << o.stale_removed << " stale record(s) removed";
     std::cout << "\n";
   }
-  auto left = LiveControllers();
-  if (!left.empty()) {
-    Logf("controller pid %d still running after its links were detached", left.front().pid);
-  }
+  if (o.still_running)
+    Logf("controller pid %d still running after its links were detached", o.still_running);
   // What no record could tell us: said, with the path, and the file left for the operator.
-  auto damaged = DamagedRecords();
-  for (const auto& d : damaged)
+  for (const auto& d : o.damaged)
     Logf(
         "damaged record %s: %s; not undone: what it recorded (mmchaos' ifb and veth devices are "
         "named mmc*, see `ip -all netns exec ip link`; a lowered memory.high of its "
         "cgroup); remove the file once checked",
         d.path.c_str(), d.why.c_str());
-  return damaged.empty() ? 0 : 1;
+  return o.damaged.empty() ? 0 : 1;
 }
 
 }  // namespace mmchaos
