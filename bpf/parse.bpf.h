@@ -1,6 +1,6 @@
-/* Reading a TCP packet's addresses and ports, from any hook: cgroup_skb (data starts at the
- * network header) and tc (after the Ethernet header). bpf_skb_load_bytes copies into the stack,
- * so non-linear skbs parse the same and no bounds proofs are needed. */
+/* Reading a TCP or UDP packet's addresses, ports and payload, from any hook: cgroup_skb (data
+ * starts at the network header) and tc (after the Ethernet header). bpf_skb_load_bytes copies
+ * into the stack, so non-linear skbs parse the same and no bounds proofs are needed. */
 #ifndef MMCHAOS_PARSE_BPF_H
 #define MMCHAOS_PARSE_BPF_H
 
@@ -13,6 +13,7 @@
 #define MMC_ETH_P_IP 0x0800
 #define MMC_ETH_P_IPV6 0x86DD
 #define MMC_IPPROTO_TCP 6
+#define MMC_IPPROTO_UDP 17
 
 struct mmc_tcp_tuple {
 	__u32 saddr[4];
@@ -21,46 +22,6 @@ struct mmc_tcp_tuple {
 	__u16 dport;
 	__u8 family;
 };
-
-/* Fills t from the IP header at l3 and the TCP ports after it. Returns 0 for TCP over IPv4 or
- * IPv6 (no extension headers), -1 for anything else. */
-static __always_inline int mmc_parse_tcp(struct __sk_buff *skb, __u32 l3, __u16 proto_be,
-					 struct mmc_tcp_tuple *t)
-{
-	__u16 ports[2];
-	__u32 l4;
-
-	if (proto_be == bpf_htons(MMC_ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) < 0 || ip.protocol != MMC_IPPROTO_TCP ||
-		    ip.ihl < 5)
-			return -1;
-		t->family = MMC_AF_INET;
-		t->saddr[0] = ip.saddr;
-		t->daddr[0] = ip.daddr;
-		l4 = l3 + ip.ihl * 4;
-	} else if (proto_be == bpf_htons(MMC_ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)) < 0 ||
-		    ip6.nexthdr != MMC_IPPROTO_TCP)
-			return -1;
-		t->family = MMC_AF_INET6;
-		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
-		l4 = l3 + sizeof(ip6);
-	} else {
-		return -1;
-	}
-	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)) < 0)
-		return -1;
-	t->sport = ports[0];
-	t->dport = ports[1];
-	return 0;
-}
-
-#define MMC_IPPROTO_UDP 17
 
 #define MMC_TCP_FIN 0x01
 #define MMC_TCP_RST 0x04
