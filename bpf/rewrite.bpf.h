@@ -6,6 +6,7 @@
 #define MMCHAOS_REWRITE_BPF_H
 
 #include "csum.bpf.h"
+#include "http.bpf.h"
 #include "parse.bpf.h"
 
 /* "HTTP/1.x " at the start of the payload: a response's status line begins here. */
@@ -15,8 +16,7 @@ static __always_inline int mmc_http_status_start(struct __sk_buff *skb, const st
 
 	if (p->payload_len < sizeof(b) || bpf_skb_load_bytes(skb, p->payload_off, b, sizeof(b)) < 0)
 		return 0;
-	return b[0] == 'H' && b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/' &&
-	       b[5] == '1' && b[6] == '.' && b[8] == ' ';
+	return mmc_http_response_start(b) && b[5] == '1' && b[6] == '.' && b[8] == ' ';
 }
 
 /* The response starting in this segment is interim (1xx: 100 Continue, 101 Switching
