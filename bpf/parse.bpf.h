@@ -27,6 +27,17 @@ struct mmc_tcp_tuple {
 #define MMC_TCP_RST 0x04
 #define MMC_TCP_PSH 0x08
 
+/* Where fields lie in the TCP and UDP headers, named from the kernel's structs. A packet's
+ * layout is the protocol's, not the running kernel's: __builtin_offsetof is a compile-time
+ * constant, where libbpf's offsetof on a vmlinux.h struct (preserve_access_index) becomes a
+ * CO-RE relocation. The TCP flags (CWR..FIN) have no field of their own in struct tcphdr
+ * (bitfields): they are the byte after the data offset, which follows ack_seq. */
+#define MMC_TCP_FLAGS_OFF (__builtin_offsetof(struct tcphdr, ack_seq) + sizeof(__be32) + 1)
+#define MMC_TCP_CSUM_OFF __builtin_offsetof(struct tcphdr, check)
+#define MMC_UDP_CSUM_OFF __builtin_offsetof(struct udphdr, check)
+_Static_assert(MMC_TCP_FLAGS_OFF == 13 && MMC_TCP_CSUM_OFF == 16 && MMC_UDP_CSUM_OFF == 6,
+	       "TCP/UDP header offsets are the wire's");
+
 /* Everything the tc hooks need about a TCP or UDP packet. */
 struct mmc_l4 {
 	struct mmc_tcp_tuple t;
@@ -87,8 +98,8 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 		p->t.dport = th.dest;
 		p->seq = bpf_ntohl(th.seq);
 		p->ack_seq = th.ack_seq;
-		p->tcp_flags = ((__u8 *)&th)[13];
-		p->csum_off = p->l4_off + 16;
+		p->tcp_flags = ((__u8 *)&th)[MMC_TCP_FLAGS_OFF];
+		p->csum_off = p->l4_off + MMC_TCP_CSUM_OFF;
 		p->payload_off = p->l4_off + doff;
 		p->payload_len = ip_len - l3_len - doff;
 	} else if (p->proto == MMC_IPPROTO_UDP) {
@@ -99,7 +110,7 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 			return -1;
 		p->t.sport = uh.source;
 		p->t.dport = uh.dest;
-		p->csum_off = p->l4_off + 6;
+		p->csum_off = p->l4_off + MMC_UDP_CSUM_OFF;
 		p->payload_off = p->l4_off + sizeof(uh);
 		p->payload_len = ip_len - l3_len - sizeof(uh);
 	} else {

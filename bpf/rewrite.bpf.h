@@ -109,7 +109,8 @@ static __always_inline int mmc_tcp_reset(struct __sk_buff *skb, const struct mmc
 {
 	__u8 flags = (p->tcp_flags | MMC_TCP_RST) & ~(MMC_TCP_PSH | MMC_TCP_FIN);
 
-	return mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->l4_off + 13, &flags, 1, 0);
+	return mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->l4_off + MMC_TCP_FLAGS_OFF,
+				 &flags, 1, 0);
 }
 
 /* A DNS response (QR set, a whole header): what dns_flap acts on. */
