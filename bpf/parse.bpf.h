@@ -1,6 +1,6 @@
-/* Reading a TCP packet's addresses and ports, from any hook: cgroup_skb (data starts at the
- * network header) and tc (after the Ethernet header). bpf_skb_load_bytes copies into the stack,
- * so non-linear skbs parse the same and no bounds proofs are needed. */
+/* Reading a TCP or UDP packet's addresses, ports and payload, from any hook: cgroup_skb (data
+ * starts at the network header) and tc (after the Ethernet header). bpf_skb_load_bytes copies
+ * into the stack, so non-linear skbs parse the same and no bounds proofs are needed. */
 #ifndef MMCHAOS_PARSE_BPF_H
 #define MMCHAOS_PARSE_BPF_H
 
@@ -13,6 +13,7 @@
 #define MMC_ETH_P_IP 0x0800
 #define MMC_ETH_P_IPV6 0x86DD
 #define MMC_IPPROTO_TCP 6
+#define MMC_IPPROTO_UDP 17
 
 struct mmc_tcp_tuple {
 	__u32 saddr[4];
@@ -22,49 +23,20 @@ struct mmc_tcp_tuple {
 	__u8 family;
 };
 
-/* Fills t from the IP header at l3 and the TCP ports after it. Returns 0 for TCP over IPv4 or
- * IPv6 (no extension headers), -1 for anything else. */
-static __always_inline int mmc_parse_tcp(struct __sk_buff *skb, __u32 l3, __u16 proto_be,
-					 struct mmc_tcp_tuple *t)
-{
-	__u16 ports[2];
-	__u32 l4;
-
-	if (proto_be == bpf_htons(MMC_ETH_P_IP)) {
-		struct iphdr ip;
-
-		if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) < 0 || ip.protocol != MMC_IPPROTO_TCP ||
-		    ip.ihl < 5)
-			return -1;
-		t->family = MMC_AF_INET;
-		t->saddr[0] = ip.saddr;
-		t->daddr[0] = ip.daddr;
-		l4 = l3 + ip.ihl * 4;
-	} else if (proto_be == bpf_htons(MMC_ETH_P_IPV6)) {
-		struct ipv6hdr ip6;
-
-		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)) < 0 ||
-		    ip6.nexthdr != MMC_IPPROTO_TCP)
-			return -1;
-		t->family = MMC_AF_INET6;
-		__builtin_memcpy(t->saddr, &ip6.saddr, 16);
-		__builtin_memcpy(t->daddr, &ip6.daddr, 16);
-		l4 = l3 + sizeof(ip6);
-	} else {
-		return -1;
-	}
-	if (bpf_skb_load_bytes(skb, l4, ports, sizeof(ports)) < 0)
-		return -1;
-	t->sport = ports[0];
-	t->dport = ports[1];
-	return 0;
-}
-
-#define MMC_IPPROTO_UDP 17
-
 #define MMC_TCP_FIN 0x01
 #define MMC_TCP_RST 0x04
 #define MMC_TCP_PSH 0x08
+
+/* Where fields lie in the TCP and UDP headers, named from the kernel's structs. A packet's
+ * layout is the protocol's, not the running kernel's: __builtin_offsetof is a compile-time
+ * constant, where libbpf's offsetof on a vmlinux.h struct (preserve_access_index) becomes a
+ * CO-RE relocation. The TCP flags (CWR..FIN) have no field of their own in struct tcphdr
+ * (bitfields): they are the byte after the data offset, which follows ack_seq. */
+#define MMC_TCP_FLAGS_OFF (__builtin_offsetof(struct tcphdr, ack_seq) + sizeof(__be32) + 1)
+#define MMC_TCP_CSUM_OFF __builtin_offsetof(struct tcphdr, check)
+#define MMC_UDP_CSUM_OFF __builtin_offsetof(struct udphdr, check)
+_Static_assert(MMC_TCP_FLAGS_OFF == 13 && MMC_TCP_CSUM_OFF == 16 && MMC_UDP_CSUM_OFF == 6,
+	       "TCP/UDP header offsets are the wire's");
 
 /* Everything the tc hooks need about a TCP or UDP packet. */
 struct mmc_l4 {
@@ -126,8 +98,8 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 		p->t.dport = th.dest;
 		p->seq = bpf_ntohl(th.seq);
 		p->ack_seq = th.ack_seq;
-		p->tcp_flags = ((__u8 *)&th)[13];
-		p->csum_off = p->l4_off + 16;
+		p->tcp_flags = ((__u8 *)&th)[MMC_TCP_FLAGS_OFF];
+		p->csum_off = p->l4_off + MMC_TCP_CSUM_OFF;
 		p->payload_off = p->l4_off + doff;
 		p->payload_len = ip_len - l3_len - doff;
 	} else if (p->proto == MMC_IPPROTO_UDP) {
@@ -138,7 +110,7 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 			return -1;
 		p->t.sport = uh.source;
 		p->t.dport = uh.dest;
-		p->csum_off = p->l4_off + 6;
+		p->csum_off = p->l4_off + MMC_UDP_CSUM_OFF;
 		p->payload_off = p->l4_off + sizeof(uh);
 		p->payload_len = ip_len - l3_len - sizeof(uh);
 	} else {

@@ -11,6 +11,7 @@
 #ifndef MMCHAOS_REQUEST_BPF_H
 #define MMCHAOS_REQUEST_BPF_H
 
+#include "http.bpf.h"
 #include "maps.bpf.h"
 #include "parse.bpf.h"
 
@@ -81,7 +82,7 @@ static __always_inline __u16 mmc_http_status(struct __sk_buff *skb, const struct
 
 	if (p->payload_len < sizeof(b) || bpf_skb_load_bytes(skb, p->payload_off, b, sizeof(b)) < 0)
 		return 0;
-	if (b[0] != 'H' || b[1] != 'T' || b[2] != 'T' || b[3] != 'P' || b[4] != '/')
+	if (!mmc_http_response_start(b))
 		return 0;
 	for (int i = 9; i < 12; i++)
 		if (b[i] < '0' || b[i] > '9')

@@ -6,6 +6,7 @@
 #define MMCHAOS_REWRITE_BPF_H
 
 #include "csum.bpf.h"
+#include "http.bpf.h"
 #include "parse.bpf.h"
 
 /* "HTTP/1.x " at the start of the payload: a response's status line begins here. */
@@ -15,8 +16,7 @@ static __always_inline int mmc_http_status_start(struct __sk_buff *skb, const st
 
 	if (p->payload_len < sizeof(b) || bpf_skb_load_bytes(skb, p->payload_off, b, sizeof(b)) < 0)
 		return 0;
-	return b[0] == 'H' && b[1] == 'T' && b[2] == 'T' && b[3] == 'P' && b[4] == '/' &&
-	       b[5] == '1' && b[6] == '.' && b[8] == ' ';
+	return mmc_http_response_start(b) && b[5] == '1' && b[6] == '.' && b[8] == ' ';
 }
 
 /* The response starting in this segment is interim (1xx: 100 Continue, 101 Switching
@@ -109,7 +109,8 @@ static __always_inline int mmc_tcp_reset(struct __sk_buff *skb, const struct mmc
 {
 	__u8 flags = (p->tcp_flags | MMC_TCP_RST) & ~(MMC_TCP_PSH | MMC_TCP_FIN);
 
-	return mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->l4_off + 13, &flags, 1, 0);
+	return mmc_rewrite_bytes(skb, p->l4_off, p->csum_off, p->l4_off + MMC_TCP_FLAGS_OFF,
+				 &flags, 1, 0);
 }
 
 /* A DNS response (QR set, a whole header): what dns_flap acts on. */

@@ -20,10 +20,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "maps.bpf.h"
-
-/* TCX_NEXT: the next program, then the qdisc, as if we were not here. */
-#define TC_ACT_UNSPEC (-1)
-#define TC_ACT_SHOT   2
+#include "netdefs.bpf.h"
 
 SEC("tc")
 int mmc_tc_egress(struct __sk_buff *skb)

@@ -20,13 +20,10 @@
 #include <bpf/bpf_helpers.h>
 
 #include "fault.bpf.h"
+#include "netdefs.bpf.h"
 #include "parse.bpf.h"
 #include "rewrite.bpf.h"
 
-#define TC_ACT_UNSPEC (-1)
-#define TC_ACT_SHOT	2
-#define TC_ACT_REDIRECT 7
-#define ETH_HLEN	14
 #define NS_PER_SEC    1000000000ULL
 
 /* The engine's tag on the socket this packet is for, or NULL (not the engine's). */
