@@ -167,12 +167,7 @@ mmc_attached() {
 mmchaos_start() {
   "$MMCHAOS" run -c "$WORK/chaos.yaml" 2> "$WORK/run.log" &
   CTL=$!
-  for _ in $(seq 200); do
-    grep -q "attached to" "$WORK/run.log" && break
-    kill -0 "$CTL" 2>/dev/null || break
-    sleep 0.05
-  done
-  if ! grep -q "attached to" "$WORK/run.log"; then
+  if ! wait_for_log "$CTL" "$WORK/run.log" "attached to" 200 0.05; then
     local rc=0
     kill -0 "$CTL" 2>/dev/null ||
       { wait "$CTL" || rc=$?; CTL=; die "mmchaos exited with $rc before attaching: $(cat "$WORK/run.log")"; }

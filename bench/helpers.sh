@@ -12,6 +12,17 @@ remove_cgroups() {
   return 0
 }
 
+# wait_for_log PID FILE TEXT TRIES DELAY: polls until FILE holds TEXT, PID exits, or TRIES polls
+# DELAY seconds apart are over; true when TEXT is there.
+wait_for_log() {
+  for _ in $(seq "$4"); do
+    grep -q "$3" "$2" && return 0
+    kill -0 "$1" 2>/dev/null || break
+    sleep "$5"
+  done
+  grep -q "$3" "$2"
+}
+
 # free_port: a TCP port nothing listens on in this namespace (for a listener about to start).
 free_port() {
   local p

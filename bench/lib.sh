@@ -104,13 +104,10 @@ mmchaos_start() {
   t0=$(date +%s%N)
   "$MMCHAOS" run -c "$1" 2> "$WORK/run.log" &
   CTL=$!
-  for _ in $(seq 1000); do
-    grep -q "$line" "$WORK/run.log" && break
-    kill -0 "$CTL" 2>/dev/null || break
-    sleep 0.002
-  done
+  local ok=0
+  wait_for_log "$CTL" "$WORK/run.log" "$line" 1000 0.002 || ok=$?
   t1=$(date +%s%N)
-  grep -q "$line" "$WORK/run.log" || die "mmchaos did not get to '$line': $(cat "$WORK/run.log")"
+  [ "$ok" = 0 ] || die "mmchaos did not get to '$line': $(cat "$WORK/run.log")"
   START_MS=$(( (t1 - t0) / 1000000 ))
 }
 

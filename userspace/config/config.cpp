@@ -142,6 +142,12 @@ std::string Got(const YAML::Node& n) {
   return TypeName(n);
 }
 
+// An IPv4 or IPv6 address (without brackets).
+bool IsIpLiteral(const std::string& host) {
+  in6_addr a;
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 || inet_pton(AF_INET6, host.c_str(), &a) == 1;
+}
+
 // A host name, an IPv4 address, or an IPv6 address (already without brackets when `bracketed`).
 bool ValidHost(const std::string& host, bool bracketed) {
   if (bracketed) {
@@ -733,14 +739,12 @@ class Parser {
           std::none_of(ex.ws.begin(), ex.ws.end(), is_host))
         Throw(hk.Mark(), name + ": " + Shown(host) + " is not the host of one of this exchange's " +
                              "rest or ws URLs (names are matched as the URL writes them)");
-      unsigned char buf[sizeof(in6_addr)];
-      if (::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-          ::inet_pton(AF_INET6, host.c_str(), buf) == 1)
+      if (IsIpLiteral(host))
         Throw(hk.Mark(), name + ": " + Shown(host) + " is an address already; list host names");
       std::vector<std::string> addrs;
       ForEachItem(hk, hv, name, "IPv4 or IPv6 addresses", kMaxListItems, [&](const YAML::Node& i) {
         std::string a = ItemString(i, name, "IPv4 or IPv6 addresses");
-        if (::inet_pton(AF_INET, a.c_str(), buf) != 1 && ::inet_pton(AF_INET6, a.c_str(), buf) != 1)
+        if (!IsIpLiteral(a))
           Throw(i.Mark(), name + ": " + Shown(a) + " is not an IPv4 or IPv6 address");
         if (std::find(addrs.begin(), addrs.end(), a) == addrs.end()) addrs.push_back(a);
       });
