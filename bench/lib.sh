@@ -48,8 +48,11 @@ if [ ! -x "$MMCHAOS" ]; then
   echo "$0: $MMCHAOS missing: building" >&2
   ./scripts/build.sh >/dev/null
 fi
-# A private copy (its BPF objects are embedded): a concurrent rebuild cannot swap it mid-run.
+# A private copy (its BPF objects are embedded), with the preload it installs next to itself: a
+# concurrent rebuild cannot swap them mid-run.
 cp "$MMCHAOS" "$WORK/mmchaos"
+[ -f "$(dirname "$MMCHAOS")/libmmchaos-clock.so" ] &&
+  cp "$(dirname "$MMCHAOS")/libmmchaos-clock.so" "$WORK/"
 MMCHAOS=$WORK/mmchaos
 
 topology() {

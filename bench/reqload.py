@@ -12,10 +12,15 @@
 Raw sockets with TCP_NODELAY on both ends and one write per message: what is measured is the
 network path and whatever sits on it, not an HTTP library's buffering (Nagle against a server
 that writes headers and body apart costs a delayed ACK, see KERNEL-FACTS.md).
+
+TLS (CPython's ssl module, OpenSSL's SSL_read_ex/SSL_write_ex): the server with REQLOAD_CERT and
+REQLOAD_KEY in its environment serves HTTPS; the client with REQLOAD_CA verifies the server
+against that CA and names it (SNI, Host header) by HOST:PORT, as an engine names its exchange.
 """
 import json
 import os
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -26,6 +31,8 @@ REQUEST = b"GET /api/v3/ticker/price?symbol=BTCUSDT HTTP/1.1\r\nHost: bench\r\n\
 
 def serve_conn(conn):
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if isinstance(conn, ssl.SSLSocket):
+        conn.do_handshake()
     buf = b""
     with conn:
         while True:
@@ -43,8 +50,15 @@ def server(host, port):
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     ls.bind((host, port))
     ls.listen(64)
+    ctx = None
+    if os.environ.get("REQLOAD_CERT"):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(os.environ["REQLOAD_CERT"], os.environ["REQLOAD_KEY"])
     while True:
         conn, _ = ls.accept()
+        if ctx:
+            # The handshake in the connection's thread: one slow client does not block accept.
+            conn = ctx.wrap_socket(conn, server_side=True, do_handshake_on_connect=False)
         threading.Thread(target=serve_conn, args=(conn,), daemon=True).start()
 
 
@@ -77,8 +91,13 @@ def cpu_ticks():
 
 
 def client(host, port, n, warmup):
+    global REQUEST
     sock = socket.create_connection((host, port), timeout=30)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if os.environ.get("REQLOAD_CA"):
+        ctx = ssl.create_default_context(cafile=os.environ["REQLOAD_CA"])
+        sock = ctx.wrap_socket(sock, server_hostname=host)
+        REQUEST = REQUEST.replace(b"Host: bench", b"Host: %s:%d" % (host.encode(), port))
     buf = b""
     statuses = {}
     for _ in range(warmup):

@@ -14,8 +14,7 @@
 #   haproxy  HAProxy (Debian's) on the engine's host, in the engine's netns: the engine talks to
 #            it over loopback, it forwards over the veth with kept-alive server connections, and
 #            an `http-request return status 429 if { rand(100) lt 0 }` rule that never fires.
-#            The way Toxiproxy or Envoy's fault filter would sit. Plaintext only: see
-#            docs/BENCHMARKS.md for why TLS is not compared
+#            The way Toxiproxy or Envoy's fault filter would sit
 # and prints, per variant, the medians over the rounds of each round's p50 and p99, their ratios
 # against the baseline of the same run, and the CPU time per request of the client, the server
 # and the proxy or the controller (utime+stime deltas from /proc/PID/stat, summed over rounds).
@@ -24,6 +23,13 @@
 # default 5000; at least 3000), BENCH_WARMUP (unmeasured requests first, default 300),
 # BENCH_CPUS ("C,S": client on CPU C, server on CPU S, default 0,1; "none": not pinned),
 # MMCHAOS (binary, default build/userspace/mmchaos). About 1 minute.
+#
+# BENCH_TLS=1: the same over HTTPS (a throwaway CA from scripts/make-pki.sh; the client is
+# CPython's ssl module, OpenSSL). shadow and live then start the client through `mmchaos exec`:
+# the TLS rewrites' preload wraps its SSL_read_ex/SSL_write_ex and decides every response
+# (shadow) or none (live, outside a burst), while the kernel's hooks do their accounting as on
+# plaintext; HAProxy terminates the client's TLS and re-originates TLS to the exchange (verified
+# against the CA), as a TLS-terminating fault proxy must to see a status line.
 source "$(dirname "$0")/lib.sh"
 
 ROUNDS=${BENCH_ROUNDS:-4}
@@ -33,6 +39,7 @@ WARMUP=${BENCH_WARMUP:-300}
 # Client on one CPU, server on the other (taskset on those two only), as bench.sh does: left to
 # the scheduler, whether they share a CPU flips from round to round and p50 with it (26 vs 35 us
 # here). HAProxy and the controller go wherever the scheduler puts them.
+TLS=${BENCH_TLS:-0}
 CPUS=${BENCH_CPUS:-0,1}
 [ "$(nproc)" -ge 2 ] || CPUS=none
 PIN_CLI=() PIN_SRV=()
@@ -44,7 +51,18 @@ VARIANTS=(none shadow live haproxy)
 topology
 PORT=8080
 HPORT=8081
-bg server - "$EXC" "${PIN_SRV[@]}" "$PY" bench/reqload.py server "$EXC_IP" "$PORT"
+SCHEME=http
+SRV_ENV=() CLI_ENV=() HBIND='' HSERVER=''
+if [ "$TLS" = 1 ]; then
+  scripts/make-pki.sh "$WORK/pki" "$EXC_IP" 127.0.0.1 >/dev/null
+  cat "$WORK/pki/server.pem" "$WORK/pki/server.key" > "$WORK/pki/haproxy.pem"
+  SCHEME=https
+  SRV_ENV=(env REQLOAD_CERT="$WORK/pki/server.pem" REQLOAD_KEY="$WORK/pki/server.key")
+  CLI_ENV=(env REQLOAD_CA="$WORK/pki/ca.pem")
+  HBIND=" ssl crt $WORK/pki/haproxy.pem"
+  HSERVER=" ssl verify required ca-file $WORK/pki/ca.pem"
+fi
+bg server - "$EXC" "${SRV_ENV[@]}" "${PIN_SRV[@]}" "$PY" bench/reqload.py server "$EXC_IP" "$PORT"
 SRV=$BG
 wait_listen "$EXC" "$PORT"
 
@@ -59,11 +77,11 @@ defaults
   timeout client 60s
   timeout server 60s
 frontend engine
-  bind 127.0.0.1:$HPORT
+  bind 127.0.0.1:$HPORT$HBIND
   http-request return status 429 if { rand(100) lt 0 }
   default_backend exchange
 backend exchange
-  server exchange $EXC_IP:$PORT
+  server exchange $EXC_IP:$PORT$HSERVER
 CFG
 haproxy -c -q -f "$WORK/haproxy.cfg" || die "haproxy refused its config"
 bg haproxy "$CG_OTHER" "$ENG" haproxy -db -f "$WORK/haproxy.cfg"
@@ -78,7 +96,7 @@ target:
   cgroup: $CG
   netns: /run/netns/$ENG
   interfaces: [eng0]
-  exchanges: {bench: {rest: ["http://$EXC_IP:$PORT"]}}
+  exchanges: {bench: {rest: ["$SCHEME://$EXC_IP:$PORT"]}}
 metrics: {listen: "127.0.0.1:$METRICS_PORT"}
 log: {injections: $WORK/injections.jsonl}
 YAML
@@ -102,7 +120,7 @@ run_variant() {
   case $v in
     none) [ -z "$(cg_progs)" ] || die "programs attached to $CG in a baseline round: $(cg_progs)" ;;
     shadow | live)
-      mmchaos_start "$WORK/$v.yaml" "tc hook up"
+      mmchaos_start "$WORK/$v.yaml" "$([ "$TLS" = 1 ] && echo "tls: preload" || echo "tc hook up")"
       third=$CTL
       sleep 0.5 # metrics up; for live, the 0.1 s burst is over
       ;;
@@ -110,14 +128,24 @@ run_variant() {
   esac
   s0=$(cpu_ticks "$SRV")
   t0=$([ -n "$third" ] && cpu_ticks "$third" || echo 0)
-  out=$(in_cg "$CG" "$ENG" "${PIN_CLI[@]}" "$PY" bench/reqload.py client "$host" "$port" "$N" "$WARMUP") ||
-    die "client failed ($v): $out"
+  local client=("${CLI_ENV[@]}" "${PIN_CLI[@]}" "$PY" bench/reqload.py client "$host" "$port" "$N" "$WARMUP")
+  if [ "$TLS" = 1 ] && { [ "$v" = shadow ] || [ "$v" = live ]; }; then
+    # The preload: `mmchaos exec` places the client in the cgroup and netns itself.
+    out=$("$MMCHAOS" exec -c "$WORK/$v.yaml" -- "${client[@]}") || die "client failed ($v): $out"
+  else
+    out=$(in_cg "$CG" "$ENG" "${client[@]}") || die "client failed ($v): $out"
+  fi
   s1=$(cpu_ticks "$SRV")
   t1=$([ -n "$third" ] && cpu_ticks "$third" || echo 0)
   [ "$(jq -r '.statuses["200"] // 0' <<< "$out")" = "$N" ] ||
     die "$v: not every response was 200: $(jq -c .statuses <<< "$out")"
   if [ "$v" = shadow ] || [ "$v" = live ]; then
-    [ "$v" = shadow ] && shadow=$(injections shadow)
+    # The preload's counts reach the metrics on the controller's next tick.
+    for _ in 1 2 3 4 5 6; do
+      [ "$v" = shadow ] && shadow=$(injections shadow)
+      [ "$v" != shadow ] || [ "$shadow" != 0 ] && break
+      sleep 0.5
+    done
     [ "$v" = live ] && [ "$(injections live)" != 0 ] && die "live: exch_429 injected outside a burst"
     [ "$v" = shadow ] && [ "$shadow" = 0 ] && die "shadow: no exch_429 decisions counted"
     mmchaos_stop
@@ -130,7 +158,7 @@ run_variant() {
 }
 
 echo "mmchaos request benchmark: kernel $(uname -r), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ), $(haproxy -v | awk 'NR == 1 {print $1, $2, $3}')"
-echo "REST over veth $ENG -> $EXC, keep-alive, $N requests per round (+$WARMUP warm-up), $ROUNDS rounds, ABBA order"
+echo "REST ($SCHEME) over veth $ENG -> $EXC, keep-alive, $N requests per round (+$WARMUP warm-up), $ROUNDS rounds, ABBA order"
 load0=$(awk '{print $1}' /proc/loadavg)
 for r in $(seq "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then order=("${VARIANTS[@]}"); else order=(haproxy live shadow none); fi

@@ -56,12 +56,27 @@ static __always_inline int mmc_request_op(struct __sk_buff *skb, const struct mm
 	return -1;
 }
 
+/* The segment begins with a TLS record that is not application data: ChangeCipherSpec (20),
+ * alert (21) or handshake (22), version 3.x. The TLS handshake of a REST connection (the
+ * ClientHello; the client's ChangeCipherSpec + Finished, which OpenSSL writes as one flight) is
+ * a handshake, not a request: delaying the ClientHello cost a new connection a second spike. A
+ * request segment that continues a record and happens to begin with these three bytes passes
+ * undelayed and waits in the receiver's queue for the delayed one before it. */
+static __always_inline int mmc_tls_control_record(struct __sk_buff *skb, const struct mmc_l4 *p)
+{
+	__u8 h[3];
+
+	if (p->payload_len < sizeof(h) || bpf_skb_load_bytes(skb, p->payload_off, h, sizeof(h)) < 0)
+		return 0;
+	return h[0] >= 20 && h[0] <= 22 && h[1] == 3 && h[2] <= 4;
+}
+
 /* Tags the engine's endpoint sockets (the tc ingress hook reads the tag after a socket lookup),
  * chooses order requests whose response reconcile_mismatch will lose, and steers REST packets
  * into netem while lat_spike decides so. The socket cookie (the flow id) is read only for an
  * endpoint's packets, and from the tag once it holds it: it never changes for a socket. */
 static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
-						  const struct mmc_config *cfg)
+						  const struct mmc_config *cfg, int lost)
 {
 	struct mmc_endpoint_val *ep, dns = {MMC_FLOW_DNS, 0, 0, 0};
 	struct mmc_sk_tag *tag = NULL;
@@ -104,12 +119,13 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 			op = mmc_request_op(skb, cfg, &p, ep->tls);
 			if (op >= 0) {
 				tag->req_idle = 0;
-				mmc_request_start(tag, op);
+				mmc_request_start(cfg, tag, op);
 				/* Order-changing requests on plaintext flows; on TLS flows any
-				 * request. Live, the response is reset at tc ingress, and counted
-				 * there once it is. */
+				 * request, unless the TLS mechanism in the engine's library reads
+				 * the request line and decides there. Live, the response is reset
+				 * at tc ingress, and counted there once it is. */
 				if (cfg->prob[MMC_SCN_RECONCILE_MISMATCH] &&
-				    (ep->tls || op < MMC_OP_OTHER) &&
+				    (ep->tls ? !cfg->tls_library : op < MMC_OP_OTHER) &&
 				    mmc_decide(cfg, MMC_SCN_RECONCILE_MISMATCH, MMC_DIR_EGRESS, flow) ==
 					    MMC_LIVE)
 					tag->lose_response = 1;
@@ -124,8 +140,11 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	/* lat_spike delays what the engine sends of its requests: segments with data. Pure ACKs,
 	 * the SYN and a bare FIN pass at once, so a request costs lat_spike_ms once (a delayed ACK
 	 * of the response's headers would hold the server's next write behind Nagle and cost it
-	 * twice), and a new connection's connect is not delayed on top of its first request. */
-	if (!cfg->egress_mark || skb->mark || !p.payload_len)
+	 * twice), and a new connection's connect is not delayed on top of its first request; nor
+	 * is its TLS handshake (https endpoints). A segment net_loss drops goes nowhere. */
+	if (lost || !cfg->egress_mark || skb->mark || !p.payload_len)
+		return;
+	if (ep->tls && mmc_tls_control_record(skb, &p))
 		return;
 	ifindex = skb->ifindex;
 	if (!bpf_map_lookup_elem(&mmc_ifaces, &ifindex))
@@ -141,17 +160,20 @@ SEC("cgroup_skb/egress")
 int mmc_egress(struct __sk_buff *skb)
 {
 	const struct mmc_config *cfg = mmc_config();
+	int lost;
 
 	mmc_count(MMC_STAT_PKTS_EGRESS);
 	if (!cfg || skb->ifindex == LOOPBACK_IFINDEX)
 		return CG_PASS;
-	if (mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, skb) == MMC_LIVE) {
+	lost = mmc_decide_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, skb) == MMC_LIVE;
+	if (lost)
 		mmc_acted_skb(cfg, MMC_SCN_NET_LOSS, MMC_DIR_EGRESS, 0, 0, 1, skb); /* a verdict */
-		return CG_DROP_SILENT_EGRESS;
-	}
+	/* Accounting sees what the engine sent, lost or not: a request whose first segment the
+	 * "network" drops started when the engine sent it, and its latency includes the
+	 * retransmission, as the engine's own does. */
 	if (cfg->tag_sockets)
-		mmc_egress_endpoints(skb, cfg);
-	return CG_PASS;
+		mmc_egress_endpoints(skb, cfg, lost);
+	return lost ? CG_DROP_SILENT_EGRESS : CG_PASS;
 }
 
 SEC("cgroup_skb/ingress")

@@ -77,6 +77,17 @@ static inline __u32 mmc_reqstat_slot(__u32 exchange, __u32 op, __u32 failed)
 #define MMC_RESTLAT_SLOTS (MMC_MAX_EXCHANGES * MMC_RESTLAT_STRIDE)
 #define MMC_RESTLAT_BOUNDS_MS {1, 2, 5, 10, 25, 50, 100, 150, 200, 250, 500, 1000, 2500}
 
+/* The latency bucket of a request that took ns (the data plane's and the TLS preload's). */
+static inline __attribute__((always_inline)) __u32 mmc_restlat_bucket(__u64 ns)
+{
+	static const __u32 bounds_ms[MMC_RESTLAT_BUCKETS - 1] = MMC_RESTLAT_BOUNDS_MS;
+
+	for (int i = 0; i < MMC_RESTLAT_BUCKETS - 1; i++)
+		if (ns <= (__u64)bounds_ms[i] * 1000000ULL)
+			return i;
+	return MMC_RESTLAT_BUCKETS - 1;
+}
+
 /* How a REST request of the engine ended, as the kernel saw it. */
 enum mmc_req_outcome {
 	MMC_REQ_ANSWERED = 0,  /* a response started (any status but 429/5xx) */
@@ -85,12 +96,18 @@ enum mmc_req_outcome {
 	MMC_REQ_ABANDONED = 3, /* the engine closed or reset it first: its deadline passed */
 };
 
+/* A final HTTP status that counts as the request failing (mm_partial_fail_rate). */
+static inline __attribute__((always_inline)) __u32 mmc_status_outcome(__u16 status)
+{
+	return status == 429 || status >= 500 ? MMC_REQ_HTTP_FAIL : MMC_REQ_ANSWERED;
+}
+
 /* One finished REST request (ring buffer mmc_requests, only while cfg->req_events is set). */
 struct mmc_req_event {
 	__u64 ts_ns;      /* CLOCK_MONOTONIC, when it finished */
 	__u64 latency_ns; /* request sent -> first response byte (or reset / abandon) */
 	__u64 flow;       /* socket cookie */
-	__u16 status;     /* HTTP status of a plaintext response, else 0 */
+	__u16 status;     /* HTTP status (plaintext, or TLS read in the engine's library), else 0 */
 	__u8 exchange;
 	__u8 op;
 	__u8 outcome; /* enum mmc_req_outcome */
@@ -144,7 +161,15 @@ struct mmc_config {
 	 * is on, and which clocks (MMC_CLOCK_* of clock.h). */
 	__s64 clock_skew_ns;
 	__u32 clock_mask;
-	__u32 pad_clock;
+	/* 1: a TLS mechanism in the engine's TLS library (bpf/tls.h) chooses order requests on TLS
+	 * flows by their request line, so this program leaves those flows' reconcile_mismatch to
+	 * it; 0: it resets the answer to any request on a TLS flow (the only thing it can tell). */
+	__u32 tls_library;
+	/* 1: the mechanism in the engine's TLS library (tls_uprobe.bpf.c) accounts the requests of
+	 * TLS flows (op by their request line, status as the engine gets it), so the cgroup hooks
+	 * count none of them; 0: the cgroup hooks do, by TLS record (op "request", status unknown:
+	 * latency and resets only). */
+	__u32 tls_accounting;
 };
 
 /* target.interfaces the tc path can steer (entries of mmc_ifaces, and bounce veths). */

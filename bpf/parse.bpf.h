@@ -51,7 +51,17 @@ struct mmc_l4 {
 	__u8 tcp_flags;
 };
 
-/* Parses IPv4/IPv6 (no extension headers) + TCP/UDP at l3. Returns 0, or -1 otherwise. */
+/* IPv6 extension headers skipped on the way to TCP/UDP (RFC 8200 4.1): hop-by-hop options,
+ * routing, fragment (an atomic one only), destination options; a chain of at most this many. */
+#define MMC_IPV6_HOPOPTS 0
+#define MMC_IPV6_ROUTING 43
+#define MMC_IPV6_FRAGMENT 44
+#define MMC_IPV6_DSTOPTS 60
+#define MMC_IPV6_MAX_EXT 4
+
+/* Parses IPv4 (with options) or IPv6 (with the extension headers above) + TCP/UDP at l3.
+ * Returns 0, or -1 for anything else: a fragment (no L4 header to trust, or only part of the
+ * segment), a header cut short, an unknown or too long extension header chain. */
 static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 proto_be,
 					struct mmc_l4 *p)
 {
@@ -72,15 +82,36 @@ static __always_inline int mmc_parse_l4(struct __sk_buff *skb, __u32 l3, __u16 p
 		ip_len = bpf_ntohs(ip.tot_len);
 	} else if (proto_be == bpf_htons(MMC_ETH_P_IPV6)) {
 		struct ipv6hdr ip6;
+		__u8 nh;
 
 		if (bpf_skb_load_bytes(skb, l3, &ip6, sizeof(ip6)) < 0)
 			return -1;
-		p->proto = ip6.nexthdr;
 		p->t.family = MMC_AF_INET6;
 		__builtin_memcpy(p->t.saddr, &ip6.saddr, 16);
 		__builtin_memcpy(p->t.daddr, &ip6.daddr, 16);
 		l3_len = sizeof(ip6);
 		ip_len = sizeof(ip6) + bpf_ntohs(ip6.payload_len);
+		nh = ip6.nexthdr;
+		for (int i = 0; i < MMC_IPV6_MAX_EXT; i++) {
+			__u8 ext[4]; /* next header, length (8-octet units beyond the first 8), ... */
+
+			if (nh != MMC_IPV6_HOPOPTS && nh != MMC_IPV6_ROUTING &&
+			    nh != MMC_IPV6_FRAGMENT && nh != MMC_IPV6_DSTOPTS)
+				break;
+			if (bpf_skb_load_bytes(skb, l3 + l3_len, ext, sizeof(ext)) < 0)
+				return -1;
+			if (nh == MMC_IPV6_FRAGMENT) {
+				/* Fragment offset and M flag: only an atomic fragment holds the
+				 * whole segment. The fragment header is 8 bytes, ext[1] reserved. */
+				if (((ext[2] << 8) | ext[3]) & 0xfff9)
+					return -1;
+				l3_len += 8;
+			} else {
+				l3_len += (ext[1] + 1) * 8;
+			}
+			nh = ext[0];
+		}
+		p->proto = nh;
 	} else {
 		return -1;
 	}

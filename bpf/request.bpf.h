@@ -1,5 +1,6 @@
 /* REST request accounting on the engine's own sockets, engine-agnostic: requests and failures
- * (mm_partial_fail_rate), latency from the request's first segment leaving to the response's
+ * (mm_partial_fail_rate), latency from the engine sending the request's first segment (one net_loss
+ * drops included: the engine sent it, and waits for the retransmission) to the response's
  * first byte arriving (mm_rest_latency_seconds), and one ring-buffer event per request for
  * `mmchaos experiment`. Both ends run in the cgroup hooks, so this works with or without tc, and
  * ingress sees responses after any tc rewrite (a 429 made by exch_429 counts as a 429).
@@ -14,65 +15,47 @@
 #include "http.bpf.h"
 #include "maps.bpf.h"
 #include "parse.bpf.h"
+#include "request_end.bpf.h"
 
-static __always_inline __u32 mmc_restlat_bucket(__u64 ns)
+/* Whether this hook accounts the flow's requests: not a TLS flow whose requests the mechanism in
+ * the engine's TLS library accounts (cfg->tls_accounting: it reads the request line and the
+ * status there, tls_uprobe.bpf.c). Such a flow's requests are still followed here (req_pending:
+ * reconcile_mismatch's record-level choice), never counted twice. */
+static __always_inline int mmc_request_counted(const struct mmc_config *cfg,
+					       const struct mmc_sk_tag *tag)
 {
-	static const __u32 bounds_ms[MMC_RESTLAT_BUCKETS - 1] = MMC_RESTLAT_BOUNDS_MS;
-
-	for (int i = 0; i < MMC_RESTLAT_BUCKETS - 1; i++)
-		if (ns <= (__u64)bounds_ms[i] * 1000000ULL)
-			return i;
-	return MMC_RESTLAT_BUCKETS - 1;
-}
-
-static __always_inline void mmc_restlat_add(__u32 slot, __u64 n)
-{
-	__u64 *v = bpf_map_lookup_elem(&mmc_restlat, &slot);
-
-	if (v)
-		*v += n;
+	return !(tag->tls && cfg->tls_accounting);
 }
 
 /* Egress: the first segment of a request (op from the request line) left the engine. */
-static __always_inline void mmc_request_start(struct mmc_sk_tag *tag, __u32 op)
+static __always_inline void mmc_request_start(const struct mmc_config *cfg, struct mmc_sk_tag *tag,
+					      __u32 op)
 {
 	if (tag->req_pending)
 		return;
 	tag->req_pending = 1;
 	tag->req_sent_ns = bpf_ktime_get_ns();
 	tag->last_op = op;
-	mmc_count_request(tag->exchange, op, 0);
+	if (mmc_request_counted(cfg, tag))
+		mmc_count_request(tag->exchange, op, 0);
 }
 
 static __always_inline void mmc_request_end(const struct mmc_config *cfg, struct mmc_sk_tag *tag,
 					    __u32 outcome, __u16 status)
 {
-	__u64 now = bpf_ktime_get_ns(), lat = now - tag->req_sent_ns;
-	__u32 base = (tag->exchange % MMC_MAX_EXCHANGES) * MMC_RESTLAT_STRIDE;
+	struct mmc_req_end r = {};
 
 	tag->req_pending = 0;
-	if (outcome != MMC_REQ_ANSWERED)
-		mmc_count_request(tag->exchange, tag->last_op, 1);
-	if (outcome == MMC_REQ_ANSWERED || outcome == MMC_REQ_HTTP_FAIL) {
-		mmc_restlat_add(base + mmc_restlat_bucket(lat), 1);
-		mmc_restlat_add(base + MMC_RESTLAT_SUM_US, lat / 1000);
-		mmc_restlat_add(base + MMC_RESTLAT_COUNT, 1);
-	}
-	if (cfg->req_events) {
-		struct mmc_req_event e = {};
-
-		e.ts_ns = now;
-		e.latency_ns = lat;
-		e.flow = tag->cookie;
-		e.status = status;
-		e.exchange = tag->exchange;
-		e.op = tag->last_op;
-		e.outcome = outcome;
-		e.tls = tag->tls;
-		/* No wakeup: the experiment drains the ring on its own tick. */
-		if (bpf_ringbuf_output(&mmc_requests, &e, sizeof(e), BPF_RB_NO_WAKEUP) < 0)
-			mmc_count(MMC_STAT_REQ_EVENTS_LOST);
-	}
+	if (!mmc_request_counted(cfg, tag))
+		return;
+	r.sent_ns = tag->req_sent_ns;
+	r.flow = tag->cookie;
+	r.status = status;
+	r.exchange = tag->exchange;
+	r.op = tag->last_op;
+	r.outcome = outcome;
+	r.tls = tag->tls;
+	mmc_request_finish(cfg, &r);
 }
 
 /* The status code of a plaintext "HTTP/1.x NNN" response starting at the payload, else 0. */
@@ -132,8 +115,7 @@ static __always_inline void mmc_request_ingress(struct __sk_buff *skb, const str
 	 * upgrade) is the last HTTP answer on the connection and ends the request. */
 	if (status >= 100 && status < 200 && status != 101)
 		return;
-	mmc_request_end(cfg, tag,
-			status == 429 || status >= 500 ? MMC_REQ_HTTP_FAIL : MMC_REQ_ANSWERED, status);
+	mmc_request_end(cfg, tag, mmc_status_outcome(status), status);
 }
 
 #endif /* MMCHAOS_REQUEST_BPF_H */

@@ -1,8 +1,10 @@
-/* exch_429 / exch_5xx / rate_limit_storm on TLS endpoints: the decision for one response the
- * engine's TLS library hands it, and the TLS part of the preload's shared record. Compiled into
- * the preload library, the controller and the unit tests: one definition of "is this response
- * rewritten, to what", with the data plane's order and semantics (tc_ingress.bpf.c: a storm burst
- * first, then exch_429, then exch_5xx, each counted when decided, the first live one acts).
+/* exch_429 / exch_5xx / rate_limit_storm and reconcile_mismatch on TLS endpoints: the decision for
+ * one response the engine's TLS library hands it (and for one order request it writes), and the
+ * TLS part of the preload's shared record. Compiled into the preload library, the controller and
+ * the unit tests: one definition of "is this response rewritten, to what", with the data plane's
+ * order and semantics (tc_ingress.bpf.c: a storm burst first, then exch_429, then exch_5xx, each
+ * counted when decided, the first live one acts; cgroup_skb.bpf.c: reconcile_mismatch decided per
+ * order request as it leaves).
  *
  * The record (/run/mmchaos/clock-<cgroup id>.shm, bpf/clock.h) is one file for the whole
  * preload: page 0 is clock_skew's state and carries the controller's heartbeat for both, page 1
@@ -20,12 +22,14 @@
 #include "rollout.h"
 #include "schedule.h"
 
-#define MMC_TLS_MAGIC	     0x31736c74636d6dULL /* "mmctls1" */
+#define MMC_TLS_MAGIC	     0x32736c74636d6dULL /* "mmctls2" */
 #define MMC_TLS_STATE_OFF    (2 * MMC_CLOCK_PAGE)
 #define MMC_TLS_COUNTS_OFF   (3 * MMC_CLOCK_PAGE)
 #define MMC_RECORD_FILE_SIZE (4 * MMC_CLOCK_PAGE)
 #define MMC_TLS_MAX_ENDPOINTS 32
 #define MMC_TLS_HOST_LEN      94
+#define MMC_TLS_ORDER_LINES   4  /* mmc_config's order_req */
+#define MMC_TLS_ORDER_LEN     32
 
 /* The scenarios that act on a TLS response, in decision order. */
 #define MMC_TLS_SCENARIOS 3
@@ -45,6 +49,9 @@ struct mmc_tls_state {
 	__u64 rollout_threshold;       /* by flow: the socket cookie, as the data plane */
 	__u64 prob[MMC_TLS_SCENARIOS]; /* thresholds (MMC_P_ONE = always), mmc_tls_scenario() order */
 	__u8 status_5xx[4];            /* exch_5xx's code, ASCII digits */
+	__u64 prob_reconcile;          /* reconcile_mismatch's threshold, per order request */
+	/* "METHOD /path" prefixes of order requests (mmc_config's order_req), NUL padded. */
+	__u8 order_req[MMC_TLS_ORDER_LINES][MMC_TLS_ORDER_LEN];
 	__u32 n_endpoints;
 	/* The https:// REST endpoints of target.exchanges as the engine names them in its requests'
 	 * Host header: only responses to requests for one of them are touched. By name, not by
@@ -54,11 +61,36 @@ struct mmc_tls_state {
 		char host[MMC_TLS_HOST_LEN]; /* lower case, NUL padded; IPv6 without brackets */
 		__u16 port;
 	} endpoints[MMC_TLS_MAX_ENDPOINTS];
+	/* The index in target.exchanges of each endpoint (the accounting's exchange). */
+	__u8 endpoint_exchange[MMC_TLS_MAX_ENDPOINTS];
+	/* 1: the preloads account the requests to those endpoints (mmc_config.tls_accounting with
+	 * no uprobes running): counts and latency in page 3, as the data plane's maps hold them. */
+	__u32 accounting;
+	/* 1: ... and write one event per finished request into page 3's ring (mmc_config's
+	 * req_events: an experiment or rollback triggers read them). */
+	__u32 req_events;
+};
+
+/* One finished request in page 3's ring: seq is its index + 1 once written (0 while a preload
+ * writes it). */
+#define MMC_TLS_REQ_RING 48
+struct mmc_tls_req_slot {
+	__u64 seq;
+	struct mmc_req_event e;
 };
 
 struct mmc_tls_counts {
 	__u64 injections[MMC_SCN_MAX][2]; /* [scenario][enum mmc_mode] */
 	__u64 responses;		  /* HTTP/1 responses on exchange connections seen */
+	/* REST accounting of the TLS flows by the preloads: mmc_reqstats' and mmc_restlat's
+	 * layout (mmchaos.h), added to them by the controller. */
+	__u64 reqstats[MMC_REQSTAT_SLOTS];
+	__u64 restlat[MMC_RESTLAT_SLOTS];
+	/* Finished requests (while req_events), the data plane's mmc_requests for the preloads:
+	 * many writers (an index from req_head), the controller reads in order and counts what a
+	 * writer lapped as lost. */
+	__u64 req_head;
+	struct mmc_tls_req_slot req_ring[MMC_TLS_REQ_RING];
 };
 
 /* The consistent part of the state a decision needs (a seqlock-protected copy). */
@@ -67,6 +99,7 @@ struct mmc_tls_view {
 	__u64 epoch_ns, on_ns, off_ns, heartbeat_timeout_ns, heartbeat_ns, rollout_threshold;
 	__u64 prob[MMC_TLS_SCENARIOS];
 	__u8 status_5xx[4];
+	__u64 prob_reconcile;
 };
 
 enum mmc_tls_verdict {
@@ -75,20 +108,15 @@ enum mmc_tls_verdict {
 	MMC_TLS_LIVE = 2,
 };
 
-/* One scenario's decision for one response on flow (socket cookie) at monotonic time now, with
- * a uniform 32-bit draw: the steps and order of mmc_decide() (fault.bpf.h). Index i is the
- * position in mmc_tls_scenario() order; the storm draws once per burst instead. */
-static inline enum mmc_tls_verdict mmc_tls_decide_one(const struct mmc_tls_view *v, __u32 i,
-						      __u64 flow, __u64 now, __u32 draw)
+/* One decision at monotonic time now on flow (socket cookie) for a scenario whose threshold is
+ * given, with a uniform 32-bit draw: the steps and order of mmc_decide() (fault.bpf.h). A
+ * per-burst scenario (the storm) draws once per burst instead. */
+static inline enum mmc_tls_verdict mmc_tls_decide_p(const struct mmc_tls_view *v, __u64 threshold,
+						    int per_burst, __u64 flow, __u64 now, __u32 draw)
 {
 	struct mmc_phase ph;
-	__u64 threshold;
-	int per_burst = mmc_tls_scenario(i) == MMC_SCN_RATE_LIMIT_STORM;
 
-	if (!v->armed || i >= MMC_TLS_SCENARIOS)
-		return MMC_TLS_SKIP;
-	threshold = v->prob[i];
-	if (threshold == 0)
+	if (!v->armed || threshold == 0)
 		return MMC_TLS_SKIP;
 	if (!per_burst && (__u64)draw >= threshold)
 		return MMC_TLS_SKIP;
@@ -103,6 +131,43 @@ static inline enum mmc_tls_verdict mmc_tls_decide_one(const struct mmc_tls_view 
 	if (per_burst && (__u64)mmc_flow_hash(ph.burst, v->seed ^ 0x5743u) >= threshold)
 		return MMC_TLS_SKIP;
 	return v->dry_run ? MMC_TLS_SHADOW : MMC_TLS_LIVE;
+}
+
+/* One response scenario's decision; index i is the position in mmc_tls_scenario() order. */
+static inline enum mmc_tls_verdict mmc_tls_decide_one(const struct mmc_tls_view *v, __u32 i,
+						      __u64 flow, __u64 now, __u32 draw)
+{
+	if (i >= MMC_TLS_SCENARIOS)
+		return MMC_TLS_SKIP;
+	return mmc_tls_decide_p(v, v->prob[i], mmc_tls_scenario(i) == MMC_SCN_RATE_LIMIT_STORM, flow,
+				now, draw);
+}
+
+/* reconcile_mismatch for one order request the engine writes: live, the exchange gets the
+ * order and the engine never gets its response. */
+static inline enum mmc_tls_verdict mmc_tls_decide_reconcile(const struct mmc_tls_view *v,
+							    __u64 flow, __u64 now, __u32 draw)
+{
+	return mmc_tls_decide_p(v, v->prob_reconcile, 0, flow, now, draw);
+}
+
+/* Which configured order request line buf (the start of a request the engine writes) begins
+ * with: 0..MMC_TLS_ORDER_LINES-1, or -1. The data plane's prefix match (cgroup_skb.bpf.c's
+ * mmc_request_op). */
+static inline int mmc_tls_order_line(const __u8 order_req[MMC_TLS_ORDER_LINES][MMC_TLS_ORDER_LEN],
+				     const __u8 *buf, __u64 n)
+{
+	for (int r = 0; r < MMC_TLS_ORDER_LINES; r++) {
+		const __u8 *want = order_req[r];
+		int match = want[0] != 0;
+
+		for (__u64 i = 0; i < MMC_TLS_ORDER_LEN && match && want[i]; i++)
+			if (i >= n || buf[i] != want[i])
+				match = 0;
+		if (match)
+			return r;
+	}
+	return -1;
 }
 
 /* The whole decision for one response: verdicts[i] per scenario (each counted by the caller when

@@ -23,7 +23,11 @@ if [ -f "$dir/CMakeCache.txt" ]; then
     rm -rf "$dir"
   fi
 fi
-[ -f "$dir/CMakeCache.txt" ] || cmake -S . -B "$dir" -G "$gen" -DCMAKE_BUILD_TYPE="$type" >/dev/null
+# Configured unless a whole configuration is there: a configure that failed leaves a cache
+# without build files.
+if [ ! -f "$dir/CMakeCache.txt" ] || { [ ! -f "$dir/build.ninja" ] && [ ! -f "$dir/Makefile" ]; }; then
+  cmake -S . -B "$dir" -G "$gen" -DCMAKE_BUILD_TYPE="$type" >/dev/null
+fi
 targets=()
 for t in "$@"; do targets+=(--target "$t"); done
 cmake --build "$dir" -j "$(nproc)" "${targets[@]}"

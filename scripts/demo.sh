@@ -117,7 +117,7 @@ target:
       rest: ["$HTTP://api.mock-exchange.test:8080"]
       ws: ["$WS://stream.mock-exchange.test:8081/ws"]
       resolve: {api.mock-exchange.test: [$EX_IP], stream.mock-exchange.test: [$EX_IP]}
-$([ "$TLS" = 1 ] || echo '      order_requests: ["POST /api/v3/order"]')
+      order_requests: ["POST /api/v3/order"]
   dns_ports: [53]
   tick_ms: 100
   deadline_ms: 200

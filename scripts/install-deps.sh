@@ -20,6 +20,9 @@ PKGS=(
   libboost-dev libssl-dev
   # packaging (deploy/, issue 15): the man page from the CLI, the .deb's lint
   help2man lintian man-db
+  # the container image (scripts/image.sh: buildah from scratch) and its test, which runs the
+  # image's root filesystem as a runtime would (unshare, capsh); podman to inspect/run it elsewhere
+  buildah podman libcap2-bin
   # the config fuzzer (tests/fuzz, scripts/fuzz-config.sh) and the sanitizers' runtimes: clang 14
   # cannot compile libstdc++ 12's std::expected
   clang-16 libfuzzer-16-dev libclang-rt-16-dev

@@ -5,8 +5,15 @@
 # random moment: during attach, during bursts, or just after a SIGHUP reload. Every other start
 # is cleaned up by `mmchaos rollback`, the others by the next start. After each rollback (and at
 # the end) nothing of mmchaos may be left: no mmc_ BPF link, no record of the target in
-# /run/mmchaos, no mmc* device, the interface's qdiscs as before, no damaged record; and a
-# sibling cgroup's pings on the same interface lose nothing over the whole soak.
+# /run/mmchaos, no mmc* device (ifb, bounce veth) in any netns it uses, the interface's qdiscs
+# and tc filters as before, the engine's memory.high as before, no damaged record; and a sibling
+# cgroup's pings on the same interface lose nothing over the whole soak.
+# Where the cgroup v2 hierarchy has the memory controller (the qemu lanes: see docs/OPERATIONS.md)
+# mem_pressure: high is configured too, so kills also land while memory.high is lowered.
+# On both kernels, one command each (qemu, TCG; the lanes' kernels):
+#   flock -o /tmp/mmchaos-kernel.lock env VMTEST_TIMEOUT=1800 ./scripts/vmtest.sh ./scripts/soak.sh 100
+#   flock -o /tmp/mmchaos-kernel.lock env VMTEST_TIMEOUT=1800 VMTEST_KERNEL=6.12 \
+#       ./scripts/vmtest.sh ./scripts/soak.sh 100
 # Everything it makes (two netns, a veth pair, cgroups, processes) is removed on exit.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +51,14 @@ ip -n "$eng" addr add 10.77.0.1/24 dev "${tag}a"
 ip -n "$exch" addr add 10.77.0.2/24 dev "${tag}b"
 ip -n "$eng" link set "${tag}a" up
 ip -n "$exch" link set "${tag}b" up
+mkdir -p "$root_cg"
+# mem_pressure needs the memory controller enabled for the engine's cgroup (the operator's step,
+# never mmchaos'): only where the hierarchy has it, so the host's hybrid cgroups soak without it.
+mem=none
+if grep -qw memory "$cg2/cgroup.controllers" 2>/dev/null; then
+  grep -qw memory "$cg2/cgroup.subtree_control" || echo +memory >"$cg2/cgroup.subtree_control"
+  echo +memory >"$root_cg/cgroup.subtree_control" && mem=high
+fi
 mkdir -p "$root_cg/engine" "$root_cg/sibling"
 
 # In cgroup $1, in netns $2: the rest of the arguments (cgroup first: `ip netns exec` remounts /sys).
@@ -60,16 +75,32 @@ disown $!
 sleep 1
 in_cg "$root_cg/engine" "$eng" sh -c \
   'while :; do curl -s -m 1 -o /dev/null http://10.77.0.2:8080/; sleep 0.01; done'
-in_cg "$root_cg/sibling" "$eng" ping -q -i 0.01 10.77.0.2 >"$work/ping.txt" 2>&1
+if [ $mem = high ]; then
+  # A working set in the engine's cgroup, so that a burst's memory.high is below "max" (64 MiB
+  # resident: above the 32 MiB floor, so a high squeeze lowers it).
+  in_cg "$root_cg/engine" "$eng" /usr/bin/python3 -c \
+    'import time; b = bytearray(64 << 20); [b.__setitem__(i, 1) for i in range(0, len(b), 4096)]; time.sleep(86400)'
+fi
+in_cg "$root_cg/sibling" "$eng" ping -i 0.01 10.77.0.2 >"$work/ping.txt" 2>&1
 ping_pid=${pids[-1]}
 
 # Without tcx links mmchaos hooks the interface through a clsact, and adding or deleting one
 # pauses the device for everyone (README); provisioned once, as the README advises, mmchaos never
 # adds or removes it and a sibling must lose nothing.
-if [ "$("$bin" doctor --json | jq -r .tc_attach)" = clsact ]; then
+doctor=$("$bin" doctor --json)
+if [ "$(jq -r .tc_attach <<<"$doctor")" = clsact ]; then
   ip netns exec "$eng" tc qdisc add dev "${tag}a" clsact || exit 1
 fi
+# The netem path too (its ifb, and bounce veths with tcx) where the kernel has netem: lat_spike.
+lat=0
+[ "$(jq -r '.scenarios[] | select(.scenario == "lat_spike") | .supported' <<<"$doctor")" = true ] &&
+  lat=20
 base_qdisc=$(ip netns exec "$eng" tc qdisc show dev "${tag}a")
+tc_filters() {
+  for dir in ingress egress; do ip netns exec "$eng" tc filter show dev "${tag}a" $dir; done
+}
+base_filters=$(tc_filters)
+base_high=$(cat "$root_cg/engine/memory.high" 2>/dev/null)
 config() {  # $1: exch_429 intensity
   cat <<YAML
 chaos:
@@ -77,6 +108,8 @@ chaos:
   dry_run: false
   net_loss: 0.05
   exch_429: $1
+  lat_spike_ms: $lat
+  mem_pressure: $mem
   burst_on_sec: 0.5
   burst_off_sec: 0.5
 target:
@@ -109,8 +142,12 @@ check_clean() {
   ls /run/mmchaos/cgroup-"$cgid".* >/dev/null 2>&1 && fail "$i" "records left: $(ls /run/mmchaos)"
   bpftool link show 2>/dev/null | grep -q 'name mmc_' && fail "$i" "an mmc_ link is left"
   ip -n "$eng" -o link | grep -q ': mmc' && fail "$i" "an mmc* device is left in the engine's netns"
+  ip -o link | grep -q ': mmc' && fail "$i" "an mmc* device is left in the root netns"
   [ "$(ip netns exec "$eng" tc qdisc show dev "${tag}a")" = "$base_qdisc" ] ||
     fail "$i" "the interface's qdiscs changed"
+  [ "$(tc_filters)" = "$base_filters" ] || fail "$i" "the interface's tc filters changed: $(tc_filters)"
+  [ "$(cat "$root_cg/engine/memory.high" 2>/dev/null)" = "$base_high" ] ||
+    fail "$i" "the engine's memory.high is $(cat "$root_cg/engine/memory.high"), was $base_high"
 }
 
 declare -A moments=()
@@ -144,13 +181,20 @@ done
 
 kill -INT "$ping_pid" 2>/dev/null
 sleep 0.5
-# "N packets transmitted, M received": the one in flight at the SIGINT may be unanswered.
+# Every echo request the sibling sent must be answered, but for those still in flight at the
+# SIGINT: the last second's (under qemu's TCG a round trip can outlast several 10 ms intervals).
+# icmp_seq wraps at 65536 (11 min at 100/s): past that, a loss is missed if the same sequence
+# number was answered in another round.
 read -r sent got < <(awk '/packets transmitted/ { print $1, $4 }' "$work/ping.txt")
-if [ -z "${sent:-}" ] || ((sent - got > 1)); then
-  fail end "the sibling's pings: $(grep transmitted "$work/ping.txt")"
+lost=$(awk -v last="${sent:-0}" -F'icmp_seq=' '/ bytes from / { split($2, a, " "); seen[a[1]] = 1 }
+  END { for (i = 1; i <= last - 100; i++) if (!((i % 65536) in seen)) printf "%d ", i }' "$work/ping.txt")
+if [ -z "${sent:-}" ] || [ -n "$lost" ]; then
+  fail end "the sibling's pings: $(grep transmitted "$work/ping.txt"); unanswered icmp_seq: $lost"
 else
-  echo "soak: sibling: $got of $sent pings answered"
+  echo "soak: sibling: every ping answered ($got of $sent, the last second's in flight excused)"
 fi
+echo "soak: $(uname -r), tc: $(jq -r .tc_attach <<<"$doctor"), lat_spike_ms: $lat," \
+  "mem_pressure: $mem, $SECONDS s"
 echo "soak: $starts starts (killed during attach ${moments[0]:-0}, bursts ${moments[1]:-0}," \
   "after SIGHUP ${moments[2]:-0}), $failures failure(s)"
 exit $((failures > 0))

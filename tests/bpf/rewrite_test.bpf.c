@@ -7,9 +7,8 @@
 
 #define MMC_MAPS_OWNER
 #include "maps.bpf.h"
+#include "netdefs.bpf.h"
 #include "rewrite.bpf.h"
-
-#define ETH_HLEN 14
 
 enum test_op {
 	TEST_HTTP_STATUS = 1,

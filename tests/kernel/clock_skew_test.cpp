@@ -14,12 +14,15 @@
 #include <fstream>
 #include <future>
 #include <iterator>
+#include <memory>
 #include <sstream>
 
 #include "cgroup/cgroup.h"
 #include "clock/clock_state.h"
 #include "clock/clock_uprobe.h"
+#include "controller/registry.h"
 #include "harness.h"
+#include "joined.h"
 #include "schedule.h"
 #include "traffic.h"
 
@@ -95,14 +98,19 @@ size_t LinesIn(const std::string& path) {
       std::count(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>(), '\n'));
 }
 
-// The probe started directly: in cg if given (the uprobe mechanism needs no exec), else here.
-// A process joining the cgroup carries the uprobes from the controller's next loop tick (50 ms):
-// the shell joins, waits that out, and execs the probe (which maps libc after the attach).
-std::future<std::string> PlainProbe(const Cgroup* cg, int count, int interval_ms) {
-  std::string cmd =
-      (cg ? "echo $$ > " + cg->path() + "/cgroup.procs && sleep 0.5 && " : std::string()) +
-      "exec " + ProbeCmd(count, interval_ms);
-  return std::async(std::launch::async, [cmd] { return Capture("sh -c '" + cmd + "'"); });
+// The probe started directly, here: outside any target.
+std::future<std::string> PlainProbe(int count, int interval_ms) {
+  const std::string cmd = ProbeCmd(count, interval_ms);
+  return std::async(std::launch::async, [cmd] { return Capture(cmd); });
+}
+
+// The probe started directly in cg (the uprobe mechanism needs no exec). With a controller it
+// execs once its process is covered (the "clock_skew: pid N (comm) covered" line): every read
+// it makes is one the uprobes see.
+std::unique_ptr<JoinedProcess> ProbeIn(const Cgroup& cg, const TempDir& dir, Controller* ctl,
+                                       int count, int interval_ms) {
+  return std::make_unique<JoinedProcess>(cg, ProbeCmd(count, interval_ms), dir.path(), ctl,
+                                         "clock_skew");
 }
 
 struct Judged {
@@ -189,7 +197,7 @@ TEST(ClockSkew, PreloadSkewsOnlyTheTargetAndOnlyDuringBursts) {
 
   constexpr int n = 100, gap_ms = 40;  // ~4.5 s: two cycles and more
   auto engine = ExecProbe(cfg, n, gap_ms);
-  auto plain = PlainProbe(nullptr, n, gap_ms);
+  auto plain = PlainProbe(n, gap_ms);
   auto stray = ExecProbe(other_cfg, n, gap_ms);
   auto e = Parse(engine.get()), p = Parse(plain.get()), s = Parse(stray.get());
   ASSERT_EQ(e.size(), static_cast<size_t>(n));
@@ -258,7 +266,7 @@ TEST(ClockSkew, ExecPlacesTheCommandAndPassesItsStatusOn) {
   auto mount = Cgroup2Mount();
   ASSERT_TRUE(mount.has_value());
   EXPECT_NE(out.find("0::" + target.path().substr(mount->size()) + "\n"), std::string::npos) << out;
-  const bool uprobes = ProbeClockUprobe(true).empty();
+  const bool uprobes = ProbeClockUprobe(true).has_value();
   EXPECT_EQ(out.find("libmmchaos-clock.so") != std::string::npos, !uprobes) << out;
 
   Capture(MmchaosBin() + " exec -c " + cfg + " -- /nonexistent/cmd 2>/dev/null", &rc);
@@ -345,28 +353,34 @@ TEST_P(ClockRollback, SkewStops) {
               (static_cast<double>(last_skewed) - static_cast<double>(trigger)) / 1e6);
 
   if (GetParam() == Path::kSigkill) {
+    // Left armed with a dead heartbeat, beside the controller's state record: what the
+    // operator's `mmchaos rollback` removes.
     EXPECT_TRUE(std::filesystem::exists(state));
-    ::unlink(state.c_str());  // what the next run or `mmchaos rollback` does
+    EXPECT_EQ(ctl.Wait(5s), 128 + SIGKILL);
+    ExpectRollbackAfterCrash(state);
   } else {
     EXPECT_FALSE(std::filesystem::exists(state)) << state;
   }
   if (GetParam() == Path::kSighupDisabled) ctl.Signal(SIGTERM);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllPaths, ClockRollback,
-                         ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
-                                           Path::kRollbackCommand, Path::kSigkill),
-                         PathName);
+INSTANTIATE_TEST_SUITE_P(AllPaths, ClockRollback, AllPaths(), PathName);
+
+// The uprobe mechanism can run here, or the test skips (a failure in the qemu lanes).
+#define REQUIRE_CLOCK_UPROBES()                                               \
+  do {                                                                        \
+    if (Result<void> probe = ProbeClockUprobe(false); !probe) {               \
+      const std::string why = probe.error().message();                        \
+      if (std::getenv("MMCHAOS_IN_VM"))                                       \
+        FAIL() << "the qemu lane must run the uprobe mechanism: " << why;     \
+      GTEST_SKIP() << "this kernel cannot run the uprobe mechanism: " << why; \
+    }                                                                         \
+  } while (0)
 
 // The kernel mechanism: no exec, no preload. A process in the target cgroup reads a skewed
 // clock_gettime during on-phases, one outside never; counted in the data plane's counters.
 TEST(ClockSkewUprobe, SkewsTheTargetCgroupOnly) {
-  std::string why = ProbeClockUprobe(false);
-  if (!why.empty()) {
-    if (std::getenv("MMCHAOS_IN_VM"))
-      FAIL() << "the qemu lane must run the uprobe mechanism: " << why;
-    GTEST_SKIP() << "this kernel cannot run the uprobe mechanism: " << why;
-  }
+  REQUIRE_CLOCK_UPROBES();
   Cgroup target("target");
   TempDir dir;
   const uint16_t mport = TestPort(3);
@@ -378,9 +392,9 @@ TEST(ClockSkewUprobe, SkewsTheTargetCgroupOnly) {
   ASSERT_NE(epoch, 0u) << Status().dump();
 
   constexpr int n = 70, gap_ms = 50;  // ~3.5 s at least: one and a half cycles
-  auto engine = PlainProbe(&target, n, gap_ms);
-  auto outside = PlainProbe(nullptr, n, gap_ms);
-  auto e = Parse(engine.get()), o = Parse(outside.get());
+  auto engine = ProbeIn(target, dir, &ctl, n, gap_ms);
+  auto outside = PlainProbe(n, gap_ms);
+  auto e = Parse(engine->Output()), o = Parse(outside.get());
   ASSERT_EQ(e.size(), static_cast<size_t>(n));
   ASSERT_EQ(o.size(), static_cast<size_t>(n));
   const uint64_t on = 1000 * kMs, off = 1000 * kMs;
@@ -398,9 +412,68 @@ TEST(ClockSkewUprobe, SkewsTheTargetCgroupOnly) {
   // SIGTERM: the uprobe links go with the controller; the engine reads true time after.
   ctl.Signal(SIGTERM);
   ASSERT_EQ(ctl.Wait(20s), 0) << ctl.output();
-  auto after = Parse(PlainProbe(&target, 5, 10).get());
+  auto after = Parse(ProbeIn(target, dir, nullptr, 5, 10)->Output());
   ASSERT_EQ(after.size(), 5u);
   for (const auto& s : after) EXPECT_LE(std::llabs(s.real - s.raw), kTolNs);
+}
+
+// `mmchaos exec` under a controller running the uprobes starts the command only once its process
+// is covered: the command (the same process) finds itself in the coverage record, the
+// controller's "covered" line for it is out, and its very first clock read is skewed.
+TEST(ClockSkewUprobe, ExecStartsTheCommandCovered) {
+  REQUIRE_CLOCK_UPROBES();
+  Cgroup target("target");
+  TempDir dir;
+  const uint16_t mport = TestPort(3);
+  ClockKnobs k{.skew_ms = 9000, .mechanism = "uprobe"};  // one burst all along
+  auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
+  Controller ctl(cfg);
+  ASSERT_TRUE(ctl.WaitFor("clock_skew: uprobes", 20s)) << ctl.output();
+  auto id = CgroupId(target.path());
+  ASSERT_TRUE(id.has_value());
+  const std::string record = RunDir() + "/cgroup-" + std::to_string(*id) + ".covered-clock_skew";
+  const std::string seen = dir.path() + "/seen", pidfile = dir.path() + "/pid";
+  // The controller stopped, no Sync can cover the newcomer: exec holds the command until it is
+  // let go (a command started uncovered would write its pid file at once).
+  ctl.Signal(SIGSTOP);
+  auto run = std::async(std::launch::async, [&] {
+    int rc = 0;
+    std::string out =
+        Capture(MmchaosBin() + " exec -c " + cfg + " -- sh -c 'echo $$ > " + pidfile + "; cat " +
+                    record + " > " + seen + "; exec " + ProbeCmd(3, 0) + "'",
+                &rc);
+    return std::make_pair(out, rc);
+  });
+  auto joined = [&] {
+    std::ifstream procs(target.path() + "/cgroup.procs");
+    pid_t p = 0;
+    return static_cast<bool>(procs >> p);
+  };
+  for (auto until = std::chrono::steady_clock::now() + 20s;
+       !joined() && std::chrono::steady_clock::now() < until;)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(joined()) << "exec never joined the target";
+  std::this_thread::sleep_for(1500ms);  // the window in which an unheld command would start
+  EXPECT_FALSE(std::filesystem::exists(pidfile)) << "the command started before it was covered";
+  ctl.Signal(SIGCONT);
+  auto [out, rc] = run.get();
+  ASSERT_EQ(rc, 0) << out << ctl.output();
+  pid_t pid = 0;
+  std::ifstream(pidfile) >> pid;
+  ASSERT_NE(pid, 0);
+  std::ifstream in(seen);
+  std::string line;
+  bool listed = false;
+  while (std::getline(in, line)) listed |= line.rfind(std::to_string(pid) + " ", 0) == 0;
+  EXPECT_TRUE(listed) << "pid " << pid << " not in " << record << " when the command started";
+  EXPECT_TRUE(ctl.WaitFor("clock_skew: pid " + std::to_string(pid) + " (", 5s)) << ctl.output();
+  auto v = Parse(out);
+  ASSERT_EQ(v.size(), 3u) << out;
+  for (const auto& s : v)
+    EXPECT_LE(std::llabs(s.real - s.raw - k.skew_ms * kMs), kTolNs) << "a read not skewed";
+  ctl.Signal(SIGTERM);
+  ASSERT_EQ(ctl.Wait(20s), 0) << ctl.output();
+  EXPECT_FALSE(std::filesystem::exists(record)) << "the record goes with the uprobes";
 }
 
 double Median(std::vector<double> v) {
@@ -409,12 +482,12 @@ double Median(std::vector<double> v) {
 }
 
 // ns per clock_gettime call of a fresh process in cg (median of batches), median of `runs` runs.
-double CallCost(const Cgroup& cg, int runs) {
+// With a controller, each process runs once it is covered (see JoinedProcess).
+double CallCost(const Cgroup& cg, const TempDir& dir, int runs, Controller* ctl = nullptr) {
   std::vector<double> r;
   for (int i = 0; i < runs; ++i) {
-    std::string out = Capture("sh -c 'echo $$ > " + cg.path() + "/cgroup.procs && exec " +
-                              CALL_COST_BIN + " 9 5000'");
-    r.push_back(std::atof(out.c_str()));
+    JoinedProcess p(cg, std::string(CALL_COST_BIN) + " 9 5000", dir.path(), ctl, "clock_skew");
+    r.push_back(std::atof(p.Output().c_str()));
   }
   return Median(r);
 }
@@ -424,31 +497,20 @@ double CallCost(const Cgroup& cg, int runs) {
 // file, a bystander paid x27 per call in the 6.1 lane. A process that joins the target carries
 // them; the sibling's never do.
 TEST(ClockSkewUprobe, ProcessOutsideTheTargetPaysNothing) {
-  std::string why = ProbeClockUprobe(false);
-  if (!why.empty()) {
-    if (std::getenv("MMCHAOS_IN_VM"))
-      FAIL() << "the qemu lane must run the uprobe mechanism: " << why;
-    GTEST_SKIP() << "this kernel cannot run the uprobe mechanism: " << why;
-  }
+  REQUIRE_CLOCK_UPROBES();
   Cgroup target("target"), sibling("sibling");
   TempDir dir;
   const uint16_t mport = TestPort(3);
   // An off-phase all along (the burst starts in an hour): what the probes cost between bursts.
   ClockKnobs k{.skew_ms = 9000, .on_sec = 1, .off_sec = 3600, .mechanism = "uprobe"};
   auto cfg = dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
-  const double before = CallCost(sibling, 3);
+  const double before = CallCost(sibling, dir, 3);
   Controller ctl(cfg);
   ASSERT_TRUE(ctl.WaitFor("clock_skew: uprobes", 20s)) << ctl.output();
   std::this_thread::sleep_for(300ms);
-  const double sibling_after = CallCost(sibling, 3);
-  // A process that joins the target carries them (Sync), as the resident one does.
-  std::vector<double> in_target;
-  for (int i = 0; i < 3; ++i) {
-    std::string out = Capture("sh -c 'echo $$ > " + target.path() +
-                              "/cgroup.procs && sleep 0.5 && exec " + CALL_COST_BIN + " 9 5000'");
-    in_target.push_back(std::atof(out.c_str()));
-  }
-  const double target_after = Median(in_target);
+  const double sibling_after = CallCost(sibling, dir, 3);
+  // A process that joins the target carries them (Sync) from its "covered" line on.
+  const double target_after = CallCost(target, dir, 3, &ctl);
   std::printf(
       "clock_gettime ns/call: sibling %.1f before, %.1f with the uprobes (x%.2f); "
       "target %.1f (x%.1f, off-phase)\n",

@@ -15,6 +15,8 @@ namespace {
 using namespace std::chrono_literals;
 
 struct EngineScene : ReferenceScene {
+  using ReferenceScene::ReferenceScene;
+
   std::unique_ptr<Controller> Start(const std::string& chaos) {
     std::ostringstream y;
     y << "chaos:\n  enabled: true\n  dry_run: false\n"
@@ -26,16 +28,19 @@ struct EngineScene : ReferenceScene {
     return c;
   }
 
-  // Runs the engine in the target cgroup for `run`, then returns its --stats-json summary.
+  // Runs the engine in the target cgroup for `run`, then returns its --stats-json summary. On
+  // TLS it is started through `mmchaos exec` (the TLS faults' preload), as a user would.
   nlohmann::json RunEngine(std::chrono::milliseconds run) {
     std::string stats = dir.path() + "/engine-stats.json";
-    Process engine(
-        EngineCmd("--tick-ms 50 --backoff-max-ms 300 --reconcile-every-ticks 5 "
-                  "--metrics-listen " +
-                  topo.engine_ip + ":" + std::to_string(TestPort(13)) + " --stats-json " + stats),
-        topo.engine, &target);
+    std::string cmd = EngineCmd(
+        "--tick-ms 50 --backoff-max-ms 300 --reconcile-every-ticks 5 "
+        "--metrics-listen " +
+        topo.engine_ip + ":" + std::to_string(TestPort(13)) + " --stats-json " + stats);
+    auto engine = tls ? std::make_unique<Process>("exec " + MmchaosBin() + " exec -c " +
+                                                  dir.path() + "/chaos.yaml -- " + cmd)
+                      : std::make_unique<Process>(cmd, topo.engine, &target);
     std::this_thread::sleep_for(run);
-    return Finish(engine, stats);
+    return Finish(*engine, stats);
   }
 
   static nlohmann::json Finish(Process& engine, const std::string& stats) {
@@ -69,8 +74,13 @@ TEST(Engine, WsDisconnectMakesTheReferenceEngineReconnect) {
   EXPECT_GE(StatusInjections(StatusFor(s.target.path()), "ws_disconnect", "live"), 2u);
 }
 
-TEST(Engine, ReconcileMismatchIsDetectedByTheEngine) {
-  EngineScene s;
+class EngineReconcile : public ::testing::TestWithParam<bool> {};
+
+// Plaintext: the data plane chooses order requests by their request line and resets the answer.
+// TLS: the preload chooses them where OpenSSL holds the request line, and the engine's read of
+// the answer fails as on a reset; on both, the engine's reconciliation finds every lost ack.
+TEST_P(EngineReconcile, MismatchIsDetectedByTheEngine) {
+  EngineScene s(GetParam());
   auto ctl = s.Start("  reconcile_mismatch: 0.3\n");
   auto stats = s.RunEngine(4s);
   uint64_t created = StatusInjections(StatusFor(s.target.path()), "reconcile_mismatch", "live");
@@ -83,6 +93,9 @@ TEST(Engine, ReconcileMismatchIsDetectedByTheEngine) {
   while (std::getline(log, line)) places += line.find("\"place\"") != std::string::npos;
   EXPECT_GE(places, static_cast<int>(created));
 }
+
+INSTANTIATE_TEST_SUITE_P(PlainAndTls, EngineReconcile, ::testing::Values(false, true),
+                         [](const auto& info) { return info.param ? "Tls" : "Plain"; });
 
 }  // namespace
 }  // namespace mmchaos::testing

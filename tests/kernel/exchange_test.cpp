@@ -27,6 +27,7 @@ using namespace std::chrono_literals;
 
 struct Faults {
   double exch_429 = 0, exch_5xx = 0, storm = 0, ws_disconnect = 0, dns_flap = 0, reconcile = 0;
+  double net_loss = 0;
   bool dry_run = false;
   std::string dns_answer = "servfail";
   double on_sec = 3600, off_sec = 0;  // the burst schedule (default: always on)
@@ -48,6 +49,7 @@ struct ExchangeScene {
       << "  exch_429: " << f.exch_429 << "\n  exch_5xx: " << f.exch_5xx << "\n"
       << "  rate_limit_storm: " << f.storm << "\n  ws_disconnect: " << f.ws_disconnect << "\n"
       << "  dns_flap: " << f.dns_flap << "\n  reconcile_mismatch: " << f.reconcile << "\n"
+      << "  net_loss: " << f.net_loss << "\n"
       << "  burst_on_sec: " << f.on_sec << "\n  burst_off_sec: " << f.off_sec << "\n"
       << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
       << "  interfaces: [" << topo.engine_if << "]\n"
@@ -258,6 +260,59 @@ TEST(Exchange, AbandonedRequestsCountAsFailures) {
 // The egress hook skips the request-line check on a plaintext REST flow after a data segment
 // that started no request, until the exchange sends more (the engine's ACK number moves): a bulk
 // flow pays it once, not per packet. A request that follows an answer is still accounted.
+// A request whose segments net_loss drops costs the engine its retransmissions; the kernel's
+// latency (mm_rest_latency_seconds) counts from when the engine sent it, not from the first
+// copy that got through, so the two agree. On 1 s / off 1 s at net_loss 1.0: the engine's
+// keep-alive connection answers one request in an off-phase, then sends one 100 ms into an
+// on-phase, which gets through with a retransmission in the next off-phase (1.2 s later here).
+TEST(Exchange, ALostRequestsLatencyIncludesItsRetransmissions) {
+  ExchangeScene s;
+  std::filesystem::create_directories(s.dir.path() + "/www");
+  auto http = s.HttpServer();
+  s.WaitPort(s.http_port);
+  auto ctl = s.Start({.net_loss = 1.0, .on_sec = 1, .off_sec = 1});
+  auto dp = StatusFor(s.target.path());
+  ASSERT_FALSE(dp.is_null()) << ctl->output();
+  const std::string epoch = std::to_string(dp["burst"]["epoch_mono_ns"].get<uint64_t>());
+  const std::string ep = "('" + s.topo.exchange_ip + "'," + std::to_string(s.http_port) + ")";
+  const std::string out = s.dir.path() + "/took";
+  Process engine(
+      "/usr/bin/python3 -c \"import socket,time\n"
+      "E=" +
+          epoch +
+          "\nP=2000000000\n"
+          "def at(off):\n"
+          " t=time.clock_gettime_ns(time.CLOCK_MONOTONIC); w=E+(t-E)//P*P+off\n"
+          " time.sleep(((w if w>t else w+P)-t)/1e9)\n"
+          "def get(c):\n"
+          " t=time.monotonic(); c.sendall(b'GET /index.txt HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')\n"
+          " b=b''\n"
+          " while not b.endswith(b'body\\n'): b+=c.recv(4096)\n"
+          " return time.monotonic()-t\n"
+          "at(1050000000)\nc=socket.create_connection(" +
+          ep +
+          ")\n"
+          "c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)\na=get(c)\n"
+          "at(100000000)\nb=get(c)\n"
+          "open('" +
+          out +
+          "','w').write('%f %f' % (a, b))\n"
+          "c.close()\"",
+      s.topo.engine, &s.target);
+  ASSERT_EQ(engine.Wait(), 0);
+  double warm = 0, lost = 0;
+  std::ifstream(out) >> warm >> lost;
+  ASSERT_GT(lost, 0.5) << "the on-phase request was not lost: " << lost << " s";
+  std::this_thread::sleep_for(1500ms);  // one request-count sample
+  std::string body = Scrape(TestPort(1));
+  EXPECT_EQ(Scraped(body, "mm_rest_latency_seconds_count", R"(exchange="testnet")"), 2) << body;
+  EXPECT_NEAR(Scraped(body, "mm_rest_latency_seconds_sum", R"(exchange="testnet")"), warm + lost,
+              0.03)
+      << "engine: " << warm << " s + " << lost << " s\n"
+      << body;
+  EXPECT_GT(StatusInjections(StatusFor(s.target.path()), "net_loss", "live"), 0u);
+}
+
 TEST(Exchange, RequestAfterNonHttpDataOnARestFlowIsCounted) {
   ExchangeScene s;
   const std::string ep = "('" + s.topo.exchange_ip + "'," + std::to_string(s.http_port) + ")";
@@ -343,7 +398,7 @@ int DnsQueries(const char* server, int n, uint32_t gap_us, int wait_ms, int out_
   static const char kQuestion[] =
       "\x08"
       "exchange\x04test\x00\x00\x01\x00\x01";
-  int fds[kMax];
+  UniqueFd fds[kMax];
   if (n > kMax) return 2;
   sockaddr_in a{};
   a.sin_family = AF_INET;
@@ -355,9 +410,9 @@ int DnsQueries(const char* server, int n, uint32_t gap_us, int wait_ms, int out_
     q[2] = 0x01;  // RD
     q[5] = 1;     // one question
     std::memcpy(q + 12, kQuestion, sizeof(kQuestion) - 1);
-    fds[i] = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fds[i] < 0 || connect(fds[i], reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
-        send(fds[i], q, sizeof(q), 0) != static_cast<ssize_t>(sizeof(q)))
+    fds[i].reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fds[i] || connect(fds[i].get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 ||
+        send(fds[i].get(), q, sizeof(q), 0) != static_cast<ssize_t>(sizeof(q)))
       return 3;
     usleep(gap_us);
   }
@@ -365,11 +420,11 @@ int DnsQueries(const char* server, int n, uint32_t gap_us, int wait_ms, int out_
   int answered = 0;
   for (int i = 0; i < n; ++i) {
     unsigned char r[512];
-    ssize_t len = recv(fds[i], r, sizeof(r), 0);
+    ssize_t len = recv(fds[i].get(), r, sizeof(r), 0);
     if (len >= 12 && r[0] == (i >> 8 & 0xff) && r[1] == (i & 0xff) && (r[2] & 0x80) &&
         (r[3] & 0x0f) == 0)
       ++answered;
-    close(fds[i]);
+    fds[i].reset();
   }
   return write(out_fd, &answered, sizeof(answered)) == sizeof(answered) ? 0 : 4;
 }
@@ -414,13 +469,14 @@ struct DnsPeer {
   // n queries from a process in cg (DnsQueries): how many were answered NOERROR.
   int Queries(const Cgroup& cg, int n) {
     std::string ip = s.topo.exchange_ip;
-    int p[2];
-    EXPECT_EQ(pipe(p), 0);
-    Child c(cg, s.topo.engine, [&] { return DnsQueries(ip.c_str(), n, 2000, 1500, p[1]); });
-    close(p[1]);
+    Pipe p = MakePipe();
+    EXPECT_TRUE(p.read);
+    Child c(cg, s.topo.engine,
+            [&] { return DnsQueries(ip.c_str(), n, 2000, 1500, p.write.get()); });
+    p.write.reset();
     int answered = -1;
-    EXPECT_EQ(read(p[0], &answered, sizeof(answered)), static_cast<ssize_t>(sizeof(answered)));
-    close(p[0]);
+    EXPECT_EQ(read(p.read.get(), &answered, sizeof(answered)),
+              static_cast<ssize_t>(sizeof(answered)));
     EXPECT_EQ(c.Wait(), 0);
     return answered;
   }
@@ -510,13 +566,12 @@ TEST(Exchange, WsDisconnectResetsTheTargetsStreamWithinASecond) {
   auto run = [&](const Cgroup& cg) {
     std::string ip = s.topo.exchange_ip;
     uint16_t port = s.ws_port;
-    int p[2];
-    EXPECT_EQ(pipe(p), 0);
+    Pipe p = MakePipe();
+    EXPECT_TRUE(p.read);
     auto t0 = std::chrono::steady_clock::now();
-    Child c(cg, s.topo.engine, [&] { return TickClient(ip.c_str(), port, 3000, p[1]); });
-    close(p[1]);
-    ReadSamples(p[0]);
-    close(p[0]);
+    Child c(cg, s.topo.engine, [&] { return TickClient(ip.c_str(), port, 3000, p.write.get()); });
+    p.write.reset();
+    ReadSamples(p.read.get());
     int rc = c.Wait();
     return std::pair{rc, std::chrono::steady_clock::now() - t0};
   };
@@ -664,12 +719,12 @@ TEST(Exchange, KernelObservesWsGapsWithNoFaultOn) {
   auto ctl = s.Start({});
   std::string ip = s.topo.exchange_ip;
   uint16_t port = s.ws_port;
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
-  Child c(s.target, s.topo.engine, [&] { return TickClient(ip.c_str(), port, 1000, p[1]); });
-  close(p[1]);
-  auto samples = ReadSamples(p[0]);
-  close(p[0]);
+  Pipe p = MakePipe();
+  ASSERT_TRUE(p.read);
+  Child c(s.target, s.topo.engine,
+          [&] { return TickClient(ip.c_str(), port, 1000, p.write.get()); });
+  p.write.reset();
+  auto samples = ReadSamples(p.read.get());
   EXPECT_EQ(c.Wait(), 0);
   std::string body = Scrape(TestPort(1));
   double count = Scraped(body, "mm_ws_gap_ms_count", "");
@@ -682,18 +737,16 @@ TEST(Exchange, KernelObservesWsGapsWithNoFaultOn) {
 // An order request reaches the exchange (it echoes, like an ack), the ack never reaches the
 // engine: its connection is reset when the response arrives.
 int OrderRoundTrip(const char* ip, uint16_t port, const char* request) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
   inet_pton(AF_INET, ip, &a.sin_addr);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return 10;
-  if (write(fd, request, strlen(request)) < 0) return 11;
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return 10;
+  if (write(fd.get(), request, strlen(request)) < 0) return 11;
   char buf[256];
-  ssize_t n = read(fd, buf, sizeof(buf));
-  int rc = n > 0 ? 0 : (n < 0 && errno == ECONNRESET ? 1 : 12);
-  close(fd);
-  return rc;
+  ssize_t n = read(fd.get(), buf, sizeof(buf));
+  return n > 0 ? 0 : (n < 0 && errno == ECONNRESET ? 1 : 12);
 }
 
 TEST(Exchange, ReconcileMismatchLosesTheOrderAckAfterTheExchangeGotIt) {

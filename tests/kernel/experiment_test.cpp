@@ -6,12 +6,15 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
+#include "doctor/tc_probes.h"
 #include "reference_scene.h"
 #include "tc/steering.h"
+#include "tls/tls_uprobe.h"
 
 namespace mmchaos::testing {
 namespace {
@@ -23,12 +26,20 @@ struct ExperimentScene : ReferenceScene {
   std::unique_ptr<Process> engine;
   std::string stats = dir.path() + "/engine-stats.json";
 
-  ExperimentScene() {
-    engine = std::make_unique<Process>(
-        EngineCmd("--tick-ms 50 --deadline-ms 200 --backoff-base-ms 50 --backoff-max-ms 200 "
-                  "--retry-after-max-ms 100 --reconcile-every-ticks 5 --metrics-listen " +
-                  topo.engine_ip + ":" + std::to_string(engine_metrics) + " --stats-json " + stats),
-        topo.engine, &target);
+  // exec: the engine is started through `mmchaos exec -c` the config of chaos and extra (the TLS
+  // preload in it, as a user of the preload mechanism starts it), else plainly in the target
+  // cgroup.
+  explicit ExperimentScene(bool tls = false, bool exec = false, const std::string& chaos = "",
+                           const std::string& extra = "")
+      : ReferenceScene(tls) {
+    const std::string cmd = EngineCmd(
+        "--tick-ms 50 --deadline-ms 200 --backoff-base-ms 50 --backoff-max-ms 200 "
+        "--retry-after-max-ms 100 --reconcile-every-ticks 5 --metrics-listen " +
+        topo.engine_ip + ":" + std::to_string(engine_metrics) + " --stats-json " + stats);
+    engine = !exec ? std::make_unique<Process>(cmd, topo.engine, &target)
+                   : std::make_unique<Process>("exec " + MmchaosBin() + " exec -c " +
+                                               dir.Write("chaos.yaml", Config(chaos, extra)) +
+                                               " -- " + cmd);
     WaitListening(topo.engine, {engine_metrics});  // the engine is up
   }
 
@@ -162,7 +173,7 @@ TEST(Experiment, NetLossRunAgreesWithTheInjectionLogAndTheEngine) {
 TEST(Experiment, LatSpikeIsMeasuredOrRefusedWithTheReason) {
   ExperimentScene s;
   auto [rc, run] = s.Experiment(s.Config("  lat_spike_ms: 100\n"), "lat_spike");
-  if (!ProbeNetemSupport().empty()) {
+  if (!ProbeNetemSupport().has_value()) {
     ASSERT_FALSE(std::getenv("MMCHAOS_IN_VM")) << "netem must work in the qemu lane";
     EXPECT_EQ(rc, 2) << s.last_output;
     EXPECT_NE(s.last_output.find("netem"), std::string::npos) << s.last_output;
@@ -200,6 +211,62 @@ TEST(Experiment, Exch429MatchesTheEnginesOwn429s) {
   EXPECT_GT(live, 5);
   EXPECT_EQ(engine_429, live) << stats.dump();
   EXPECT_EQ(run["kernel"]["failures"].get<int64_t>(), live) << run.dump();
+}
+
+// slack: requests the kernel may miss at the start (the preload maps a new record within a
+// second of the engine's next write: up to 20 requests of its 50 ms ticks).
+void ExpectTlsKernelFiguresAreTheEngines(ExperimentScene& s, const nlohmann::json& run,
+                                         double slack = 0);
+
+// Over TLS, as a real exchange speaks it: the reference engine (Boost.Asio on the system's
+// libssl) verifies the mock exchange's HTTPS against a throwaway CA. exch_429 rewrites statuses
+// in libssl with the uprobes, which also account the requests there (op, the status the engine
+// got, latency): the kernel's figures are the engine's own, as on plaintext. The uprobes need
+// bpf_probe_write_user: run in the qemu lane (tls_uprobe), refused under this host's lockdown.
+TEST(TlsUprobe, ExperimentExch429KernelFiguresEqualTheEnginesOwn) {
+  if (const std::string why = ProbeTlsUprobe(); !why.empty()) {
+    if (std::getenv("MMCHAOS_IN_VM")) FAIL() << "the qemu lane must run the TLS uprobes: " << why;
+    GTEST_SKIP() << "this kernel cannot run the TLS uprobe mechanism: " << why;
+  }
+  ExperimentScene s(/*tls=*/true);
+  auto [rc, run] = s.Experiment(s.Config("  exch_429: 0.5\n"), "exch_429");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ExpectShape(run, "exch_429");
+  EXPECT_NE(s.last_output.find("they account the https:// requests"), std::string::npos)
+      << s.last_output;
+  ExpectTlsKernelFiguresAreTheEngines(s, run);
+}
+
+void ExpectTlsKernelFiguresAreTheEngines(ExperimentScene& s, const nlohmann::json& run,
+                                         double slack) {
+  auto stats = s.EngineStats();
+  int64_t engine_429 = 0;
+  for (const auto& [op, codes] : stats["requests"].items())
+    if (codes.contains("429")) engine_429 += codes["429"].get<int64_t>();
+  const int64_t live = run["injections"]["live"];
+  EXPECT_GT(live, 5);
+  EXPECT_EQ(engine_429, live) << stats.dump();
+  EXPECT_EQ(run["kernel"]["failures"].get<int64_t>(), live) << run.dump();
+  // Every request once (the cgroup hooks count none of the TLS flow's): the ticks' requests are
+  // the engine's over the run, give or take the requests in flight at its two ends.
+  const double kernel = run["kernel"]["requests"].get<double>();
+  const double engine = run["engine"]["total"]["requests"].get<double>();
+  EXPECT_LE(kernel, engine + 3 + engine * 0.05) << run.dump();
+  EXPECT_GE(kernel, engine - 3 - engine * 0.05 - slack) << run.dump();
+}
+
+// The same with the preload mechanism (this host: no uprobes under lockdown), the engine started
+// through `mmchaos exec`: the preload rewrites and accounts the requests in libssl, and hands the
+// experiment one event per request through the shared record, as the kernel's ring does.
+TEST(TlsPreload, ExperimentExch429KernelFiguresEqualTheEnginesOwn) {
+  const std::string chaos = "  exch_429: 0.5\n", extra = "faults:\n  tls_mechanism: preload\n";
+  ExperimentScene s(/*tls=*/true, /*exec=*/true, chaos, extra);
+  auto [rc, run] = s.Experiment(s.Config(chaos, extra), "exch_429");
+  ASSERT_EQ(rc, 0) << s.last_output;
+  ExpectShape(run, "exch_429");
+  EXPECT_NE(s.last_output.find("it accounts the https:// requests"), std::string::npos)
+      << s.last_output;
+  ExpectTlsKernelFiguresAreTheEngines(s, run, /*slack=*/20);
 }
 
 TEST(Experiment, ReconcileMismatchCreatedDiscrepanciesAreDetected) {

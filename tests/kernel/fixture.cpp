@@ -153,28 +153,29 @@ Child::Child(const Cgroup& cg, const NetNs& ns, std::function<int()> fn) {
   // child sticks to system calls until fn runs.
   const std::string procs = cg.path() + "/cgroup.procs";
   const std::string nspath = ns.path();
-  int ready[2];
-  Check(pipe2(ready, O_CLOEXEC) == 0, "pipe");
+  Pipe ready = MakePipe();
+  Check(static_cast<bool>(ready.read), "pipe");
   pid_ = fork();
   Check(pid_ >= 0, "fork");
   if (pid_ == 0) {
-    close(ready[0]);
+    ready.read.reset();
     char pid[24];
     int len = std::snprintf(pid, sizeof(pid), "%d", getpid());
-    int cgfd = open(procs.c_str(), O_WRONLY | O_CLOEXEC);
-    int nsfd = open(nspath.c_str(), O_RDONLY | O_CLOEXEC);
-    if (cgfd < 0 || write(cgfd, pid, static_cast<size_t>(len)) != len || nsfd < 0 ||
-        setns(nsfd, CLONE_NEWNET) != 0)
+    UniqueFd cgfd(open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    UniqueFd nsfd(open(nspath.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!cgfd || write(cgfd.get(), pid, static_cast<size_t>(len)) != len || !nsfd ||
+        setns(nsfd.get(), CLONE_NEWNET) != 0)
       _exit(100);
+    cgfd.reset();  // _exit runs no destructors
+    nsfd.reset();
     char c = 1;
-    (void)!write(ready[1], &c, 1);
-    close(ready[1]);
+    (void)!write(ready.write.get(), &c, 1);
+    ready.write.reset();
     _exit(fn());
   }
-  close(ready[1]);
+  ready.write.reset();
   char c = 0;
-  ssize_t n = read(ready[0], &c, 1);
-  close(ready[0]);
+  ssize_t n = read(ready.read.get(), &c, 1);
   Check(n == 1, "child could not join its cgroup and netns");
 }
 
@@ -194,10 +195,12 @@ int Child::Wait() {
   return status_;
 }
 
-Process::Process(const std::string& cmd, const NetNs& ns, const Cgroup* cg) {
-  // Joins the cgroup before `ip netns exec` (which remounts /sys and hides cgroup2).
-  std::string script = (cg ? "echo $$ > " + cg->path() + "/cgroup.procs && " : std::string()) +
-                       "exec ip netns exec " + ns.name() + " " + cmd;
+Process::Process(const std::string& cmd, const NetNs& ns, const Cgroup* cg)
+    // Joins the cgroup before `ip netns exec` (which remounts /sys and hides cgroup2).
+    : Process((cg ? "echo $$ > " + cg->path() + "/cgroup.procs && " : std::string()) +
+              "exec ip netns exec " + ns.name() + " " + cmd) {}
+
+Process::Process(const std::string& script) {
   pid_ = fork();
   Check(pid_ >= 0, "fork");
   if (pid_ == 0) {
@@ -259,7 +262,7 @@ bool Listening(const NetNs& ns, uint16_t port) {
 
 void WaitListening(const NetNs& ns, std::initializer_list<uint16_t> ports) {
   for (uint16_t port : ports) {
-    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     while (!Listening(ns, port) && std::chrono::steady_clock::now() < until)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     Check(Listening(ns, port),
@@ -277,8 +280,8 @@ Controller::Controller(const std::string& config_path, const std::vector<std::st
       }()) {}
 
 Controller::Controller(Args a, std::vector<std::string> wrapper) {
-  int p[2];
-  Check(pipe2(p, O_CLOEXEC) == 0, "pipe");
+  Pipe p = MakePipe();
+  Check(static_cast<bool>(p.read), "pipe");
   std::vector<std::string> args = std::move(wrapper);
   args.push_back(MmchaosBin());
   args.insert(args.end(), a.v.begin(), a.v.end());
@@ -287,16 +290,16 @@ Controller::Controller(Args a, std::vector<std::string> wrapper) {
   argv.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, p[1], STDERR_FILENO);
+  posix_spawn_file_actions_adddup2(&fa, p.write.get(), STDERR_FILENO);
   int rc = posix_spawn(&pid_, argv[0], &fa, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&fa);
-  close(p[1]);
+  p.write.reset();
   Check(rc == 0, "spawn mmchaos");
-  err_fd_ = p[0];
+  err_fd_ = std::move(p.read);
   reader_ = std::thread([this] {
     char buf[4096];
     ssize_t n;
-    while ((n = read(err_fd_, buf, sizeof(buf))) > 0) {
+    while ((n = read(err_fd_.get(), buf, sizeof(buf))) > 0) {
       std::lock_guard<std::mutex> l(mu_);
       out_.append(buf, static_cast<size_t>(n));
     }
@@ -314,7 +317,7 @@ Controller::~Controller() {
     }
   }
   if (reader_.joinable()) reader_.join();
-  if (err_fd_ >= 0) close(err_fd_);
+  err_fd_.reset();
   std::fprintf(stderr, "--- mmchaos run output ---\n%s--- end ---\n", output().c_str());
 }
 

@@ -82,11 +82,13 @@ class Child {
   int status_ = -1;
 };
 
-// A command run in a network namespace (`ip netns exec`), optionally inside a cgroup first;
-// killed and reaped on destruction.
+// A command run in a network namespace (`ip netns exec`), optionally inside a cgroup first, or
+// as it is (a command that places itself, such as `mmchaos exec`); killed and reaped on
+// destruction.
 class Process {
  public:
   Process(const std::string& cmd, const NetNs& ns, const Cgroup* cg = nullptr);
+  explicit Process(const std::string& cmd);
   ~Process();
   int Wait();  // exit code, or 128+signal
   void Signal(int sig);
@@ -101,7 +103,8 @@ UniqueFd SocketIn(const NetNs& ns, int domain, int type);
 
 // Whether a TCP socket listens on port in ns (any address).
 bool Listening(const NetNs& ns, uint16_t port);
-// Waits (up to 10 s) until every port listens in ns; a test failure otherwise.
+// Waits (up to 30 s: a python server starts slowly under TCG) until every port listens in ns; a
+// test failure otherwise.
 void WaitListening(const NetNs& ns, std::initializer_list<uint16_t> ports);
 
 // `mmchaos run` as a subprocess with stderr captured.
@@ -127,7 +130,7 @@ class Controller {
  private:
   pid_t pid_ = -1;
   int status_ = -1;
-  int err_fd_ = -1;
+  UniqueFd err_fd_;
   std::thread reader_;
   std::mutex mu_;
   std::string out_;

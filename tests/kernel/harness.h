@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -79,6 +80,21 @@ inline nlohmann::json Status() {
   return j;
 }
 
+// A config with exch_429 on one https:// REST endpoint of target by faults.tls_mechanism
+// mechanism, for `validate` and `run` (not run against a real exchange).
+inline std::string TlsRewriteYaml(const TempDir& dir, const Cgroup& target,
+                                  const std::string& mechanism) {
+  return dir.Write("chaos-" + mechanism + ".yaml",
+                   "chaos:\n  exch_429: 0.2\n  burst_on_sec: 3600\n  burst_off_sec: 0\n"
+                   "target:\n  cgroup: " +
+                       target.path() +
+                       "\n  interfaces: [veth0]\n  exchanges:\n    x:\n"
+                       "      rest: [\"https://10.0.0.2:8443\"]\n"
+                       "faults:\n  tls_mechanism: " +
+                       mechanism +
+                       "\nmetrics:\n  listen: \"127.0.0.1:" + std::to_string(TestPort(1)) + "\"\n");
+}
+
 // The attached data plane of one cgroup in `status --json`, or null.
 inline nlohmann::json StatusFor(const std::string& cgroup) {
   const nlohmann::json all = Status();
@@ -106,6 +122,34 @@ inline std::string PathName(const ::testing::TestParamInfo<Path>& p) {
       return "Sigkill";
   }
   return "?";
+}
+
+// Every path, for INSTANTIATE_TEST_SUITE_P(AllPaths, Suite, AllPaths(), PathName).
+inline auto AllPaths() {
+  return ::testing::Values(Path::kSigterm, Path::kSighupDisabled, Path::kRollbackCommand,
+                           Path::kSigkill);
+}
+
+// What an operator does after a controller was SIGKILLed: `mmchaos rollback` disarms and removes
+// what the dead controller left (its state record, and the shared page at `shared_page` when not
+// empty), and a second rollback finds nothing. Call after the controller was reaped.
+inline void ExpectRollbackAfterCrash(const std::string& shared_page) {
+  int rc = 0;
+  const std::string out = Capture(MmchaosBin() + " rollback 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << out;
+  EXPECT_NE(out.find("rolled back: "), std::string::npos) << out;
+  EXPECT_NE(out.find("stale record(s) removed (pid"), std::string::npos) << out;
+  if (!shared_page.empty()) {
+    EXPECT_NE(out.find("clock_skew record(s) disarmed and removed"), std::string::npos) << out;
+    EXPECT_FALSE(std::filesystem::exists(shared_page)) << shared_page << "\n" << out;
+  }
+  const nlohmann::json st = Status();
+  EXPECT_TRUE(st["attached"].empty()) << st.dump();
+  EXPECT_TRUE(st["netem"].empty()) << st.dump();
+  EXPECT_TRUE(st["damaged_records"].empty()) << st.dump();
+  const std::string again = Capture(MmchaosBin() + " rollback 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << again;
+  EXPECT_NE(again.find("nothing to roll back"), std::string::npos) << again;
 }
 
 }  // namespace mmchaos::testing

@@ -367,6 +367,10 @@ TEST_P(MemPressureRollback, RestoresMemoryHighExactly) {
         EXPECT_EQ(rc, 0) << out;
         EXPECT_NE(out.find("restored to " + std::string(MemScene::kTargetHigh)), std::string::npos)
             << out;
+        EXPECT_NE(
+            out.find("1 stale record(s) removed (pid " + std::to_string(ctl->pid()) + " gone)"),
+            std::string::npos)
+            << out;
       } else {
         Controller next(s.dir.Write("chaos.yaml", s.Config({.level = "none"})));
         EXPECT_TRUE(next.WaitFor("attached to", 60s)) << next.output();

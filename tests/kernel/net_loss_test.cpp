@@ -65,21 +65,20 @@ TEST(NetLoss, EgressLossInBinomialIntervalAndSiblingLosesNothing) {
 TEST(NetLoss, IngressLossInBinomialInterval) {
   Scene s;
   auto ctl = s.Start({.net_loss = 0.3});
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
+  Pipe p = MakePipe();
+  ASSERT_TRUE(p.read);
   std::string ip = s.topo.engine_ip;
   uint16_t port = s.port;
   Child receiver(s.target, s.topo.engine,
-                 [&] { return CountProbes(ip.c_str(), port, kProbes, 60, p[1]); });
-  close(p[1]);
+                 [&] { return CountProbes(ip.c_str(), port, kProbes, 60, p.write.get()); });
+  p.write.reset();
   uint32_t ready = 0, got = 0;
-  ASSERT_EQ(read(p[0], &ready, sizeof(ready)), 4);
+  ASSERT_EQ(read(p.read.get(), &ready, sizeof(ready)), 4);
   UniqueFd fd = SocketIn(s.topo.exchange, AF_INET, SOCK_DGRAM);
   ASSERT_EQ(SendProbes(ip.c_str(), port, kProbes, kGapUs, fd.get()), 0);
   SendEnd(ip.c_str(), port, fd.get());
   fd.reset();
-  ASSERT_EQ(read(p[0], &got, sizeof(got)), 4);
-  close(p[0]);
+  ASSERT_EQ(read(p.read.get(), &got, sizeof(got)), 4);
   EXPECT_EQ(receiver.Wait(), 0);
   uint32_t lost = kProbes - got;
   EXPECT_TRUE(InBinomial999(lost, kProbes, 0.3)) << "lost " << lost << " of " << kProbes;

@@ -27,8 +27,17 @@ inline uint16_t Fold(uint32_t sum) {
   return static_cast<uint16_t>(~sum);
 }
 
+// An IPv6 extension header: its type and its bytes (a multiple of 8; the first, the next
+// header, is filled in by Packet::Build).
+struct Ipv6Ext {
+  uint8_t type;
+  Bytes bytes;
+};
+
 struct Packet {
   bool v6 = false;
+  Bytes ip_options;             // IPv4 options (a multiple of 4)
+  std::vector<Ipv6Ext> v6_ext;  // in order, before the TCP/UDP header
   uint8_t proto = IPPROTO_TCP;
   uint32_t seq = 1000;
   uint8_t tcp_flags = 0x18;  // PSH|ACK
@@ -36,6 +45,8 @@ struct Packet {
   std::string payload;
   uint16_t sport = 0, dport = 50000;  // sport 0: 8080 for TCP, 53 for UDP
   uint8_t src4[4] = {10, 20, 0, 2}, dst4[4] = {10, 20, 0, 1};
+  uint8_t src6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};  // fd00::2
+  uint8_t dst6[16] = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};  // fd00::1
 
   Bytes Build() const {
     const uint16_t sp = sport ? sport : proto == IPPROTO_TCP ? 8080 : 53;
@@ -62,22 +73,29 @@ struct Packet {
 
     Bytes ip;
     if (!v6) {
-      ip.assign(20, 0);
-      ip[0] = 0x45;
-      uint16_t tot = htons(static_cast<uint16_t>(20 + l4.size()));
+      const size_t hl = 20 + ip_options.size();
+      ip.assign(hl, 0);
+      ip[0] = static_cast<uint8_t>(0x40 | (hl / 4));
+      uint16_t tot = htons(static_cast<uint16_t>(hl + l4.size()));
       std::memcpy(&ip[2], &tot, 2);
       ip[8] = 64, ip[9] = proto;
       std::memcpy(&ip[12], src4, 4), std::memcpy(&ip[16], dst4, 4);
-      uint16_t c = htons(Fold(Sum16(ip.data(), 20)));
+      std::copy(ip_options.begin(), ip_options.end(), ip.begin() + 20);
+      uint16_t c = htons(Fold(Sum16(ip.data(), hl)));
       std::memcpy(&ip[10], &c, 2);
     } else {
       ip.assign(40, 0);
       ip[0] = 0x60;
-      uint16_t pl = htons(static_cast<uint16_t>(l4.size()));
+      ip[6] = v6_ext.empty() ? proto : v6_ext.front().type, ip[7] = 64;
+      std::memcpy(&ip[8], src6, 16);
+      std::memcpy(&ip[24], dst6, 16);
+      for (size_t i = 0; i < v6_ext.size(); ++i) {
+        Bytes e = v6_ext[i].bytes;
+        e[0] = i + 1 < v6_ext.size() ? v6_ext[i + 1].type : proto;
+        ip.insert(ip.end(), e.begin(), e.end());
+      }
+      uint16_t pl = htons(static_cast<uint16_t>(ip.size() - 40 + l4.size()));
       std::memcpy(&ip[4], &pl, 2);
-      ip[6] = proto, ip[7] = 64;
-      ip[8] = 0xfd, ip[23] = 2;   // src fd00::2
-      ip[24] = 0xfd, ip[39] = 1;  // dst fd00::1
     }
     size_t csum_at = proto == IPPROTO_TCP ? 16 : 6;
     l4[csum_at] = l4[csum_at + 1] = 0;
@@ -105,7 +123,13 @@ struct Packet {
     return s;
   }
 
-  size_t L4Offset() const { return 14 + (v6 ? 40 : 20); }
+  size_t L3Length() const {
+    if (!v6) return 20 + ip_options.size();
+    size_t n = 40;
+    for (const Ipv6Ext& e : v6_ext) n += e.bytes.size();
+    return n;
+  }
+  size_t L4Offset() const { return 14 + L3Length(); }
   size_t PayloadOffset() const {
     return L4Offset() + (proto == IPPROTO_TCP ? 20 + tcp_options.size() : 8);
   }

@@ -1,6 +1,8 @@
 // The project's reference pair for end-to-end tests: the mock exchange (reference/exchange) in
 // the exchange namespace, serving REST and WebSocket and logging every order, and the cgroup the
-// reference engine runs in. Each test starts the engine with its own flags.
+// reference engine runs in. Each test starts the engine with its own flags. With tls, the
+// exchange serves HTTPS and WSS with a throwaway certificate (scripts/make-pki.sh) and the
+// engine verifies it against that CA.
 #pragma once
 
 #include <memory>
@@ -16,13 +18,22 @@ struct ReferenceScene {
   Cgroup target{"engine"};
   TempDir dir;
   uint16_t rest = TestPort(11), ws = TestPort(12);
+  bool tls = false;
   std::unique_ptr<Process> exchange;
 
-  ReferenceScene() {
+  explicit ReferenceScene(bool with_tls = false) : tls(with_tls) {
+    std::string tls_args;
+    if (tls) {
+      EXPECT_EQ(Sh(std::string(MAKE_PKI_SH) + " " + dir.path() + "/pki " + topo.exchange_ip +
+                   " >/dev/null 2>&1"),
+                0);
+      tls_args = " --tls-cert " + dir.path() + "/pki/server.pem --tls-key " + dir.path() +
+                 "/pki/server.key";
+    }
     exchange = std::make_unique<Process>(
         std::string(REF_EXCHANGE_BIN) + " --listen " + topo.exchange_ip + " --rest-port " +
             std::to_string(rest) + " --ws-port " + std::to_string(ws) + " --rate 0 --order-log " +
-            dir.path() + "/orders.jsonl",
+            dir.path() + "/orders.jsonl" + tls_args,
         topo.exchange);
     WaitListening(topo.exchange, {rest, ws});
   }
@@ -34,17 +45,20 @@ struct ReferenceScene {
     y << "target:\n  cgroup: " << target.path() << "\n  netns: " << topo.engine.path() << "\n"
       << "  interfaces: [" << topo.engine_if << "]\n"
       << "  exchanges:\n    mock:\n"
-      << "      rest: [\"http://" << topo.exchange_ip << ":" << rest << "\"]\n"
-      << "      ws: [\"ws://" << topo.exchange_ip << ":" << ws << "\"]\n"
+      << "      rest: [\"" << (tls ? "https" : "http") << "://" << topo.exchange_ip << ":" << rest
+      << "\"]\n"
+      << "      ws: [\"" << (tls ? "wss" : "ws") << "://" << topo.exchange_ip << ":" << ws
+      << "\"]\n"
       << "      order_requests: [\"POST /api/v3/order\"]\n";
     return y.str();
   }
 
   // The reference engine against the mock exchange, with flags, for a Process in target.
   std::string EngineCmd(const std::string& flags) const {
-    return std::string(REF_ENGINE_BIN) + " --rest-url http://" + topo.exchange_ip + ":" +
-           std::to_string(rest) + " --ws-url ws://" + topo.exchange_ip + ":" + std::to_string(ws) +
-           "/ws " + flags;
+    return std::string(REF_ENGINE_BIN) + " --rest-url " + (tls ? "https" : "http") + "://" +
+           topo.exchange_ip + ":" + std::to_string(rest) + " --ws-url " + (tls ? "wss" : "ws") +
+           "://" + topo.exchange_ip + ":" + std::to_string(ws) + "/ws " +
+           (tls ? "--ca-file " + dir.path() + "/pki/ca.pem " : std::string()) + flags;
   }
 };
 

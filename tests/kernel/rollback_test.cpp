@@ -26,6 +26,9 @@ uint64_t Bound(Path p) {
 }
 
 TEST_P(Rollback, LossStopsWithin50msAndNothingIsLeft) {
+  // "Nothing is left" is this run's: a record another test left behind (seen once in a full host
+  // lane: a controller whose netns was already gone) is cleared first, and is that test's fault.
+  (void)Sh(MmchaosBin() + " rollback >/dev/null 2>&1");
   Topology topo;
   Cgroup target("target");
   TempDir dir;
@@ -96,16 +99,22 @@ TEST_P(Rollback, LossStopsWithin50msAndNothingIsLeft) {
   else
     EXPECT_EQ(rc, 0) << ctl.output();
   EXPECT_TRUE(Status()["attached"].empty()) << Status().dump();
+  // After SIGKILL the dead controller's lock record is all that is left (its links went with
+  // it): rollback removes it and says so; after the others there is truly nothing.
   int rrc = 0;
   std::string again = Capture(MmchaosBin() + " rollback", &rrc);
   EXPECT_EQ(rrc, 0) << again;
-  EXPECT_NE(again.find("nothing to roll back"), std::string::npos) << again;
+  const std::string said = GetParam() == Path::kSigkill
+                               ? "removed 1 stale record(s) (pid " + std::to_string(ctl.pid()) +
+                                     " gone): nothing was attached\n"
+                               : "nothing to roll back\n";
+  EXPECT_EQ(again, said);
+  again = Capture(MmchaosBin() + " rollback", &rrc);
+  EXPECT_EQ(rrc, 0) << again;
+  EXPECT_EQ(again, "nothing to roll back\n") << "idempotent";
 }
 
-INSTANTIATE_TEST_SUITE_P(AllPaths, Rollback,
-                         ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
-                                           Path::kRollbackCommand, Path::kSigkill),
-                         PathName);
+INSTANTIATE_TEST_SUITE_P(AllPaths, Rollback, AllPaths(), PathName);
 
 }  // namespace
 }  // namespace mmchaos::testing

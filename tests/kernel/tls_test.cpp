@@ -1,4 +1,5 @@
-// exch_429 / exch_5xx / rate_limit_storm on TLS endpoints, preload mechanism, end to end with
+// exch_429 / exch_5xx / rate_limit_storm and reconcile_mismatch on TLS endpoints, preload
+// mechanism, end to end with
 // peers that are not ours: python's http.server in an ssl context (a throwaway certificate made
 // with the openssl command) in the exchange namespace; curl (OpenSSL: SSL_read/SSL_write) and
 // python3's http.client (SSL_read_ex/SSL_write_ex) started through `mmchaos exec`, verifying the
@@ -6,7 +7,8 @@
 // requests, on keep-alive and on new connections; a storm burst turns every response into 429;
 // shadow mode counts and changes no byte; a process with the same libssl and the same preload in
 // a sibling cgroup gets nothing; every rollback path stops the rewrites (SIGKILL: within two
-// heartbeats). Runs on any kernel (no BPF in the engine's path).
+// heartbeats); reconcile_mismatch loses the answers of the order requests it chooses, by their
+// request line, and no other. Runs on any kernel (no BPF in the engine's path).
 #include <signal.h>
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 #include <fstream>
 #include <future>
 #include <sstream>
+#include <thread>
 
 #include "cgroup/cgroup.h"
 #include "clock/clock_state.h"
@@ -27,10 +30,11 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int kN = 200;
+constexpr const char* kOrder = "POST /api/v3/order";
 const std::string kBody = "mmchaos tls test body\n";
 
 struct TlsKnobs {
-  double exch_429 = 0, exch_5xx = 0, storm = 0;
+  double exch_429 = 0, exch_5xx = 0, storm = 0, reconcile = 0;
   bool dry_run = false;
   bool enabled = true;
   int heartbeat_ms = 100;
@@ -57,7 +61,7 @@ class TlsScene {
     server = std::make_unique<Process>(
         "/usr/bin/python3 " + std::string(HTTPS_SERVER_PY) + " --bind " + topo.exchange_ip +
             " --port " + std::to_string(port) + " --cert " + d + "/cert.pem --key " + d +
-            "/key.pem --directory " + d + "/www",
+            "/key.pem --directory " + d + "/www --posts " + d + "/posts",
         topo.exchange);
     body_sha = Capture("sha256sum " + d + "/www/index.txt | cut -d' ' -f1");
     body_sha.erase(body_sha.find_last_not_of('\n') + 1);
@@ -68,12 +72,12 @@ class TlsScene {
     y << "chaos:\n  enabled: " << (k.enabled ? "true" : "false")
       << "\n  dry_run: " << (k.dry_run ? "true" : "false") << "\n  exch_429: " << k.exch_429
       << "\n  exch_5xx: " << k.exch_5xx << "\n  rate_limit_storm: " << k.storm
-      << "\n  burst_on_sec: 3600\n  burst_off_sec: 0\n"
+      << "\n  reconcile_mismatch: " << k.reconcile << "\n  burst_on_sec: 3600\n  burst_off_sec: 0\n"
       << "target:\n  cgroup: " << cg.path() << "\n  netns: " << topo.engine.path()
       << "\n  interfaces: [" << topo.engine_if << "]\n  heartbeat_ms: " << k.heartbeat_ms
       << "\n  exchanges:\n    testnet:\n      rest: [\"https://" << topo.exchange_ip << ":" << port
-      << "\"]\n"
-      << "faults:\n  status_5xx: 502\n  tls_mechanism: auto\n"
+      << "\"]\n      order_requests: [\"" << kOrder << "\"]\n"
+      << "faults:\n  status_5xx: 502\n  tls_mechanism: preload\n"
       << "metrics:\n  listen: \"127.0.0.1:" << TestPort(1) << "\"\n"
       << "log:\n  injections: " << dir.path() << "/inj.jsonl\n";
     return dir.Write(name, y.str());
@@ -106,14 +110,18 @@ class TlsScene {
   }
 
   // python3 http.client through `mmchaos exec` (or, with exec false, plainly in cg).
+  // With requests ("METHOD /path" lines, cycled), a request whose connection fails is status -1.
   std::vector<Response> Python(const std::string& cfg, int n, bool new_connections,
-                               double interval_ms = 0) {
+                               double interval_ms = 0,
+                               const std::vector<std::string>& requests = {}) {
     WaitListening(topo.exchange, {port});
     std::ostringstream cmd;
     cmd << MmchaosBin() << " exec -c " << cfg << " -- /usr/bin/python3 " << HTTPS_CLIENT_PY
         << " --host " << topo.exchange_ip << " --port " << port << " --cafile " << dir.path()
         << "/cert.pem --count " << n << " --interval-ms " << interval_ms
         << (new_connections ? " --new-connections" : "");
+    if (!requests.empty()) cmd << " --requests";
+    for (const auto& r : requests) cmd << " '" << r << "'";
     int rc = 0;
     std::string out = Capture(cmd.str(), &rc);
     EXPECT_EQ(rc, 0) << cmd.str();
@@ -122,6 +130,15 @@ class TlsScene {
     Response r;
     while (in >> r.mono_ns >> r.status >> r.body_sha) v.push_back(r);
     return v;
+  }
+
+  // The orders the exchange received (their paths, one a line).
+  int Posts() const {
+    std::ifstream in(dir.path() + "/posts");
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) n += line == "/api/v3/order";
+    return n;
   }
 
   std::unique_ptr<Controller> Start(const std::string& cfg) {
@@ -170,6 +187,51 @@ TEST(TlsPreload, Curl429AtTheConfiguredRateOnKeepAliveAndNewConnections) {
   // The same curl, libssl and preload in a sibling cgroup: no controller runs for it.
   auto sib = s.Curl(s.Config(s.sibling, {.exch_429 = 0.3}, "sibling.yaml"), 50, false);
   EXPECT_EQ(Count(sib, 200), 50) << "a sibling cgroup sees none of it";
+}
+
+// REST accounting of the TLS flows by the preload, where libssl holds the plaintext (the kernel
+// sees only records there): requests by op (the order_requests line), failures by the status the
+// engine got (a 429 injected here is a 429), latency; counted in the shared record and added by
+// the controller to the data plane's figures, once per request: the cgroup hooks count none of
+// them. python3 (SSL_write_ex / SSL_read_ex) on keep-alive, GETs and orders in turn, exch_429 at
+// p = 0.3.
+TEST(TlsPreload, RestAccountingByOpAndStatusEqualsTheClients) {
+  TlsScene s;
+  const std::string cfg = s.Config(s.target, {.exch_429 = 0.3}, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  const std::string first = Scrape(TestPort(1));
+  for (const char* op : {"other", kOrder})
+    EXPECT_EQ(Scraped(first, "mm_rest_requests_total",
+                      "exchange=\"testnet\",op=\"" + std::string(op) + "\""),
+              0.0)
+        << op << ": named from the first scrape, as on plaintext flows\n"
+        << first;
+  auto v = s.Python(cfg, kN, false, 0, {"GET /index.txt", kOrder});
+  ASSERT_EQ(v.size(), static_cast<size_t>(kN));
+  int other = 0, other429 = 0, orders = 0, order429 = 0;
+  for (size_t i = 0; i < v.size(); ++i) {
+    const bool order = i % 2 == 1;
+    (order ? orders : other)++;
+    if (v[i].status == 429) {
+      (order ? order429 : other429)++;
+    } else {
+      EXPECT_EQ(v[i].status, 200) << i;
+    }
+  }
+  EXPECT_TRUE(InBinomial999(static_cast<uint64_t>(other429 + order429), kN, 0.3));
+  EXPECT_EQ(Live(s.target.path(), "exch_429"), static_cast<uint64_t>(other429 + order429));
+  std::this_thread::sleep_for(1500ms);  // the controller samples request counts once a second
+  const std::string body = Scrape(TestPort(1));
+  auto scraped = [&](const char* name, const std::string& op) {
+    return Scraped(body, name, "exchange=\"testnet\",op=\"" + op + "\"");
+  };
+  EXPECT_EQ(scraped("mm_rest_requests_total", "other"), other) << body;
+  EXPECT_EQ(scraped("mm_rest_request_failures_total", "other"), other429) << body;
+  EXPECT_EQ(scraped("mm_rest_requests_total", kOrder), orders) << body;
+  EXPECT_EQ(scraped("mm_rest_request_failures_total", kOrder), order429) << body;
+  EXPECT_LT(scraped("mm_rest_requests_total", "request"), 0) << "no op \"request\" (TLS records)";
+  EXPECT_EQ(Scraped(body, "mm_rest_latency_seconds_count", R"(exchange="testnet")"), kN) << body;
+  EXPECT_GT(Scraped(body, "mm_rest_latency_seconds_sum", R"(exchange="testnet")"), 0) << body;
 }
 
 TEST(TlsPreload, PythonHttpClient5xxAtTheConfiguredRate) {
@@ -223,6 +285,67 @@ TEST(TlsPreload, ShadowCountsEveryResponseAndChangesNoByte) {
   EXPECT_EQ(Live(s.target.path(), "exch_429", "shadow"), 2u * kN);
   EXPECT_EQ(Live(s.target.path(), "exch_5xx", "shadow"), 2u * kN) << "as the data plane's chain";
   EXPECT_EQ(Live(s.target.path(), "exch_429"), 0u);
+}
+
+// The order requests' answers are lost at the configured rate (inside the 99.9% interval over
+// 2 x 200 orders, on keep-alive and on new connections), each order reaching the exchange; the
+// GET requests in between are all answered, so the choice is by request line (the data plane
+// sees only encrypted records and would lose any request's answer). curl (SSL_read) gets a
+// reset where python (SSL_read_ex) gets an SSL EOF error.
+TEST(TlsPreload, ReconcileLosesTheAnswersOfChosenOrderRequestsOnly) {
+  TlsScene s;
+  const std::string cfg = s.Config(s.target, {.reconcile = 0.3}, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  int orders = 0, lost = 0;
+  for (bool fresh : {false, true}) {
+    SCOPED_TRACE(fresh ? "new connections" : "keep-alive");
+    auto v = s.Python(cfg, 2 * kN, fresh, 0, {kOrder, "GET /index.txt"});
+    ASSERT_EQ(v.size(), 2u * kN);
+    int n = 0;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (i % 2) {
+        EXPECT_EQ(v[i].status, 200) << "request " << i << " is not an order: answered";
+        EXPECT_EQ(v[i].body_sha, s.body_sha);
+        continue;
+      }
+      EXPECT_TRUE(v[i].status == 200 || v[i].status == -1) << v[i].status;
+      n += v[i].status == -1;
+    }
+    EXPECT_TRUE(InBinomial999(static_cast<uint64_t>(n), kN, 0.3)) << n << " of " << kN;
+    orders += kN;
+    lost += n;
+  }
+  EXPECT_EQ(s.Posts(), orders) << "the exchange processed every order, answered or not";
+  EXPECT_EQ(Live(s.target.path(), "reconcile_mismatch"), static_cast<uint64_t>(lost));
+}
+
+// Always on: curl's order requests (SSL_read) fail with the connection reset and reach the
+// exchange, its GET is answered; shadow mode answers every order and counts each.
+TEST(TlsPreload, ReconcileCurlResetAndShadowAnswersEveryOrder) {
+  TlsScene s;
+  const std::string live = s.Config(s.target, {.reconcile = 1.0}, "live.yaml");
+  const std::string url = "https://" + s.topo.exchange_ip + ":" + std::to_string(s.port);
+  {
+    auto ctl = s.Start(live);
+    WaitListening(s.topo.exchange, {s.port});
+    for (int i = 0; i < 5; ++i) {
+      std::string out =
+          Capture(MmchaosBin() + " exec -c " + live + " -- curl -sS --cacert " + s.dir.path() +
+                  "/cert.pem -X POST -d '{}' " + url + "/api/v3/order 2>&1");
+      EXPECT_NE(out.find("reset"), std::string::npos) << out;
+    }
+    EXPECT_EQ(Count(s.Curl(live, 3, false), 200), 3) << "GET is not an order request";
+    EXPECT_EQ(Live(s.target.path(), "reconcile_mismatch"), 5u);
+  }
+  EXPECT_EQ(s.Posts(), 5);
+  const std::string shadow = s.Config(s.target, {.reconcile = 1.0, .dry_run = true}, "shadow.yaml");
+  auto ctl = s.Start(shadow);
+  auto v = s.Python(shadow, 100, false, 0, {kOrder, "GET /index.txt"});
+  ASSERT_EQ(v.size(), 100u);
+  for (const auto& r : v) EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(Live(s.target.path(), "reconcile_mismatch", "shadow"), 50u);
+  EXPECT_EQ(Live(s.target.path(), "reconcile_mismatch"), 0u);
+  EXPECT_EQ(s.Posts(), 55);
 }
 
 class TlsRollback : public ::testing::TestWithParam<Path> {};
@@ -281,14 +404,18 @@ TEST_P(TlsRollback, RewritesStop) {
   EXPECT_GT(before, 20);
   EXPECT_GT(after, 20) << "too few responses after the trigger to judge";
   if (GetParam() == Path::kSighupDisabled) ctl->Signal(SIGTERM);
-  if (GetParam() == Path::kSigkill)  // left armed with a dead heartbeat: what `rollback` removes
-    if (auto id = CgroupId(s.target.path())) ::unlink(ClockStatePath(*id).c_str());
+  if (GetParam() == Path::kSigkill) {
+    // Left armed with a dead heartbeat, beside the controller's state record: what the
+    // operator's `mmchaos rollback` removes.
+    auto id = CgroupId(s.target.path());
+    ASSERT_TRUE(id.has_value());
+    EXPECT_TRUE(std::filesystem::exists(ClockStatePath(*id)));
+    EXPECT_EQ(ctl->Wait(5s), 128 + SIGKILL);
+    ExpectRollbackAfterCrash(ClockStatePath(*id));
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllPaths, TlsRollback,
-                         ::testing::Values(Path::kSigterm, Path::kSighupDisabled,
-                                           Path::kRollbackCommand, Path::kSigkill),
-                         PathName);
+INSTANTIATE_TEST_SUITE_P(AllPaths, TlsRollback, AllPaths(), PathName);
 
 }  // namespace
 }  // namespace mmchaos::testing

@@ -13,6 +13,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "common/fd.h"
+
 namespace reftest {
 
 Process::Process(const std::vector<std::string>& argv, const std::string& stderr_path) {
@@ -25,12 +27,14 @@ Process::Process(const std::vector<std::string>& argv, const std::string& stderr
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
-    int fd = open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    if (fd >= 0) {
-      dup2(fd, STDERR_FILENO);
-      dup2(fd, STDOUT_FILENO);
-      close(fd);
-    }
+    {
+      const mmchaos::UniqueFd out(
+          open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+      if (out) {
+        dup2(out.get(), STDERR_FILENO);
+        dup2(out.get(), STDOUT_FILENO);
+      }
+    }  // closed here, before the exec (O_CLOEXEC besides)
     execv(args[0], args.data());
     _exit(127);
   }

@@ -8,11 +8,14 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "common/fd.h"
+
 namespace reftest {
 
 std::string http_get(uint16_t port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return {};
+  const mmchaos::UniqueFd sock(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return {};
+  const int fd = sock.get();
   timeval tv{2, 0};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -33,7 +36,6 @@ std::string http_get(uint16_t port, const std::string& path) {
       }
     }
   }
-  close(fd);
   auto body = out.find("\r\n\r\n");
   if (out.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) return {};
   std::string b = out.substr(body + 4);

@@ -1,7 +1,9 @@
 """An HTTPS server that is not mmchaos': python's http.server (HTTP/1.1, keep-alive) in an ssl
-context, serving a directory. For the TLS faults' kernel tests.
+context, serving a directory; a POST is answered 200 with a small JSON body and, with --posts FILE, its
+path is appended to FILE once the request has been read (the exchange processed the order). For
+the TLS faults' kernel tests.
 
-  https_server.py --bind IP --port PORT --cert CERT --key KEY --directory DIR
+  https_server.py --bind IP --port PORT --cert CERT --key KEY --directory DIR [--posts FILE]
 """
 import argparse
 import functools
@@ -16,12 +18,25 @@ def main():
     ap.add_argument("--cert", required=True)
     ap.add_argument("--key", required=True)
     ap.add_argument("--directory", required=True)
+    ap.add_argument("--posts")
     a = ap.parse_args()
     class Handler(http.server.SimpleHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive
 
         def log_message(self, *args):
             pass
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            if a.posts:
+                with open(a.posts, "a") as f:
+                    f.write(self.path + "\n")
+            body = b'{"status":"NEW"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
 
     handler = functools.partial(Handler, directory=a.directory)
     server = http.server.ThreadingHTTPServer((a.bind, a.port), handler)

@@ -41,7 +41,11 @@ void SendEnd(const char* ip, uint16_t port, int fd) {
 }
 
 int SendProbes(const char* ip, uint16_t port, uint32_t n, uint32_t gap_us, int fd) {
-  if (fd < 0) fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  UniqueFd own;  // the socket made here when the caller gave none
+  if (fd < 0) {
+    own.reset(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    fd = own.get();
+  }
   if (fd < 0) return 1;
   sockaddr_in dst = Addr(ip, port);
   timespec next{};
@@ -123,21 +127,21 @@ uint32_t ProbeSink::received() const {
 }
 
 int CountProbes(const char* ip, uint16_t port, uint32_t expected, int seconds, int out_fd) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   int buf = 8 << 20;
-  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf));
   sockaddr_in a = Addr(ip, port);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return 1;
+  if (!fd || bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return 1;
   uint32_t count = 0;
   // Tell the parent we are bound before it starts sending.
   uint32_t ready = ~0u;
   if (write(out_fd, &ready, sizeof(ready)) != sizeof(ready)) return 1;
   uint64_t until = MonoNs() + static_cast<uint64_t>(seconds) * 1000000000ULL;
-  pollfd p{fd, POLLIN, 0};
+  pollfd p{fd.get(), POLLIN, 0};
   while (MonoNs() < until && count < expected) {
     if (poll(&p, 1, 50) <= 0) continue;
     Wire w{};
-    while (recv(fd, &w, sizeof(w), MSG_DONTWAIT) == sizeof(w)) {
+    while (recv(fd.get(), &w, sizeof(w), MSG_DONTWAIT) == sizeof(w)) {
       if (w.seq == kEndMarker)
         until = 0;
       else
@@ -178,15 +182,12 @@ bool ReadAll(int fd, void* p, size_t n) {
   return true;
 }
 
-int Connect(const char* ip, uint16_t port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+UniqueFd Connect(const char* ip, uint16_t port) {
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  setsockopt(fd.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   sockaddr_in a = Addr(ip, port);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-    close(fd);
-    return -1;
-  }
+  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) return {};
   return fd;
 }
 
@@ -197,21 +198,18 @@ void SleepUntil(uint64_t mono_ns) {
 }
 
 // Accepts connections on listen_fd until stop, running serve(conn) on a thread per connection
-// (each closes its connection); joins them all before returning.
+// (its owner closes it when serve returns); joins them all before returning.
 void AcceptLoop(int listen_fd, const std::atomic<bool>& stop,
                 const std::function<void(int)>& serve) {
   std::vector<std::thread> conns;
   pollfd p{listen_fd, POLLIN, 0};
   while (!stop) {
     if (poll(&p, 1, 50) <= 0) continue;
-    int c = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-    if (c < 0) continue;
+    UniqueFd c(accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!c) continue;
     int one = 1;
-    setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    conns.emplace_back([c, &serve] {
-      serve(c);
-      close(c);
-    });
+    setsockopt(c.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    conns.emplace_back([c = std::move(c), &serve] { serve(c.get()); });
   }
   for (auto& t : conns) t.join();
 }
@@ -268,8 +266,9 @@ TickServer::~TickServer() {
 }
 
 int RttClient(const char* ip, uint16_t port, uint32_t count, uint32_t gap_us, int out_fd) {
-  int fd = Connect(ip, port);
-  if (fd < 0) return 1;
+  UniqueFd conn = Connect(ip, port);
+  if (!conn) return 1;
+  const int fd = conn.get();
   uint64_t next = MonoNs();
   for (uint32_t i = 0; i < count; ++i) {
     uint64_t msg[2] = {i, MonoNs()}, echo[2];
@@ -279,13 +278,13 @@ int RttClient(const char* ip, uint16_t port, uint32_t count, uint32_t gap_us, in
     next += static_cast<uint64_t>(gap_us) * 1000ULL;
     SleepUntil(next);
   }
-  close(fd);
   return 0;
 }
 
 int TickClient(const char* ip, uint16_t port, uint32_t duration_ms, int out_fd) {
-  int fd = Connect(ip, port);
-  if (fd < 0) return 1;
+  UniqueFd conn = Connect(ip, port);
+  if (!conn) return 1;
+  const int fd = conn.get();
   uint64_t until = MonoNs() + static_cast<uint64_t>(duration_ms) * 1000000ULL;
   while (MonoNs() < until) {
     uint64_t msg[2];
@@ -293,7 +292,6 @@ int TickClient(const char* ip, uint16_t port, uint32_t duration_ms, int out_fd) 
     TimedSample s{msg[1], MonoNs() - msg[1]};
     if (!WriteAll(out_fd, &s, sizeof(s))) return 1;
   }
-  close(fd);
   return 0;
 }
 

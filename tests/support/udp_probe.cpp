@@ -11,6 +11,9 @@
 
 #include "traffic.h"
 
+using mmchaos::MakePipe;
+using mmchaos::Pipe;
+using mmchaos::UniqueFd;
 using namespace mmchaos::testing;
 
 int main(int argc, char** argv) {
@@ -25,18 +28,19 @@ int main(int argc, char** argv) {
   auto count = static_cast<uint32_t>(std::atoi(argv[4]));
   auto arg = static_cast<uint32_t>(std::atoi(argv[5]));
   if (mode == "send") {
-    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    int rc = SendProbes(ip, port, count, arg, fd);
-    SendEnd(ip, port, fd);
+    UniqueFd fd(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    int rc = SendProbes(ip, port, count, arg, fd.get());
+    SendEnd(ip, port, fd.get());
     return rc;
   }
   if (mode == "recv") {
-    int p[2];
-    if (pipe(p) != 0) return 1;
-    int rc = CountProbes(ip, port, count, static_cast<int>(arg), p[1]);
+    Pipe p = MakePipe();
+    if (!p.read) return 1;
+    int rc = CountProbes(ip, port, count, static_cast<int>(arg), p.write.get());
     uint32_t ready = 0, got = 0;
-    if (read(p[0], &ready, sizeof(ready)) != sizeof(ready)) return 1;
-    if (rc == 0 && read(p[0], &got, sizeof(got)) == sizeof(got)) std::printf("received %u\n", got);
+    if (read(p.read.get(), &ready, sizeof(ready)) != sizeof(ready)) return 1;
+    if (rc == 0 && read(p.read.get(), &got, sizeof(got)) == sizeof(got))
+      std::printf("received %u\n", got);
     return rc;
   }
   return 2;

@@ -19,6 +19,7 @@
 #include "tc/netns.h"
 #include "tc/steering.h"
 #include "tls/tls_faults.h"
+#include "uprobe/coverage.h"
 #include "uprobe/process_uprobes.h"
 
 namespace mmchaos {
@@ -34,9 +35,10 @@ constexpr bool NotCopyable() {
 template <typename... T>
 constexpr bool kNoneCopyable = (NotCopyable<T>() && ...);
 
-static_assert(kNoneCopyable<UniqueFd, BpfLink, EventLog, DataPlane, ProcessUprobes, ClockUprobes,
-                            ClockState, SharedRecord, ClockSkew, TlsFaults, Steering, TcPath,
-                            MemPressurePath, MemorySqueeze, NetnsGuard, ControllerLock>);
+static_assert(
+    kNoneCopyable<UniqueFd, BpfLink, EventLog, DataPlane, ProcessUprobes, ClockUprobes, ClockState,
+                  SharedRecord, ClockSkew, TlsFaults, Steering, TcPath, MemPressurePath,
+                  MemorySqueeze, NetnsGuard, ControllerLock, CoverageRecord>);
 // Moving is how an owner is handed on.
 static_assert(std::is_nothrow_move_constructible_v<UniqueFd> &&
               std::is_nothrow_move_constructible_v<BpfLink>);

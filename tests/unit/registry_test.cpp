@@ -11,34 +11,18 @@
 #include <fstream>
 #include <string>
 
+#include "run_dir_fixture.h"
+
 namespace mmchaos {
 namespace {
 
-class RunDirTest : public ::testing::Test {
+class RunDirTest : public PrivateRunDir {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/mmchaos-registry-XXXXXX";
-    root_ = ::mkdtemp(tmpl);
-    run_ = root_ + "/run";
-    ASSERT_EQ(::mkdir(run_.c_str(), 0755), 0);
-    ASSERT_EQ(setenv("MMCHAOS_RUN_DIR", run_.c_str(), 1), 0);
-  }
-  void TearDown() override {
-    unsetenv("MMCHAOS_RUN_DIR");
-    std::error_code ec;
-    std::filesystem::remove_all(root_, ec);
-  }
-  std::string Put(const std::string& name, const std::string& text) {
-    std::string p = run_ + "/" + name;
-    std::ofstream(p, std::ios::binary | std::ios::trunc) << text;
-    return p;
-  }
   static bool Reported(const std::string& path, const std::string& why_part = "") {
     for (const auto& d : DamagedRecords())
       if (d.path == path && d.why.find(why_part) != std::string::npos) return true;
     return false;
   }
-  std::string root_, run_;
 };
 
 const char kSteering[] =
@@ -125,7 +109,22 @@ TEST_F(RunDirTest, LockRecordsOfTheWrongTypeAreIgnoredNotThrown) {
       EXPECT_FALSE(ControllerAlive(9));
     });
   }
-  EXPECT_EQ(RemoveStaleRecords(), 1);
+  const auto removed = RemoveStaleRecords();
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].pid, 0) << "an unreadable record names no controller";
+  EXPECT_EQ(removed[0].cgroup_id, 9u) << "from the file name";
+}
+
+// What `mmchaos rollback` says it removed: each stale lock record with the controller it named.
+TEST_F(RunDirTest, StaleLockRecordsAreRemovedWithTheirControllersPid) {
+  Put("cgroup-12.lock", R"({"pid": 4242, "cgroup_id": 12, "cgroup": "/sys/fs/cgroup/e",)"
+                        R"( "config": "/etc/mmchaos/chaos.yaml", "started_unix": 1})");
+  const auto removed = RemoveStaleRecords();
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].pid, 4242);
+  EXPECT_EQ(removed[0].cgroup, "/sys/fs/cgroup/e");
+  EXPECT_FALSE(std::filesystem::exists(run_ + "/cgroup-12.lock"));
+  EXPECT_TRUE(RemoveStaleRecords().empty());
 }
 
 TEST_F(RunDirTest, LinksFifosAndHugeFilesAreNotRead) {

@@ -82,5 +82,49 @@ TEST(RequestWindow, TlsExchangesCountEveryRequestAsRequest) {
   EXPECT_EQ(Find(r, "binance", "POST /api/v3/order"), nullptr) << "TLS: no request lines";
 }
 
+// Accounted in the engine's TLS library (the uprobes), a TLS exchange's requests have their ops
+// as on plaintext flows: its order requests by their line, the rest "other".
+TEST(RequestWindow, TlsExchangesAccountedInTheLibraryHaveOps) {
+  Config c = TwoExchanges();
+  c.target.exchanges[1].order_requests = {"POST /fapi/v1/order"};
+  RequestWindow w(c, 10 * kSec, /*tls_accounted=*/true);
+  auto r = w.Rates();
+  EXPECT_NE(Find(r, "binance", "POST /fapi/v1/order"), nullptr);
+  EXPECT_NE(Find(r, "binance", "other"), nullptr);
+  EXPECT_EQ(Find(r, "binance", "request"), nullptr);
+  ReqStats s{};
+  w.Sample(s, 0);
+  s[mmc_reqstat_slot(1, 1, 0)] = 4;  // the second order line overall: binance's
+  s[mmc_reqstat_slot(1, 1, 1)] = 1;
+  w.Sample(s, kSec);
+  r = w.Rates();
+  ASSERT_NE(Find(r, "binance", "POST /fapi/v1/order"), nullptr);
+  EXPECT_DOUBLE_EQ(Find(r, "binance", "POST /fapi/v1/order")->rate, 0.25);
+}
+
+// mm_rest_requests_total / mm_rest_request_failures_total: everything since the first sample,
+// however long ago (the window does not apply), for the same label sets.
+TEST(RequestWindow, TotalsSinceTheStart) {
+  RequestWindow w(TwoExchanges(), 10 * kSec);
+  auto t = w.Totals();
+  EXPECT_EQ(t.size(), 3u) << "every named label set before the first sample";
+  ReqStats s{};
+  s[mmc_reqstat_slot(0, 0, 0)] = 7;  // before this controller's first sample: not its own
+  w.Sample(s, 0);
+  s[mmc_reqstat_slot(0, 0, 0)] = 107;
+  s[mmc_reqstat_slot(0, 0, 1)] = 30;
+  w.Sample(s, 5 * kSec);
+  w.Sample(s, 60 * kSec);
+  w.Sample(s, 61 * kSec);
+  bool found = false;
+  for (const auto& c : w.Totals())
+    if (c.exchange == "testnet" && c.op == "POST /api/v3/order") {
+      found = true;
+      EXPECT_EQ(c.requests, 100u);
+      EXPECT_EQ(c.failures, 30u);
+    }
+  EXPECT_TRUE(found);
+}
+
 }  // namespace
 }  // namespace mmchaos

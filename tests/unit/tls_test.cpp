@@ -112,6 +112,34 @@ TEST(HttpStream, ShadowDecidesAndChangesNoByte) {
   EXPECT_EQ(d.calls, 1);
 }
 
+// The REST accounting's status: what the engine gets (after a rewrite, not what the server
+// sent), once the three digits have passed, however the line is cut; 0 when nothing was
+// followed to the end.
+TEST(HttpStream, StatusAsTheEngineGetsItForTheAccounting) {
+  for (size_t cut = 1; cut < 14; ++cut) {
+    SCOPED_TRACE(cut);
+    mmc_http_stream s{};
+    Decider d{.code = "503"};
+    Request(s, "GET / HTTP/1.1\r\n");
+    Read(s, kOk, {cut}, d);
+    EXPECT_EQ(s.pos, 12);
+    EXPECT_EQ(s.status, 503);
+    mmc_http_stream shadow{};
+    Decider off{.act = false};
+    Request(shadow, "GET / HTTP/1.1\r\n");
+    Read(shadow, kOk, {cut}, off);
+    EXPECT_EQ(shadow.status, 200) << "shadow: the server's status";
+  }
+  mmc_http_stream s{};
+  Decider d;
+  Request(s, "GET / HTTP/1.1\r\n");
+  Read(s, "HTTP/1.1 100 Continue\r\n\r\n", {}, d);
+  EXPECT_FALSE(s.expect);
+  EXPECT_LT(s.pos, 12) << "a 1xx is not a final status";
+  Request(s, "GET / HTTP/1.1\r\n");
+  EXPECT_EQ(s.status, 0) << "a new request starts from nothing";
+}
+
 TEST(HttpStream, RequestHostAsTheEngineNamesIt) {
   auto host = [](const std::string& req, std::string* h, uint16_t* port) {
     char buf[64];
@@ -237,6 +265,43 @@ TEST(TlsDecision, RolloutByFlowAsTheDataPlane) {
   }
   EXPECT_GT(in, 60);
   EXPECT_LT(in, 140);
+}
+
+// reconcile_mismatch on TLS: per order request, the same steps as the response scenarios (its own
+// threshold, schedule, dead-man, shadow), and order requests told by the configured line prefixes.
+TEST(TlsDecision, ReconcilePerOrderRequest) {
+  mmc_tls_view v = View();
+  const uint64_t on = 10 * kS + kS / 2;
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, on, 0), MMC_TLS_SKIP) << "not configured";
+  v.prob_reconcile = MMC_P_ONE / 4;
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, on, 0), MMC_TLS_LIVE);
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, on, 0x50000000u), MMC_TLS_SKIP) << "above 0.25";
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, 12 * kS + kS / 2, 0), MMC_TLS_SKIP) << "off-phase";
+  v.dry_run = 1;
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, on, 0), MMC_TLS_SHADOW);
+  v.heartbeat_ns = on - 2 * kS;
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, on, 0), MMC_TLS_SKIP) << "a dead controller";
+  v = View();
+  v.prob[1] = MMC_P_ONE;
+  EXPECT_EQ(mmc_tls_decide_reconcile(&v, 1, on, 0), MMC_TLS_SKIP)
+      << "exch_429's threshold is not its";
+}
+
+TEST(TlsDecision, OrderLinesArePrefixesOfTheRequestLine) {
+  __u8 lines[MMC_TLS_ORDER_LINES][MMC_TLS_ORDER_LEN] = {};
+  auto is = [&](const std::string& req) {
+    return mmc_tls_order_line(lines, reinterpret_cast<const __u8*>(req.data()), req.size());
+  };
+  EXPECT_EQ(is("POST /api/v3/order HTTP/1.1\r\n"), -1) << "no line configured";
+  std::strcpy(reinterpret_cast<char*>(lines[0]), "POST /api/v3/order");
+  std::strcpy(reinterpret_cast<char*>(lines[2]), "DELETE /api/v3/order");
+  EXPECT_EQ(is("POST /api/v3/order HTTP/1.1\r\nHost: x\r\n\r\n"), 0);
+  EXPECT_EQ(is("POST /api/v3/orderList HTTP/1.1\r\n"), 0) << "a prefix, as the data plane";
+  EXPECT_EQ(is("DELETE /api/v3/order?id=1 HTTP/1.1\r\n"), 2);
+  EXPECT_EQ(is("GET /api/v3/order HTTP/1.1\r\n"), -1);
+  EXPECT_EQ(is("POST /api/v3/ord"), -1) << "a request cut short of the line";
+  std::memset(lines[3], 'A', MMC_TLS_ORDER_LEN);  // no NUL: bounded by the slot
+  EXPECT_EQ(is(std::string(MMC_TLS_ORDER_LEN + 5, 'A')), 3);
 }
 
 }  // namespace

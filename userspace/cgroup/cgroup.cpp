@@ -11,27 +11,6 @@
 
 namespace mmchaos {
 
-Result<std::string> Cgroup2Mount() {
-  std::ifstream in("/proc/self/mountinfo");
-  if (!in) return Fail("open(/proc/self/mountinfo)", errno);
-  std::string line;
-  while (std::getline(in, line)) {
-    // id parent major:minor root mountpoint options [optional...] - fstype source superopts
-    auto sep = line.find(" - ");
-    if (sep == std::string::npos) continue;
-    std::istringstream rest(line.substr(sep + 3));
-    std::string fstype;
-    rest >> fstype;
-    if (fstype != "cgroup2") continue;
-    std::istringstream head(line.substr(0, sep));
-    std::string id, parent, dev, root, mountpoint;
-    head >> id >> parent >> dev >> root >> mountpoint;
-    return mountpoint;
-  }
-  return Fail("find cgroup2 in /proc/self/mountinfo", ENOENT,
-              "mount the unified hierarchy: mount -t cgroup2 none /sys/fs/cgroup");
-}
-
 Result<std::string> CgroupOfPid(pid_t pid) {
   std::string file = "/proc/" + std::to_string(pid) + "/cgroup";
   std::ifstream in(file);

@@ -6,14 +6,11 @@
 #include <cstdint>
 #include <string>
 
+#include "cgroup/mounts.h"  // Cgroup2Mount
 #include "common/error.h"
 #include "common/fd.h"
 
 namespace mmchaos {
-
-// The cgroup2 mount point, read from /proc/self/mountinfo (/sys/fs/cgroup on unified hosts,
-// /sys/fs/cgroup/unified on hybrid ones): never hard-coded.
-Result<std::string> Cgroup2Mount();
 
 // The v2 cgroup directory of a process ("0::/path" in /proc/PID/cgroup).
 Result<std::string> CgroupOfPid(pid_t pid);

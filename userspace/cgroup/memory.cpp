@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -49,6 +50,22 @@ bool HasWord(const std::string& list, std::string_view word) {
 
 std::string FormatMemoryValue(uint64_t v) {
   return v == kMemoryUnlimited ? "max" : std::to_string(v);
+}
+
+bool ValidMemoryValue(const std::string& s) {
+  return s == "max" ||
+         (!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos);
+}
+
+Result<void> MarkMemoryHigh(const MemoryHighRecord& rec) {
+  const std::string v = rec.original + " " + rec.applied;
+  if (::setxattr(rec.cgroup.c_str(), kMemoryHighXattr, v.data(), v.size(), 0) != 0)
+    return Fail("setxattr(" + rec.cgroup + ", " + kMemoryHighXattr + ")", errno);
+  return {};
+}
+
+void UnmarkMemoryHigh(const std::string& cgroup) {
+  ::removexattr(cgroup.c_str(), kMemoryHighXattr);  // ENODATA: not marked, nothing to do
 }
 
 }  // namespace
@@ -179,7 +196,9 @@ Result<std::optional<uint64_t>> PlannedMemoryHigh(const std::string& cgroup, Mem
   return SqueezedMemoryHigh(level, *cur, *high, static_cast<uint64_t>(::sysconf(_SC_PAGESIZE)));
 }
 
-Result<std::string> RestoreMemoryHigh(const MemoryHighRecord& rec) {
+namespace {
+
+Result<std::string> RestoreMemoryHighValue(const MemoryHighRecord& rec) {
   const std::string file = rec.cgroup + "/memory.high";
   // A cgroup removed (and maybe re-created by the engine's supervisor) has nothing of ours.
   auto id = CgroupId(rec.cgroup);
@@ -194,6 +213,62 @@ Result<std::string> RestoreMemoryHigh(const MemoryHighRecord& rec) {
            " nor the original " + rec.original + ": someone changed it since; left as is";
   if (auto w = WriteValue(file, rec.original); !w) return std::unexpected(w.error());
   return "memory.high of " + rec.cgroup + " restored to " + rec.original;
+}
+
+}  // namespace
+
+// The cgroup's mark goes once the record is done with (restored, already original, changed by
+// someone else, or the cgroup gone): never retried. A cgroup of that name made since is not ours
+// to unmark.
+Result<std::string> RestoreMemoryHigh(const MemoryHighRecord& rec) {
+  auto r = RestoreMemoryHighValue(rec);
+  if (auto id = CgroupId(rec.cgroup); r && id && *id == rec.cgroup_id) UnmarkMemoryHigh(rec.cgroup);
+  return r;
+}
+
+std::optional<MemoryHighRecord> MarkedMemoryHigh(const std::string& cgroup) {
+  char buf[64];
+  ssize_t n = ::getxattr(cgroup.c_str(), kMemoryHighXattr, buf, sizeof(buf));
+  if (n <= 0) return std::nullopt;
+  std::string v(buf, static_cast<size_t>(n));
+  auto sp = v.find(' ');
+  if (sp == std::string::npos) return std::nullopt;
+  MemoryHighRecord rec;
+  rec.cgroup = cgroup;
+  rec.original = v.substr(0, sp);
+  rec.applied = v.substr(sp + 1);
+  auto id = CgroupId(cgroup);
+  if (!id || !ValidMemoryValue(rec.original) || !ValidMemoryValue(rec.applied)) return std::nullopt;
+  rec.cgroup_id = *id;
+  return rec;
+}
+
+std::vector<std::string> RestoreMarkedMemory(const std::string& dir) {
+  std::vector<std::string> out;
+  auto visit = [&](const std::string& cg) {
+    char probe[1];
+    // Cheap for the many unmarked cgroups of a node: ENODATA, no parse.
+    if (::getxattr(cg.c_str(), kMemoryHighXattr, probe, 0) < 0) return;
+    auto rec = MarkedMemoryHigh(cg);
+    if (!rec) {
+      out.push_back(cg + " carries a " + kMemoryHighXattr +
+                    " mark that is not \"ORIGINAL APPLIED\": memory.high left as is");
+      return;
+    }
+    auto r = RestoreMemoryHigh(*rec);
+    out.push_back(r ? *r + " (found by its mark, without a record)"
+                    : "cannot restore memory.high of " + cg + " to " + rec->original + ": " +
+                          r.error().message());
+  };
+  visit(dir);
+  std::error_code ec;
+  std::filesystem::recursive_directory_iterator it(
+      dir, std::filesystem::directory_options::skip_permission_denied, ec);
+  for (; !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    // cgroupfs: directories are cgroups; never follow a link out of the hierarchy.
+    if (it->is_directory(ec) && !it->is_symlink(ec)) visit(it->path().string());
+  }
+  return out;
 }
 
 bool MemoryHighIsOriginal(const MemoryHighRecord& rec) {
@@ -219,11 +294,17 @@ Result<std::unique_ptr<MemorySqueeze>> MemorySqueeze::Apply(const std::string& c
   sq->level_ = level;
   if (auto c = ReadValue(cgroup + "/memory.current"); c)
     sq->current_ = ParseMemoryValue(*c).value_or(0);
-  // On disk before the kernel sees it: a crash from here on leaves what rollback needs.
+  // On disk before the kernel sees it: a crash from here on leaves what rollback needs. The
+  // mark on the cgroup is the second copy, for when the file is damaged or lost.
   if (auto r = record(sq->rec_); !r) return std::unexpected(r.error());
+  if (auto m = MarkMemoryHigh(sq->rec_); !m) {
+    forget(Result<std::string>("not written"));
+    return std::unexpected(m.error());
+  }
   // The kernel reclaims down to the new value in this write (bounded retries), then throttles
   // the cgroup's tasks while they stay above it; memory.high never OOM-kills.
   if (auto w = WriteValue(file, sq->rec_.applied); !w) {
+    UnmarkMemoryHigh(cgroup);
     forget(Result<std::string>("not written"));
     return std::unexpected(w.error());
   }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 #include "config/config.h"
@@ -68,6 +69,19 @@ Result<std::string> RestoreMemoryHigh(const MemoryHighRecord& rec);
 
 // Whether rec's cgroup (the same one, by id) has rec.original as its memory.high now.
 bool MemoryHighIsOriginal(const MemoryHighRecord& rec);
+
+// The record kept a second time on the cgroup itself while memory.high is lowered: an extended
+// attribute in the trusted namespace (only CAP_SYS_ADMIN reads or writes it; cgroupfs keeps it in
+// memory, so it goes with the cgroup and with a reboot, like the value it restores). Value
+// "ORIGINAL APPLIED". It lets `rollback` and the next `run` restore memory.high when the record
+// in /run/mmchaos is damaged, deleted or was never written whole.
+inline constexpr const char kMemoryHighXattr[] = "trusted.mmchaos.memory_high";
+// The record the xattr on cgroup holds (its id: the directory's), nullopt when it has none or
+// what it holds is not "ORIGINAL APPLIED".
+std::optional<MemoryHighRecord> MarkedMemoryHigh(const std::string& cgroup);
+// Every cgroup under dir (itself included) whose memory.high mmchaos lowered by its xattr:
+// restored as RestoreMemoryHigh does and unmarked once restored. One line per cgroup found.
+std::vector<std::string> RestoreMarkedMemory(const std::string& dir);
 
 // Lowers a cgroup's memory.high for one burst; the destructor restores it (RestoreMemoryHigh) and,
 // once restored, calls forget so the record on disk goes too.

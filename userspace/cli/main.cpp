@@ -1,4 +1,6 @@
 // mmchaos: kernel-level chaos injection for one engine's cgroup. A thin CLI over the libraries.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <iostream>
@@ -17,6 +19,14 @@
 namespace {
 
 constexpr int kExitConfig = 2;
+
+// `run` and `experiment` end the process here, at once: the metrics server the controller leaves
+// running would otherwise hold the exit for its poll loop (1-2 s), and nothing else is left to
+// release (the controller has torn down what it placed; the kernel closes the rest).
+[[noreturn]] void ExitAfterController(int rc) {
+  std::fflush(nullptr);
+  _exit(rc);
+}
 
 // --unit / --pod / --container: what operators name, each excluding the others and --cgroup
 // (and --pid where given); resolved to a cgroup before the command runs.
@@ -167,11 +177,14 @@ int main(int argc, char** argv) {
         if (p.name == "bpf_load" && !p.ok) return 1;
       return 0;
     }
-    if (*run)
-      return run_target.Resolve(run_opts.cgroup) ? mmchaos::RunController(run_opts) : kExitConfig;
-    if (*experiment)
-      return exp_target.Resolve(exp_opts.cgroup) ? mmchaos::ExperimentCommand(exp_opts)
-                                                 : kExitConfig;
+    if (*run) {
+      if (!run_target.Resolve(run_opts.cgroup)) return kExitConfig;
+      ExitAfterController(mmchaos::RunController(run_opts));
+    }
+    if (*experiment) {
+      if (!exp_target.Resolve(exp_opts.cgroup)) return kExitConfig;
+      ExitAfterController(mmchaos::ExperimentCommand(exp_opts));
+    }
     if (*exec) return mmchaos::ExecCommand(config_path, exec_cmd, exec_as);
     if (*status) return mmchaos::StatusCommand(json);
     if (*rollback) return mmchaos::RollbackCommand();

@@ -192,24 +192,18 @@ int RollbackCommand() {
     return 1;
   }
   for (const auto& m : o.done) std::cout << "  " << m << "\n";
-  if (o.links_detached == 0 && o.controllers_stopped == 0 && o.done.empty()) {
-    std::cout << "nothing to roll back\n";
-  } else {
-    std::cout << "rolled back: " << o.links_detached << " link(s) detached, "
-              << o.controllers_stopped << " controller(s) stopped";
-    if (o.stale_removed) std::cout << ", " << o.stale_removed << " stale record(s) removed";
-    std::cout << "\n";
-  }
+  std::cout << RollbackSummary(o) << "\n";
   if (o.still_running)
     Logf("controller pid %d still running after its links were detached", o.still_running);
-  // What no record could tell us: said, with the path, and the file left for the operator.
+  // A damaged record is said with its path, and the file left for the operator; what rollback
+  // found without it is in the lines above, and what it could not undo below.
   for (const auto& d : o.damaged)
     Logf(
-        "damaged record %s: %s; not undone: what it recorded (mmchaos' ifb and veth devices are "
-        "named mmc*, see `ip -all netns exec ip link`; a lowered memory.high of its "
-        "cgroup); remove the file once checked",
+        "damaged record %s: %s; what it described was looked for by name and mark instead "
+        "(above); remove the file once checked",
         d.path.c_str(), d.why.c_str());
-  return o.damaged.empty() ? 0 : 1;
+  for (const auto& m : o.left) Logf("not undone: %s", m.c_str());
+  return o.damaged.empty() && o.left.empty() ? 0 : 1;
 }
 
 }  // namespace mmchaos

@@ -14,9 +14,9 @@ namespace mmchaos {
 ClockChoice ChooseClockMechanism(const Config& cfg) {
   const std::string& m = cfg.faults.clock_skew_mechanism;
   if (m == "preload") return {ClockMechanism::kPreload, "faults.clock_skew_mechanism is preload"};
-  std::string why = ProbeClockUprobe(true);
-  if (why.empty()) return {ClockMechanism::kUprobe, ""};
-  return {ClockMechanism::kPreload, why};
+  Result<void> uprobes = ProbeClockUprobe(true);
+  if (uprobes) return {ClockMechanism::kUprobe, ""};
+  return {ClockMechanism::kPreload, uprobes.error().message()};
 }
 
 uint32_t ClockMask(const Config& cfg) {
@@ -36,9 +36,9 @@ std::vector<std::string> CheckClockSkew(const Config& cfg, bool probe) {
         "chaos.clock_skew_ms is set but faults.clock_skew_clocks is empty: name the "
         "clocks to skew (realtime, monotonic)");
   if (probe && cfg.faults.clock_skew_mechanism == "uprobe") {
-    std::string why = ProbeClockUprobe(true);
-    if (!why.empty())
-      out.push_back("faults.clock_skew_mechanism is uprobe, and this kernel cannot run it (" + why +
+    if (Result<void> uprobes = ProbeClockUprobe(true); !uprobes)
+      out.push_back("faults.clock_skew_mechanism is uprobe, and this kernel cannot run it (" +
+                    uprobes.error().message() +
                     "): set it to auto or preload and start the engine through `mmchaos exec`");
   }
   return out;
@@ -91,8 +91,8 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
       if (!u) return std::unexpected(u.error());
       uprobes_ = std::move(*u);
       Logf(
-          "clock_skew: uprobes on clock_gettime, per process of %s (%zu now; newcomers within "
-          "a loop tick)",
+          "clock_skew: uprobes on clock_gettime, per process of %s (%zu now; a newcomer from its "
+          "\"covered by the uprobes\" line, within a loop tick)",
           cgroup_.c_str(), uprobes_->processes());
     } else {
       preload_ = true;

@@ -15,6 +15,9 @@
 namespace mmchaos {
 namespace {
 
+static_assert(sizeof(mmc_tls_state) <= MMC_CLOCK_PAGE, "the TLS state is one page");
+static_assert(sizeof(mmc_tls_counts) <= MMC_CLOCK_PAGE, "the TLS counts are one page");
+
 // The writer's side of a page's seqlock (the clock page and the TLS page alike): seq is odd
 // while store() rewrites the fields, so a preload that read across the change retries.
 template <typename Page, typename Store>
@@ -96,7 +99,8 @@ ClockState::ClockState(ClockState&& o) noexcept
       tls_(std::exchange(o.tls_, nullptr)),
       tls_counts_(std::exchange(o.tls_counts_, nullptr)),
       dev_(o.dev_),
-      ino_(o.ino_) {}
+      ino_(o.ino_),
+      req_tail_(o.req_tail_) {}
 
 ClockState::~ClockState() {
   if (!state_) return;
@@ -124,10 +128,48 @@ void ClockState::WriteTls(const mmc_tls_state& t) {
       __atomic_store_n(&s->prob[i], t.prob[i], __ATOMIC_RELAXED);
     for (int i = 0; i < 4; ++i)
       __atomic_store_n(&s->status_5xx[i], t.status_5xx[i], __ATOMIC_RELAXED);
-    // Readers copy the endpoints under the seqlock and retry on a change.
+    __atomic_store_n(&s->prob_reconcile, t.prob_reconcile, __ATOMIC_RELAXED);
+    // Readers copy the endpoints and order lines under the seqlock and retry on a change.
+    std::memcpy(static_cast<void*>(s->order_req), t.order_req, sizeof(t.order_req));
     std::memcpy(static_cast<void*>(s->endpoints), t.endpoints, sizeof(t.endpoints));
+    std::memcpy(s->endpoint_exchange, t.endpoint_exchange, sizeof(t.endpoint_exchange));
     __atomic_store_n(&s->n_endpoints, t.n_endpoints, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->accounting, t.accounting, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->req_events, t.req_events, __ATOMIC_RELAXED);
   });
+}
+
+uint64_t ClockState::TlsRequests(uint32_t slot) const {
+  return slot < MMC_REQSTAT_SLOTS ? __atomic_load_n(&tls_counts_->reqstats[slot], __ATOMIC_RELAXED)
+                                  : 0;
+}
+
+uint64_t ClockState::TakeTlsRequests(std::vector<mmc_req_event>& out) {
+  uint64_t lost = 0;
+  const uint64_t head = __atomic_load_n(&tls_counts_->req_head, __ATOMIC_ACQUIRE);
+  if (head > req_tail_ + MMC_TLS_REQ_RING) {  // lapped: the oldest are gone
+    lost += head - MMC_TLS_REQ_RING - req_tail_;
+    req_tail_ = head - MMC_TLS_REQ_RING;
+  }
+  while (req_tail_ < head) {
+    const mmc_tls_req_slot& slot = tls_counts_->req_ring[req_tail_ % MMC_TLS_REQ_RING];
+    const uint64_t seq = __atomic_load_n(&slot.seq, __ATOMIC_ACQUIRE);
+    if (seq < req_tail_ + 1) break;  // still being written: the next call takes it
+    mmc_req_event e;
+    std::memcpy(&e, const_cast<const mmc_req_event*>(&slot.e), sizeof(e));
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    if (seq == req_tail_ + 1 && __atomic_load_n(&slot.seq, __ATOMIC_RELAXED) == seq)
+      out.push_back(e);
+    else
+      ++lost;  // overwritten by a later one while read
+    ++req_tail_;
+  }
+  return lost;
+}
+
+uint64_t ClockState::TlsLatency(uint32_t slot) const {
+  return slot < MMC_RESTLAT_SLOTS ? __atomic_load_n(&tls_counts_->restlat[slot], __ATOMIC_RELAXED)
+                                  : 0;
 }
 
 uint64_t ClockState::TlsInjections(int scenario, int mode) const {

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "clock.h"
 #include "common/error.h"
@@ -52,6 +53,12 @@ class ClockState {
   uint64_t Reads(int mode) const;
   // TLS responses decided by the preloads, per scenario and mode.
   uint64_t TlsInjections(int scenario, int mode) const;
+  // The TLS REST requests the preloads accounted: mmc_reqstats' and mmc_restlat's slots.
+  uint64_t TlsRequests(uint32_t slot) const;
+  uint64_t TlsLatency(uint32_t slot) const;
+  // The finished requests the preloads wrote into the ring since the last call, in order;
+  // returns how many a writer overwrote before they were read (lost).
+  uint64_t TakeTlsRequests(std::vector<mmc_req_event>& out);
   const std::string& path() const { return path_; }
 
  private:
@@ -62,6 +69,7 @@ class ClockState {
   mmc_tls_state* tls_ = nullptr;
   mmc_tls_counts* tls_counts_ = nullptr;
   uint64_t dev_ = 0, ino_ = 0;
+  uint64_t req_tail_ = 0;  // the next ring index to read
 };
 
 // The reads the preloads counted in a cgroup's record ([0] live, [1] shadow), for `status`;

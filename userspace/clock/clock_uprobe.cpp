@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <cmath>
-#include <cstdarg>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -21,46 +20,12 @@
 #include "common/fd.h"
 #include "controller/kernel_config.h"
 #include "loader/dataplane.h"
-#include "loader/libbpf_print.h"
 #include "mmchaos_clock_bpf.skel.h"
 #include "uprobe/elf_symbol.h"
+#include "uprobe/load_refusal.h"
+#include "uprobe/plane_object.h"
 
 namespace mmchaos {
-namespace {
-
-// The verifier's reason for refusing the programs ("... cannot use helper bpf_probe_write_user"),
-// picked out of libbpf's load log for the operator.
-thread_local std::string g_refusal;
-int CapturePrint(enum libbpf_print_level level, const char* fmt, va_list args) {
-  if (level != LIBBPF_WARN) return 0;
-  va_list copy;
-  va_copy(copy, args);
-  int n = std::vsnprintf(nullptr, 0, fmt, copy);
-  va_end(copy);
-  if (n <= 0) return 0;
-  std::string text(static_cast<size_t>(n) + 1, '\0');
-  std::vsnprintf(text.data(), text.size(), fmt, args);
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    std::string line = text.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
-    if (line.find("cannot use helper") != std::string::npos ||
-        line.find("unknown func") != std::string::npos)
-      g_refusal = line;
-    if (eol == std::string::npos) break;
-    pos = eol + 1;
-  }
-  return 0;
-}
-
-std::string Lockdown() {
-  std::ifstream in("/sys/kernel/security/lockdown");
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-}  // namespace
 
 std::vector<UprobeSpec> ClockSpecs(::mmchaos_clock_bpf* skel) {
   const std::string libc = HostLibrary("libc.so.6");
@@ -83,54 +48,36 @@ Result<std::unique_ptr<ClockUprobes>> ClockUprobes::Attach(const DataPlane& plan
   u->cgroup_ = cgroup;
   u->skel_.reset(mmchaos_clock_bpf__open());
   if (!u->skel_) return Fail("mmchaos_clock_bpf__open (BPF object)", errno);
-  // Same-named maps become the data plane's: one config, one set of counters, one log.
-  bpf_map* m;
-  bpf_object__for_each_map(m, u->skel_->obj) {
-    const bpf_map* theirs = bpf_object__find_map_by_name(plane.object(), bpf_map__name(m));
-    if (!theirs) continue;
-    if (int err = bpf_map__reuse_fd(m, bpf_map__fd(theirs)); err != 0)
-      return Fail(std::string("bpf_map__reuse_fd(") + bpf_map__name(m) + ")", err);
-  }
-  if (int err = mmchaos_clock_bpf__load(u->skel_.get()); err != 0)
-    return Fail("mmchaos_clock_bpf__load (verifier)", err,
-                "the kernel refused the clock_skew uprobes (bpf_probe_write_user is refused under "
-                "kernel lockdown): `mmchaos doctor` says why; use faults.clock_skew_mechanism: "
-                "preload and `mmchaos exec`");
-  uint32_t zero = 0;
-  if (bpf_map_update_elem(bpf_map__fd(u->skel_->maps.mmc_clk_cg), &zero, &cgroup_fd, BPF_ANY) != 0)
-    return Fail("bpf_map_update_elem(mmc_clk_cg)", errno);
-  u->probes_ = std::make_unique<ProcessUprobes>(ClockSpecs(u->skel_.get()));
+  auto loaded = LoadOnDataPlane(
+      u->skel_->obj, plane, [&] { return mmchaos_clock_bpf__load(u->skel_.get()); },
+      "mmchaos_clock_bpf",
+      "the kernel refused the clock_skew uprobes (bpf_probe_write_user is refused under kernel "
+      "lockdown): `mmchaos doctor` says why; use faults.clock_skew_mechanism: preload and "
+      "`mmchaos exec`",
+      u->skel_->maps.mmc_clk_cg, cgroup_fd);
+  if (!loaded) return std::unexpected(loaded.error());
+  u->probes_ = std::make_unique<ProcessUprobes>(ClockSpecs(u->skel_.get()), "clock_skew");
   if (auto a = u->probes_->Sync(cgroup); !a) return std::unexpected(a.error());
   return u;
 }
 
 Result<void> ClockUprobes::Sync() { return probes_->Sync(cgroup_); }
 
-std::string ProbeClockUprobe(bool load_only) {
-  g_refusal.clear();
+Result<void> ProbeClockUprobe(bool load_only) {
   std::unique_ptr<::mmchaos_clock_bpf, void (*)(::mmchaos_clock_bpf*)> skel(
       nullptr, mmchaos_clock_bpf__destroy);
-  int err = 0;
-  {
-    ScopedLibbpfPrint capture(CapturePrint);  // the verifier's reason, into g_refusal
+  std::string why = LoadRefusal("the clock_gettime uprobes", [&] {
     skel.reset(mmchaos_clock_bpf__open());
-    err = skel ? mmchaos_clock_bpf__load(skel.get()) : -errno;
-  }
-  if (err != 0) {
-    std::string lockdown = Lockdown();
-    std::string why = "the kernel refused the clock_gettime uprobes (" +
-                      std::string(std::strerror(err < 0 ? -err : err)) + ")";
-    if (!g_refusal.empty()) why += ": " + g_refusal;
-    if (!lockdown.empty()) why += "; kernel lockdown: " + lockdown;
-    return why;
-  }
-  if (load_only) return "";
+    return skel ? mmchaos_clock_bpf__load(skel.get()) : -errno;
+  });
+  if (!why.empty()) return Fail(why);
+  if (load_only) return {};
 
   auto mount = Cgroup2Mount();
-  if (!mount) return mount.error().message();
+  if (!mount) return std::unexpected(mount.error());
   const std::string dir = *mount + "/mmchaos-doctor-clock-" + std::to_string(getpid());
-  if (::mkdir(dir.c_str(), 0755) != 0) return "mkdir " + dir + ": " + std::strerror(errno);
-  std::string result;
+  if (::mkdir(dir.c_str(), 0755) != 0) return Fail("mkdir " + dir, errno);
+  Result<void> result;
   {
     auto cgfd = OpenCgroup(dir);
     mmc_config k{};
@@ -144,11 +91,11 @@ std::string ProbeClockUprobe(bool load_only) {
     uint32_t zero = 0;
     int cg = cgfd ? cgfd->get() : -1;
     if (!cgfd)
-      result = cgfd.error().message();
+      result = std::unexpected(cgfd.error());
     else if (bpf_map_update_elem(bpf_map__fd(skel->maps.mmc_cfg), &zero, &k, BPF_ANY) != 0 ||
              bpf_map_update_elem(bpf_map__fd(skel->maps.mmc_clk_cg), &zero, &cg, BPF_ANY) != 0)
-      result = std::string("bpf_map_update_elem: ") + std::strerror(errno);
-    if (result.empty()) {
+      result = Fail("bpf_map_update_elem", errno);
+    if (result) {
       // A scratch child joins the scratch cgroup, waits until its probes are attached, then
       // reads CLOCK_REALTIME through libc and through the raw system call (never hooked) and
       // reports the difference.
@@ -195,15 +142,15 @@ std::string ProbeClockUprobe(bool load_only) {
       syscall(SYS_clock_gettime, CLOCK_REALTIME, &raw);
       int64_t mine = (lib.tv_sec - raw.tv_sec) * 1000000000LL + (lib.tv_nsec - raw.tv_nsec);
       if (!attached)
-        result = attached.error().message();
+        result = attached;
       else if (!got)
-        result = "the scratch process did not report its clock reads";
+        result = Fail("the scratch process did not report its clock reads");
       else if (std::llabs(d - kProbeSkewNs) > 60LL * 1000000000LL)
-        result = "uprobes attached, but a read in the scratch cgroup was off by " +
-                 std::to_string(d / 1000000) + " ms instead of " +
-                 std::to_string(kProbeSkewNs / 1000000) + " ms";
+        result = Fail("uprobes attached, but a read in the scratch cgroup was off by " +
+                      std::to_string(d / 1000000) + " ms instead of " +
+                      std::to_string(kProbeSkewNs / 1000000) + " ms");
       else if (std::llabs(mine) > 60LL * 1000000000LL)
-        result = "a process outside the scratch cgroup read a skewed clock";
+        result = Fail("a process outside the scratch cgroup read a skewed clock");
     }
   }
   ::rmdir(dir.c_str());

@@ -44,10 +44,10 @@ class ClockUprobes {
 // The two probes on clock_gettime (entry, return) of the C library, for ProcessUprobes.
 std::vector<UprobeSpec> ClockSpecs(::mmchaos_clock_bpf* skel);
 
-// "" when this kernel runs the uprobe mechanism, else why not. load_only: only check that the
-// kernel accepts the programs (bpf_probe_write_user is refused under lockdown at load time);
-// otherwise also attach them to a scratch process in a scratch cgroup and check that it reads a
-// skewed CLOCK_REALTIME while this process does not.
-std::string ProbeClockUprobe(bool load_only);
+// Success when this kernel runs the uprobe mechanism, else an error saying why not. load_only: only
+// check that the kernel accepts the programs (bpf_probe_write_user is refused under lockdown at
+// load time); otherwise also attach them to a scratch process in a scratch cgroup and check that it
+// reads a skewed CLOCK_REALTIME while this process does not.
+Result<void> ProbeClockUprobe(bool load_only);
 
 }  // namespace mmchaos

@@ -21,6 +21,8 @@ void SharedRecord::Remove() {
     reads_[mode] += state_->Reads(mode);
     for (int scn = 0; scn < MMC_SCN_MAX; ++scn) tls_[scn][mode] += state_->TlsInjections(scn, mode);
   }
+  for (uint32_t i = 0; i < MMC_REQSTAT_SLOTS; ++i) reqstats_[i] += state_->TlsRequests(i);
+  for (uint32_t i = 0; i < MMC_RESTLAT_SLOTS; ++i) restlat_[i] += state_->TlsLatency(i);
   state_.reset();  // disarms both parts and unlinks the file
   users_ = 0;
 }
@@ -48,6 +50,28 @@ uint64_t SharedRecord::ClockReads(int mode) {
 uint64_t SharedRecord::TlsInjections(int scenario, int mode) {
   std::lock_guard<std::mutex> l(mu_);
   return tls_[scenario][mode] + (state_ ? state_->TlsInjections(scenario, mode) : 0);
+}
+
+void SharedRecord::AddTlsRequests(std::array<uint64_t, MMC_REQSTAT_SLOTS>& reqstats) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (uint32_t i = 0; i < MMC_REQSTAT_SLOTS; ++i)
+    reqstats[i] += reqstats_[i] + (state_ ? state_->TlsRequests(i) : 0);
+}
+
+void SharedRecord::TakeTlsRequests(std::vector<mmc_req_event>& out) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (state_) requests_lost_ += state_->TakeTlsRequests(out);
+}
+
+uint64_t SharedRecord::TlsRequestsLost() {
+  std::lock_guard<std::mutex> l(mu_);
+  return requests_lost_;
+}
+
+void SharedRecord::AddTlsLatency(std::array<uint64_t, MMC_RESTLAT_SLOTS>& restlat) {
+  std::lock_guard<std::mutex> l(mu_);
+  for (uint32_t i = 0; i < MMC_RESTLAT_SLOTS; ++i)
+    restlat[i] += restlat_[i] + (state_ ? state_->TlsLatency(i) : 0);
 }
 
 }  // namespace mmchaos

@@ -3,10 +3,12 @@
 // record that goes (SIGHUP, enabled: false) leaves its counts here, so counters never drop.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "clock/clock_state.h"
 #include "common/error.h"
@@ -53,6 +55,14 @@ class SharedRecord {
   // Everything the preloads counted this run: clock reads, TLS injections.
   uint64_t ClockReads(int mode);
   uint64_t TlsInjections(int scenario, int mode);
+  // The TLS REST requests the preloads accounted this run (mmc_reqstats' and mmc_restlat's
+  // layout), added into the data plane's.
+  void AddTlsRequests(std::array<uint64_t, MMC_REQSTAT_SLOTS>& reqstats);
+  void AddTlsLatency(std::array<uint64_t, MMC_RESTLAT_SLOTS>& restlat);
+  // The finished TLS requests the preloads wrote since the last call (the experiment's events),
+  // and how many were lost so far (overwritten before they were read).
+  void TakeTlsRequests(std::vector<mmc_req_event>& out);
+  uint64_t TlsRequestsLost();
 
  private:
   static uint64_t NowNs();
@@ -63,6 +73,9 @@ class SharedRecord {
   unsigned users_ = 0;
   uint64_t reads_[MMC_MODE_MAX] = {};
   uint64_t tls_[MMC_SCN_MAX][MMC_MODE_MAX] = {};
+  uint64_t reqstats_[MMC_REQSTAT_SLOTS] = {};
+  uint64_t restlat_[MMC_RESTLAT_SLOTS] = {};
+  uint64_t requests_lost_ = 0;
 };
 
 }  // namespace mmchaos

@@ -10,13 +10,25 @@
 namespace mmchaos {
 
 struct Error {
+  Error() = default;
+  // {call, err, hint} as before; detail only where a library has codes of its own. (A
+  // constructor, not an aggregate: g++ 12 warns about every brace list that leaves detail out.)
+  Error(std::string call, int err, std::string hint, std::string detail = {})
+      : call(std::move(call)), err(err), hint(std::move(hint)), detail(std::move(detail)) {}
+
   std::string call;  // the failing call or step, e.g. "bpf_link_create(cgroup_skb/egress)"
   int err = 0;       // errno (positive), 0 when not a system error
   std::string hint;  // what to do about it
+  // A library's own code and text where it has its own codes (libnl's nl_geterror), said
+  // instead of strerror(err); err then holds the errno the code stands for, if any.
+  std::string detail;
 
   std::string message() const {
     std::string m = call;
-    if (err != 0) m += ": " + std::string(std::strerror(err));
+    if (!detail.empty())
+      m += ": " + detail;
+    else if (err != 0)
+      m += ": " + std::string(std::strerror(err));
     if (!hint.empty()) m += " (" + hint + ")";
     return m;
   }

@@ -1,6 +1,7 @@
 // A move-only owner of a file descriptor (-1 when empty).
 #pragma once
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <utility>
@@ -31,5 +32,15 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Both ends of a pipe, each closed by its owner (both empty when pipe2 failed, errno set).
+struct Pipe {
+  UniqueFd read, write;
+};
+inline Pipe MakePipe(int flags = O_CLOEXEC) {
+  int p[2];
+  if (::pipe2(p, flags) != 0) return {};
+  return {UniqueFd(p[0]), UniqueFd(p[1])};
+}
 
 }  // namespace mmchaos

@@ -1,5 +1,6 @@
-// The one logger of the mmchaos binary: every line it writes to stderr is "mmchaos: " and the
-// message. Operators and the tests grep these lines, so the format is fixed here and only here.
+// The one logger of the mmchaos binary: every line it writes to stderr is "mmchaos: " (or
+// "mmchaos <command>: ") and the message. Operators and the tests grep these lines, so the format
+// is fixed here and only here.
 #pragma once
 
 #include <string_view>
@@ -15,5 +16,7 @@ void Log(std::string_view msg);
 void LogWarning(std::string_view msg);
 void LogError(std::string_view msg);
 void LogNote(std::string_view msg);
+// "mmchaos <command>: <msg>": a subcommand that names itself (exec, report, findings).
+void LogFrom(std::string_view command, std::string_view msg);
 
 }  // namespace mmchaos

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -61,7 +62,7 @@ struct Exchange {
   std::string name;
   std::vector<Endpoint> rest;
   std::vector<Endpoint> ws;
-  std::vector<std::string> order_requests;  // "METHOD /path", plaintext flows only
+  std::vector<std::string> order_requests;  // "METHOD /path" prefixes of request lines
   // Host name -> the addresses mmchaos matches for it instead of asking this host's resolver:
   // for engines whose resolver differs (containers, split-horizon DNS). The URLs keep the name
   // the engine uses (its TLS Host header and SNI). Each name is a host of this exchange's URLs.
@@ -162,9 +163,18 @@ struct Config {
   std::vector<std::string> warnings;  // "file:line: key clamped from X to Y"
 };
 
+// What parsing asks of the host (parsing itself reads no file): whether target.cgroup names a
+// cgroup v2 root. Empty: not asked.
+struct HostProbe {
+  std::function<bool(const std::string& path)> is_root_cgroup;
+};
+
 // Parses YAML text. Errors (malformed YAML, unknown keys, wrong types, bad URLs, a root
 // cgroup target) carry "source:line:col: what". Out-of-range numbers are clamped, each with
-// a warning in Config::warnings.
+// a warning in Config::warnings. Without `host`, this host's cgroup mounts decide what a root
+// cgroup is (cgroup/mounts.h).
+Result<Config> ParseConfig(const std::string& text, const std::string& source,
+                           const HostProbe& host);
 Result<Config> ParseConfig(const std::string& text, const std::string& source);
 Result<Config> LoadConfig(const std::string& path);
 

@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <expected>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 
 #include "cgroup/cgroup.h"
@@ -30,6 +33,7 @@
 #include "metrics/request_window.h"
 #include "schedule.h"
 #include "tls/tls_faults.h"
+#include "uprobe/coverage.h"
 
 namespace mmchaos {
 namespace {
@@ -229,6 +233,8 @@ class LoopSession : public Session {
     return c;
   }
 
+  std::vector<mmc_req_event> TakeTlsRequests() override { return tls_.TakeRequests(); }
+
   // From the metrics thread.
   std::vector<std::pair<std::string, uint64_t>> Rollbacks() {
     std::lock_guard<std::mutex> l(mu_);
@@ -247,204 +253,321 @@ class LoopSession : public Session {
   std::map<std::string, uint64_t> rollbacks_;
 };
 
-}  // namespace
+// `run` as its stages, in order: load and check the config, place (the target cgroup and netns),
+// lock the target, load the data plane, build and write the kernel config, attach (and serve
+// metrics), loop, tear down. Each stage that fails logs why and gives the exit code; the members
+// are declared in the order the stages make them, so an early return unwinds in reverse.
+class Controller {
+ public:
+  explicit Controller(const RunOptions& opts) : opts_(opts) {}
 
-int RunController(const RunOptions& opts) {
-  auto cfg = ReadConfig(opts);
-  if (!cfg) return kExitConfig;
+  int Run() {
+    if (auto s = LoadAndCheckConfig(); !s) return s.error();
+    if (auto s = Place(); !s) return s.error();
+    if (auto s = Lock(); !s) return s.error();
+    if (auto s = Load(); !s) return s.error();
+    if (auto s = BuildKernelConfig(); !s) return s.error();
+    if (auto s = Attach(); !s) return s.error();
+    int rc = Loop();
+    TearDown();
+    return rc;
+  }
 
-  auto cgroup = ResolveTarget(*cfg, opts.cgroup, opts.pid);
-  if (!cgroup) return Report(cgroup.error(), kExitConfig);
-  if (!MemoryUsable(*cfg, *cgroup)) return kExitConfig;
-  auto cgid = CgroupId(*cgroup);
-  if (!cgid) return Report(cgid.error(), kExitRuntime);
-  auto cgfd = OpenCgroup(*cgroup);
-  if (!cgfd) return Report(cgfd.error(), kExitRuntime);
-  std::string netns = cfg->target.netns;
-  if (netns.empty() && opts.pid > 0) netns = "/proc/" + std::to_string(opts.pid) + "/ns/net";
+  bool torn_down() const { return torn_down_; }
 
-  auto lock = ControllerLock::Acquire(
-      {getpid(), *cgid, *cgroup, opts.config_path, static_cast<int64_t>(::time(nullptr))});
-  if (!lock) return Report(lock.error(), kExitRuntime);
-  for (const auto& d : DamagedRecords())
-    Log("warning: damaged record " + d.path + ": " + d.why +
-        " (not undone: `mmchaos rollback` says what may be left)");
+ private:
+  // A stage's outcome: go on, or end the run with this exit code (the reason already logged).
+  using Stage = std::expected<void, int>;
+  static std::unexpected<int> Stop(const Error& e, int code) {
+    return std::unexpected(Report(e, code));
+  }
 
-  // Signals are read from a signalfd in the loop, so none is lost between checks; threads
-  // started later (the metrics server) inherit the blocked mask.
-  sigset_t mask;
-  sigemptyset(&mask);
-  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
-  if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0)
-    return Report({"sigprocmask", errno, ""}, kExitRuntime);
-  UniqueFd sigfd(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
-  if (!sigfd) return Report({"signalfd", errno, ""}, kExitRuntime);
+  Stage LoadAndCheckConfig() {
+    auto cfg = ReadConfig(opts_);
+    if (!cfg) return std::unexpected(kExitConfig);
+    cfg_ = std::move(*cfg);
+    return {};
+  }
 
-  auto dp = DataPlane::Load();
-  if (!dp) return Report(dp.error(), kExitRuntime);
-  DataPlane& plane = **dp;
+  // The target: its cgroup (--pid, --cgroup or the file), checked for mem_pressure, and netns.
+  Stage Place() {
+    auto cgroup = ResolveTarget(cfg_, opts_.cgroup, opts_.pid);
+    if (!cgroup) return Stop(cgroup.error(), kExitConfig);
+    cgroup_ = *cgroup;
+    if (!MemoryUsable(cfg_, cgroup_)) return std::unexpected(kExitConfig);
+    auto cgid = CgroupId(cgroup_);
+    if (!cgid) return Stop(cgid.error(), kExitRuntime);
+    cgid_ = *cgid;
+    auto cgfd = OpenCgroup(cgroup_);
+    if (!cgfd) return Stop(cgfd.error(), kExitRuntime);
+    cgfd_ = std::move(*cgfd);
+    netns_ = cfg_.target.netns;
+    if (netns_.empty() && opts_.pid > 0) netns_ = "/proc/" + std::to_string(opts_.pid) + "/ns/net";
+    return {};
+  }
 
-  uint32_t seed = RunSeed(*cfg);  // fleet.seed, or one drawn per run
-  const uint64_t started = MonoNs();
-  const uint64_t epoch = EpochNow(*cfg);
-  mmc_config kcfg = ToKernelConfig(*cfg, epoch, seed);
-  if (auto w = plane.Heartbeat(MonoNs()); !w) return Report(w.error(), kExitRuntime);
-  if (auto w = plane.WriteConfig(kcfg); !w) return Report(w.error(), kExitRuntime);
+  // One controller per target cgroup.
+  Stage Lock() {
+    auto lock = ControllerLock::Acquire(
+        {getpid(), cgid_, cgroup_, opts_.config_path, static_cast<int64_t>(::time(nullptr))});
+    if (!lock) return Stop(lock.error(), kExitRuntime);
+    lock_.emplace(std::move(*lock));
+    RemoveCoverage(cgid_);  // a killed predecessor's: `mmchaos exec` must not wait on them
+    for (const auto& d : DamagedRecords())
+      Log("warning: damaged record " + d.path + ": " + d.why +
+          " (not undone: `mmchaos rollback` says what may be left)");
+    return {};
+  }
 
-  auto log = EventLog::Open(plane.events_fd(), cfg->log.injections);
-  if (!log) return Report(log.error(), kExitRuntime);
+  // Signals first (read from a signalfd in the loop, so none is lost between checks; threads
+  // started later, the metrics server's, inherit the blocked mask), then the BPF object.
+  Stage Load() {
+    sigset_t mask;
+    sigemptyset(&mask);
+    for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&mask, s);
+    if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0)
+      return Stop({"sigprocmask", errno, ""}, kExitRuntime);
+    sigfd_.reset(signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK));
+    if (!sigfd_) return Stop({"signalfd", errno, ""}, kExitRuntime);
+    auto dp = DataPlane::Load();
+    if (!dp) return Stop(dp.error(), kExitRuntime);
+    plane_ = std::move(*dp);
+    return {};
+  }
 
-  RequestWindow requests(*cfg, 10ULL * 1000000000ULL);
-  if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, MonoNs());  // the zero point
-  Placement placed(plane, cgfd->get(), *cgroup, netns, *cgid);
-  SharedRecord record(*cgid);  // the preloads' (clock_skew, TLS): outlives both users
-  ClockSkew clock(plane, cgfd->get(), *cgroup, record);
-  TlsFaults tls(record);
-  LoopSession session(plane, placed, clock, tls, *cfg, kcfg, netns);
+  // The schedule's epoch starts now; the heartbeat and the config go into the maps before
+  // anything is attached.
+  Stage BuildKernelConfig() {
+    seed_ = RunSeed(cfg_);  // fleet.seed, or one drawn per run
+    started_ = MonoNs();
+    kcfg_ = ToKernelConfig(cfg_, EpochNow(cfg_), seed_);
+    if (auto w = plane_->Heartbeat(MonoNs()); !w) return Stop(w.error(), kExitRuntime);
+    if (auto w = plane_->WriteConfig(kcfg_); !w) return Stop(w.error(), kExitRuntime);
+    return {};
+  }
+
+  // The injection log, what is placed (links, tc, netem, memory.high, the preloads' record),
+  // the metrics endpoint, the hooks, then the config applied.
+  Stage Attach() {
+    DataPlane& plane = *plane_;
+    auto log = EventLog::Open(plane.events_fd(), cfg_.log.injections);
+    if (!log) return Stop(log.error(), kExitRuntime);
+    log_ = std::move(*log);
+
+    requests_.emplace(cfg_, 10ULL * 1000000000ULL, kcfg_.tls_accounting != 0);
+    if (auto r = ReadReqStats(plane.reqstats_fd())) requests_->Sample(*r, MonoNs());  // zero point
+    placed_.emplace(plane, cgfd_.get(), cgroup_, netns_, cgid_);
+    record_.emplace(cgid_);  // the preloads' (clock_skew, TLS): outlives both users
+    clock_.emplace(plane, cgfd_.get(), cgroup_, *record_);
+    tls_.emplace(plane, cgfd_.get(), cgroup_, *record_);
+    session_.emplace(plane, *placed_, *clock_, *tls_, cfg_, kcfg_, netns_);
+    if (auto m = ServeMetrics(); !m) return m;
+    // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
+    // hooks, which do too. They start before anything is attached, so their kernel config is the
+    // first the data path sees.
+    hooks_ = opts_.hooks ? opts_.hooks : &watch_;
+    if (auto h = hooks_->OnStart(*session_); !h) return Stop(h.error(), kExitRuntime);
+    if (auto a = placed_->Apply(cfg_); !a) return Stop(a.error(), kExitRuntime);
+    if (auto a = clock_->Apply(cfg_, kcfg_); !a) return Stop(a.error(), kExitRuntime);
+    if (auto a = tls_->Apply(cfg_, kcfg_); !a) return Stop(a.error(), kExitRuntime);
+    record_->Beat(MonoNs());
+    if (!cfg_.chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
+
+    ep_.reset(epoll_create1(EPOLL_CLOEXEC));
+    if (!ep_) return Stop({"epoll_create1", errno, ""}, kExitRuntime);
+    for (int fd : {sigfd_.get(), log_->epoll_fd()}) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.fd = fd;
+      if (epoll_ctl(ep_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+        return Stop({"epoll_ctl", errno, ""}, kExitRuntime);
+    }
+    return {};
+  }
+
   // Serving before anything is attached: a scrape as soon as `run` says it attached finds the
   // endpoint (a port in use fails the run before the kernel is touched). Runs on the exposer's
   // thread: it reads the kernel's maps, an atomic flag and qdisc stats.
-  std::vector<std::string> exchange_names;
-  for (const auto& x : cfg->target.exchanges) exchange_names.push_back(x.name);
-  const std::string cgroup_dir = *cgroup;
-  auto metrics = MetricsExporter::Start(cfg->metrics.listen, [&, exchange_names, cgroup_dir]() {
-    DataPlaneSnapshot s;
-    if (auto c = plane.ReadCounters()) s.counters = *c;
-    if (s.counters) {  // the preloads count in shared memory
-      clock.AddCounts(*s.counters);
-      tls.AddCounts(*s.counters);
-    }
-    if (auto k = ReadKernelConfig(plane.config_fd())) s.config = *k;
-    s.attached = plane.attached();
-    s.now_ns = MonoNs();
-    s.netem = placed.NetemStats();
-    s.partial_fail = requests.Rates();
-    if (auto r = ReadRestLatency(plane.restlat_fd())) s.rest_latency = *r;
-    s.exchanges = exchange_names;
-    s.rollbacks = session.Rollbacks();
-    s.memory_psi = ReadMemoryPsi(cgroup_dir);
-    return s;
-  });
-  if (!metrics) return Report(metrics.error(), kExitRuntime);
-  // `run` watches its rollback triggers (SIGHUP may add some); `experiment` brings its own
-  // hooks, which do too. They start before anything is attached, so their kernel config is the
-  // first the data path sees.
-  TriggerWatch watch;
-  LoopHooks& hooks = opts.hooks ? *opts.hooks : watch;
-  if (auto h = hooks.OnStart(session); !h) return Report(h.error(), kExitRuntime);
-  if (auto a = placed.Apply(*cfg); !a) return Report(a.error(), kExitRuntime);
-  if (auto a = clock.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
-  if (auto a = tls.Apply(*cfg, kcfg); !a) return Report(a.error(), kExitRuntime);
-  record.Beat(MonoNs());
-  if (!cfg->chaos.enabled) Log("chaos.enabled is false: nothing attached; SIGHUP re-reads");
-
-  UniqueFd ep(epoll_create1(EPOLL_CLOEXEC));
-  if (!ep) return Report({"epoll_create1", errno, ""}, kExitRuntime);
-  for (int fd : {sigfd.get(), (*log)->epoll_fd()}) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    if (epoll_ctl(ep.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
-      return Report({"epoll_ctl", errno, ""}, kExitRuntime);
+  Stage ServeMetrics() {
+    std::vector<std::string> exchange_names;
+    for (const auto& x : cfg_.target.exchanges) exchange_names.push_back(x.name);
+    auto metrics = MetricsExporter::Start(cfg_.metrics.listen, [this, exchange_names]() {
+      DataPlaneSnapshot s;
+      if (auto c = plane_->ReadCounters()) s.counters = *c;
+      if (s.counters) {  // the preloads count in shared memory
+        clock_->AddCounts(*s.counters);
+        tls_->AddCounts(*s.counters);
+      }
+      if (auto k = ReadKernelConfig(plane_->config_fd())) s.config = *k;
+      s.attached = plane_->attached();
+      s.now_ns = MonoNs();
+      s.netem = placed_->NetemStats();
+      s.partial_fail = requests_->Rates();
+      s.request_counts = requests_->Totals();
+      if (auto r = ReadRestLatency(plane_->restlat_fd())) {
+        tls_->AddLatency(*r);
+        s.rest_latency = *r;
+      }
+      s.exchanges = exchange_names;
+      s.rollbacks = session_->Rollbacks();
+      s.memory_psi = ReadMemoryPsi(cgroup_);
+      return s;
+    });
+    if (!metrics) return Stop(metrics.error(), kExitRuntime);
+    metrics_ = std::move(*metrics);
+    return {};
   }
 
-  const uint64_t deadline =
-      opts.duration_sec > 0 ? started + static_cast<uint64_t>(opts.duration_sec * 1e9) : 0;
-  uint64_t last_beat = 0, last_resolve = MonoNs(), last_sample = MonoNs();
-  int64_t last_burst = -1;
-  int rc = kExitOk;
-  for (;;) {
-    epoll_event evs[4];
-    int n = epoll_wait(ep.get(), evs, 4, kTickMs);
-    if (n < 0 && errno != EINTR) {
-      rc = Report({"epoll_wait", errno, ""}, kExitRuntime);
-      break;
-    }
-    bool stop = false;
-    for (int i = 0; i < n; ++i) {
-      if (evs[i].data.fd != sigfd.get()) {
-        (*log)->Consume();
-        continue;
+  // Until a signal, the duration, an external rollback or the hooks end it. Returns the exit
+  // code.
+  int Loop() {
+    DataPlane& plane = *plane_;
+    const uint64_t deadline =
+        opts_.duration_sec > 0 ? started_ + static_cast<uint64_t>(opts_.duration_sec * 1e9) : 0;
+    uint64_t last_beat = 0, last_resolve = MonoNs(), last_sample = MonoNs();
+    int64_t last_burst = -1;
+    int rc = kExitOk;
+    for (;;) {
+      epoll_event evs[4];
+      int n = epoll_wait(ep_.get(), evs, 4, kTickMs);
+      if (n < 0 && errno != EINTR) {
+        rc = Report({"epoll_wait", errno, ""}, kExitRuntime);
+        break;
       }
-      signalfd_siginfo si{};
-      while (read(sigfd.get(), &si, sizeof(si)) == sizeof(si)) {
-        if (si.ssi_signo != SIGHUP) {
-          stop = true;
+      bool stop = false;
+      for (int i = 0; i < n; ++i) {
+        if (evs[i].data.fd != sigfd_.get()) {
+          log_->Consume();
           continue;
         }
-        if (opts.hooks) {
-          Log("SIGHUP ignored: an experiment runs its own schedule");
-          continue;
+        signalfd_siginfo si{};
+        while (read(sigfd_.get(), &si, sizeof(si)) == sizeof(si)) {
+          if (si.ssi_signo != SIGHUP) {
+            stop = true;
+            continue;
+          }
+          Reload();
         }
-        auto next = ReadConfig(opts);
-        if (next && !MemoryUsable(*next, *cgroup)) next.reset();
-        if (!next) {
-          Log("SIGHUP: new config rejected, keeping the running one");
-          continue;
-        }
-        uint64_t new_epoch = SameSchedule(*cfg, *next) ? kcfg.epoch_ns : EpochNow(*next);
-        // A changed fleet.seed applies now (a staged rollout changes it with a reload); an
-        // unchanged one, drawn or not, keeps this run's decisions where they were.
-        const uint32_t next_seed = next->fleet.seed != cfg->fleet.seed ? RunSeed(*next) : seed;
-        mmc_config next_k = ToKernelConfig(*next, new_epoch, next_seed);
-        if (auto w = plane.WriteConfig(next_k); !w) {
-          Log("SIGHUP: " + w.error().message());
-          continue;
-        }
-        kcfg = next_k;
-        if (next_seed != seed) Log("SIGHUP: rollout and storm draws salted by the new fleet.seed");
-        seed = next_seed;
-        if (auto a = placed.Apply(*next); !a) Log("SIGHUP: " + a.error().message());
-        if (auto a = clock.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
-        if (auto a = tls.Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
-        if (next->target.cgroup != cfg->target.cgroup || next->target.netns != cfg->target.netns)
-          Log("SIGHUP: target changes need a restart; still on " + *cgroup);
-        *cfg = std::move(*next);
-        Log("SIGHUP: config re-read");
       }
+      if (stop) break;
+      if (plane.attached() && !plane.LinksAlive()) {
+        Log("links detached from outside (mmchaos rollback): exiting");
+        break;
+      }
+      uint64_t now = MonoNs();
+      if (deadline && now >= deadline) break;
+      if (now - last_beat >= static_cast<uint64_t>(cfg_.target.heartbeat_ms) * 1000000ULL / 2) {
+        if (auto w = plane.Heartbeat(now); !w) Log("heartbeat: " + w.error().message());
+        record_->Beat(now);
+        last_beat = now;
+      }
+      if (now - last_sample >= 1000000000ULL) {
+        if (auto r = ReadReqStats(plane.reqstats_fd())) {
+          tls_->AddRequests(*r);  // the preloads account TLS requests in shared memory
+          requests_->Sample(*r, now);
+        }
+        last_sample = now;
+      }
+      if (now - last_resolve >= kResolveEveryNs) {
+        placed_->Refresh(cfg_);
+        last_resolve = now;
+      }
+      if (!hooks_->OnTick(*session_, now)) break;
+      placed_->Tick(cfg_, kcfg_, now);
+      clock_->Sync();
+      tls_->Sync();
+      mmc_phase ph = mmc_schedule_phase(kcfg_.epoch_ns, kcfg_.on_ns, kcfg_.off_ns, now);
+      int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
+      if (plane.attached() && kcfg_.armed && burst != last_burst && burst >= 0)
+        Log("burst " + std::to_string(burst) + " on");
+      last_burst = burst;
     }
-    if (stop) break;
-    if (plane.attached() && !plane.LinksAlive()) {
-      Log("links detached from outside (mmchaos rollback): exiting");
-      break;
-    }
-    uint64_t now = MonoNs();
-    if (deadline && now >= deadline) break;
-    if (now - last_beat >= static_cast<uint64_t>(cfg->target.heartbeat_ms) * 1000000ULL / 2) {
-      if (auto w = plane.Heartbeat(now); !w) Log("heartbeat: " + w.error().message());
-      record.Beat(now);
-      last_beat = now;
-    }
-    if (now - last_sample >= 1000000000ULL) {
-      if (auto r = ReadReqStats(plane.reqstats_fd())) requests.Sample(*r, now);
-      last_sample = now;
-    }
-    if (now - last_resolve >= kResolveEveryNs) {
-      placed.Refresh(*cfg);
-      last_resolve = now;
-    }
-    if (!hooks.OnTick(session, now)) break;
-    placed.Tick(*cfg, kcfg, now);
-    clock.Sync();
-    mmc_phase ph = mmc_schedule_phase(kcfg.epoch_ns, kcfg.on_ns, kcfg.off_ns, now);
-    int64_t burst = ph.on ? static_cast<int64_t>(ph.burst) : -1;
-    if (plane.attached() && kcfg.armed && burst != last_burst && burst >= 0)
-      Log("burst " + std::to_string(burst) + " on");
-    last_burst = burst;
+    if (rc == kExitOk) rc = hooks_->ExitCode();
+    return rc;
   }
-  if (rc == kExitOk) rc = hooks.ExitCode();
+
+  // SIGHUP: re-read and validate the file; a config that fails is rejected and the running one
+  // kept. A changed burst schedule restarts the cycle from now; anything else keeps the epoch.
+  void Reload() {
+    if (opts_.hooks) {
+      Log("SIGHUP ignored: an experiment runs its own schedule");
+      return;
+    }
+    auto next = ReadConfig(opts_);
+    if (next && !MemoryUsable(*next, cgroup_)) next.reset();
+    if (!next) {
+      Log("SIGHUP: new config rejected, keeping the running one");
+      return;
+    }
+    uint64_t new_epoch = SameSchedule(cfg_, *next) ? kcfg_.epoch_ns : EpochNow(*next);
+    // A changed fleet.seed applies now (a staged rollout changes it with a reload); an
+    // unchanged one, drawn or not, keeps this run's decisions where they were.
+    const uint32_t next_seed = next->fleet.seed != cfg_.fleet.seed ? RunSeed(*next) : seed_;
+    mmc_config next_k = ToKernelConfig(*next, new_epoch, next_seed);
+    if (auto w = plane_->WriteConfig(next_k); !w) {
+      Log("SIGHUP: " + w.error().message());
+      return;
+    }
+    kcfg_ = next_k;
+    if (next_seed != seed_) Log("SIGHUP: rollout and storm draws salted by the new fleet.seed");
+    seed_ = next_seed;
+    if (auto a = placed_->Apply(*next); !a) Log("SIGHUP: " + a.error().message());
+    if (auto a = clock_->Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
+    if (auto a = tls_->Apply(*next, next_k); !a) Log("SIGHUP: " + a.error().message());
+    if (next->target.cgroup != cfg_.target.cgroup || next->target.netns != cfg_.target.netns)
+      Log("SIGHUP: target changes need a restart; still on " + cgroup_);
+    cfg_ = std::move(*next);
+    Log("SIGHUP: config re-read");
+  }
+
   // Rollback first: links go before anything else is torn down, then the netem path.
-  clock.Clear();
-  tls.Clear();
-  placed.Clear();
-  (*log)->Consume();
-  lock->Release();
-  Log("detached; injection log: " + cfg->log.injections);
-  // Everything placed in the kernel is gone and the log is flushed. What is left is the metrics
-  // server, whose orderly stop waits out its poll loop (1-2 s); the process exit releases the
-  // rest (BPF object, fds) just the same.
-  std::fflush(nullptr);
-  _exit(rc);
+  void TearDown() {
+    clock_->Clear();
+    tls_->Clear();
+    placed_->Clear();
+    log_->Consume();
+    lock_->Release();
+    Log("detached; injection log: " + cfg_.log.injections);
+    torn_down_ = true;
+  }
+
+  const RunOptions& opts_;
+  Config cfg_;
+  std::string cgroup_;
+  uint64_t cgid_ = 0;
+  UniqueFd cgfd_;
+  std::string netns_;
+  std::optional<ControllerLock> lock_;
+  UniqueFd sigfd_;
+  std::unique_ptr<DataPlane> plane_;
+  uint32_t seed_ = 0;
+  uint64_t started_ = 0;
+  mmc_config kcfg_{};
+  std::unique_ptr<EventLog> log_;
+  std::optional<RequestWindow> requests_;
+  std::optional<Placement> placed_;
+  std::optional<SharedRecord> record_;
+  std::optional<ClockSkew> clock_;
+  std::optional<TlsFaults> tls_;
+  std::optional<LoopSession> session_;
+  std::unique_ptr<MetricsExporter> metrics_;
+  TriggerWatch watch_;
+  LoopHooks* hooks_ = nullptr;
+  UniqueFd ep_;
+  bool torn_down_ = false;
+};
+
+}  // namespace
+
+int RunController(const RunOptions& opts) {
+  auto controller = std::make_unique<Controller>(opts);
+  const int rc = controller->Run();
+  // After a run that got as far as its teardown, everything placed in the kernel is gone and
+  // the log is flushed. What is left is the metrics server, whose orderly stop waits out its
+  // poll loop (1-2 s), and what its scrapes read: left to the process exit, which the caller
+  // makes at once (main: _exit), releasing the rest (BPF object, fds) just the same.
+  if (controller->torn_down()) (void)controller.release();
+  return rc;
 }
 
 }  // namespace mmchaos

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "loader/counters.h"
@@ -35,6 +36,9 @@ class Session {
   // The data plane's counters plus what the clock preloads counted in shared memory: what
   // mm_chaos_injections_total shows.
   virtual Result<Counters> ReadCounters() = 0;
+  // Finished requests the preloads accounted on TLS flows since the last call (the events the
+  // data plane writes to mmc_requests for the flows it accounts), while req_events is set.
+  virtual std::vector<mmc_req_event> TakeTlsRequests() { return {}; }
 };
 
 class LoopHooks {
@@ -61,7 +65,10 @@ struct RunOptions {
   std::function<void(Config&)> adjust;
 };
 
-// Returns the process exit code: 0 success, 1 runtime failure, 2 usage or config error.
+// Runs `run` (or `experiment`'s loop) to its end. Returns the process exit code: 0 success,
+// 1 runtime failure, 2 usage or config error. After a run that attached, the caller ends the
+// process at once with _exit(code) (main does): the metrics server is left running to the exit,
+// since its orderly stop waits out its poll loop.
 int RunController(const RunOptions& opts);
 
 }  // namespace mmchaos

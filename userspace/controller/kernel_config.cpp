@@ -8,6 +8,7 @@
 #include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/scenarios.h"
+#include "doctor/tc_probes.h"
 #include "tc/steering.h"
 #include "tls/tls_faults.h"
 
@@ -78,6 +79,13 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
         std::strncpy(reinterpret_cast<char*>(k.order_req[r++]), req.c_str(),
                      sizeof(k.order_req[0]) - 1);
       }
+  // On TLS flows the engine's TLS library holds the request line in plaintext: the mechanism
+  // there chooses order requests, and the data plane leaves those flows to it.
+  k.tls_library = TlsReconcileByPreload(cfg) ? 1 : 0;
+  // Their requests are accounted there too where a mechanism runs in the engine's TLS library (op
+  // by the request line, the status the engine gets); elsewhere the cgroup hooks account them by
+  // TLS record.
+  k.tls_accounting = TlsAccounting(cfg) != TlsMechanism::kNone ? 1 : 0;
   // The engine's endpoint sockets are tagged whenever exchanges are named: request accounting
   // (partial fail rate, REST latency) needs the tag, with or without a tc scenario.
   k.tag_sockets = NeedsTc(cfg) || !cfg.target.exchanges.empty() ? 1 : 0;
@@ -127,25 +135,34 @@ std::vector<std::string> ScenarioNotes(const Config& cfg, KernelProbes probes) {
   std::vector<std::string> out;
   const ChaosSection& c = cfg.chaos;
   bool rewrites = c.exch_429 > 0 || c.exch_5xx > 0 || c.rate_limit_storm > 0;
-  const bool tls_rewrites = ChooseTlsMechanism(cfg).mechanism != TlsMechanism::kNone;
+  const TlsChoice tls = ChooseTlsMechanism(cfg, probes == KernelProbes::kRun);
+  const bool tls_rewrites = tls.mechanism != TlsMechanism::kNone;
+  const std::string tls_how = !tls.checked ? "through the TLS library's uprobes or the preload"
+                              : tls.mechanism == TlsMechanism::kUprobe
+                                  ? "through uprobes on the engine's libssl"
+                                  : "through the preload of `mmchaos exec`";
+  const std::string reconcile_how =
+      !PreloadLibraryPath().empty()
+          ? "order requests chosen by their request line through the preload of `mmchaos exec`"
+          : "reconcile_mismatch loses the answer to every request";
   for (const auto& x : cfg.target.exchanges) {
     for (const auto& e : x.rest) {
       std::string applies = "net_loss, lat_spike_ms, reconcile_mismatch";
       if (!e.tls || tls_rewrites) applies += ", exch_429, exch_5xx, rate_limit_storm";
-      std::string tls_note = tls_rewrites ? " (TLS: status rewrites through the preload of "
-                                            "`mmchaos exec`; reconcile_mismatch counts every "
-                                            "request)"
+      std::string tls_note = tls_rewrites ? " (TLS: status rewrites " + tls_how + "; " +
+                                                reconcile_how + ")"
                                           : " (TLS: status lines are encrypted, no 429/5xx/storm "
-                                            "rewrite; reconcile_mismatch counts every request)";
+                                            "rewrite; " +
+                                                reconcile_how + ")";
       out.push_back(x.name + " REST " + e.url + ": " + applies +
-                    (e.tls && rewrites ? tls_note : ""));
+                    (e.tls && (rewrites || c.reconcile_mismatch > 0) ? tls_note : ""));
     }
     for (const auto& e : x.ws)
       out.push_back(x.name + " WS " + e.url + ": net_loss, ws_lag_ms, ws_disconnect");
   }
   if (probes == KernelProbes::kRun) {
     if (std::string n = ClockSkewNote(cfg); !n.empty()) out.push_back(n);
-    if (std::string n = TlsNote(cfg); !n.empty()) out.push_back(n);
+    if (std::string n = TlsNote(cfg, true); !n.empty()) out.push_back(n);
     return out;
   }
   if (cfg.chaos.clock_skew_ms != 0)
@@ -158,7 +175,7 @@ std::vector<std::string> ScenarioNotes(const Config& cfg, KernelProbes probes) {
     out.push_back(
         "lat_spike_ms/ws_lag_ms: not checked on this kernel: whether it can run netem "
         "(`mmchaos doctor` or `validate --probe-kernel`; `run` refuses it if not)");
-  if (std::string n = TlsNote(cfg); !n.empty()) out.push_back(n);
+  if (std::string n = TlsNote(cfg, false); !n.empty()) out.push_back(n);
   return out;
 }
 
@@ -201,7 +218,7 @@ std::vector<std::string> CheckScenarios(const Config& cfg, KernelProbes probes) 
   std::vector<std::string> out = UnsupportedScenarios(cfg);
   for (auto& m : DataPlaneLimits(cfg)) out.push_back(std::move(m));
   for (auto& m : CheckClockSkew(cfg, probes == KernelProbes::kRun)) out.push_back(std::move(m));
-  for (auto& m : CheckTls(cfg)) out.push_back(std::move(m));
+  for (auto& m : CheckTls(cfg, probes == KernelProbes::kRun)) out.push_back(std::move(m));
   if (NeedsTc(cfg) && cfg.target.interfaces.empty())
     out.push_back(
         "the exchange and delay scenarios (lat_spike_ms, ws_lag_ms, exch_429, exch_5xx, "
@@ -250,10 +267,9 @@ std::vector<std::string> CheckScenarios(const Config& cfg, KernelProbes probes) 
   if (cfg.chaos.ws_lag_ms > 0 && !any_ws)
     out.push_back("chaos.ws_lag_ms needs WebSocket endpoints in target.exchanges.*.ws");
   if (probes == KernelProbes::kSkip) return out;
-  std::string netem = ProbeNetemSupport();
-  if (!netem.empty())
-    out.push_back(std::string(key) + " needs netem, and this kernel cannot run it (" + netem +
-                  "): use a kernel with sch_netem, sch_htb and ifb" +
+  if (Result<void> netem = ProbeNetemSupport(); !netem)
+    out.push_back(std::string(key) + " needs netem, and this kernel cannot run it (" +
+                  netem.error().message() + "): use a kernel with sch_netem, sch_htb and ifb" +
                   (DetectTcAttach() == TcAttach::kTcx
                        ? ""
                        : ", and without tcx links (6.6+) cls_u32, act_skbedit and act_mirred") +

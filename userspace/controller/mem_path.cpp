@@ -22,6 +22,12 @@ MemPressurePath::MemPressurePath(std::string cgroup, uint64_t cgroup_id, int cou
     else
       restore_failed_ = true;
   }
+  // The cgroup's own mark, when the record of it is damaged or lost.
+  if (auto marked = MarkedMemoryHigh(cgroup_); marked && !restore_failed_) {
+    auto r = RestoreMemoryHigh(*marked);
+    Log("stale mem_pressure mark without a record: " + (r ? *r : r.error().message()));
+    if (!r) restore_failed_ = true;
+  }
 }
 
 void MemPressurePath::Count(mmc_mode mode) {

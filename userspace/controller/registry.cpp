@@ -214,12 +214,13 @@ StateFile ReadStateFile(const std::string& path, uint64_t cgroup_id) {
     f.damage.push_back(text->empty() ? "empty" : "not a JSON object (truncated?)");
     return f;
   }
-  f.json = std::move(j);
+  // Another cgroup's record under this name is not merged into ours when we write it.
   if (uint64_t inner = 0;
-      f.json.contains("cgroup_id") && (!Take(f.json, "cgroup_id", inner) || inner != cgroup_id)) {
+      j.contains("cgroup_id") && (!Take(j, "cgroup_id", inner) || inner != cgroup_id)) {
     f.damage.push_back("its cgroup_id is not the one in its name");
     return f;
   }
+  f.json = std::move(j);
   std::string why;
   if (f.json.contains("netns_inode")) {
     f.steering = SteeringPart(f.json, cgroup_id, why);
@@ -405,10 +406,10 @@ std::vector<ControllerRecord> LiveControllers() {
   return out;
 }
 
-int RemoveStaleRecords() {
-  int removed = 0;
-  ForEachRecord([&](const std::string& path, bool held, const ControllerRecord&, bool) {
-    if (!held && ::unlink(path.c_str()) == 0) ++removed;
+std::vector<ControllerRecord> RemoveStaleRecords() {
+  std::vector<ControllerRecord> removed;
+  ForEachRecord([&](const std::string& path, bool held, const ControllerRecord& rec, bool) {
+    if (!held && ::unlink(path.c_str()) == 0) removed.push_back(rec);
   });
   return removed;
 }

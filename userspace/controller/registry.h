@@ -81,7 +81,8 @@ std::vector<DamagedRecord> DamagedRecords();
 
 // Controllers alive now (their lock is held); stale files are skipped.
 std::vector<ControllerRecord> LiveControllers();
-// Removes lock files no live controller holds; returns how many.
-int RemoveStaleRecords();
+// Removes lock files no live controller holds; returns the records removed (pid 0 where the file
+// was not readable).
+std::vector<ControllerRecord> RemoveStaleRecords();
 
 }  // namespace mmchaos

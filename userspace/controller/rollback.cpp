@@ -3,12 +3,66 @@
 #include <chrono>
 #include <thread>
 
+#include "cgroup/cgroup.h"
+#include "cgroup/memory.h"
 #include "clock/clock_state.h"
 #include "controller/mem_path.h"
 #include "controller/tc_path.h"
 #include "discovery/discovery.h"
+#include "tc/netns.h"
+#include "tc/steering.h"
+#include "uprobe/coverage.h"
 
 namespace mmchaos {
+namespace {
+
+// Everything of mmchaos' that no record accounts for any more: every netns's devices and filters
+// (the recorded ones are gone by now), every marked cgroup's memory.high.
+void RemoveUnrecorded(RollbackOutcome& o) {
+  for (const auto& ns : AllNetns()) {
+    auto guard = NetnsGuard::Enter(ns == "/proc/self/ns/net" ? "" : ns);
+    if (!guard) continue;  // its process exited since it was listed: nothing in it survives
+    auto all = [](const std::string&) { return true; };
+    auto found = RemoveUnrecordedSteering(all, all);
+    const std::string where = ns == "/proc/self/ns/net" ? "" : " (netns " + ns + ")";
+    for (auto& m : found.done) o.done.push_back("found without a record: " + m + where);
+    for (auto& m : found.left) o.left.push_back(m + where);
+  }
+  auto mount = Cgroup2Mount();
+  if (!mount) {
+    o.left.push_back("memory.high marks not looked for: " + mount.error().message());
+    return;
+  }
+  for (auto& m : RestoreMarkedMemory(*mount))
+    (m.starts_with("cannot ") || m.find("left as is") != std::string::npos ? o.left : o.done)
+        .push_back(std::move(m));
+}
+
+// " (pid 812 gone)", " (pids 812, 813 gone)"; "" when no removed record named its controller.
+std::string GonePids(const std::vector<ControllerRecord>& stale) {
+  std::string pids;
+  size_t n = 0;
+  for (const auto& r : stale) {
+    if (r.pid <= 0) continue;
+    pids += (n++ ? ", " : "") + std::to_string(r.pid);
+  }
+  if (n == 0) return "";
+  return std::string(" (pid") + (n > 1 ? "s " : " ") + pids + " gone)";
+}
+
+}  // namespace
+
+std::string RollbackSummary(const RollbackOutcome& o) {
+  const std::string stale = std::to_string(o.stale_removed.size()) + " stale record(s)";
+  if (o.links_detached == 0 && o.controllers_stopped == 0 && o.done.empty()) {
+    if (o.stale_removed.empty()) return "nothing to roll back";
+    return "removed " + stale + GonePids(o.stale_removed) + ": nothing was attached";
+  }
+  std::string s = "rolled back: " + std::to_string(o.links_detached) + " link(s) detached, " +
+                  std::to_string(o.controllers_stopped) + " controller(s) stopped";
+  if (!o.stale_removed.empty()) s += ", " + stale + " removed" + GonePids(o.stale_removed);
+  return s;
+}
 
 RollbackOutcome RollbackHost() {
   RollbackOutcome o;
@@ -28,6 +82,8 @@ RollbackOutcome RollbackHost() {
   if (!detached) {
     o.detach_error = detached.error();
     o.done = DescribeMemoryRollback(memory_before, memory);
+    if (auto mount = Cgroup2Mount(); mount)
+      for (auto& m : RestoreMarkedMemory(*mount)) o.done.push_back(std::move(m));
     return o;
   }
   o.links_detached = *detached;
@@ -42,7 +98,9 @@ RollbackOutcome RollbackHost() {
   for (auto& m : RemoveRecordedPaths(false)) o.done.push_back(std::move(m));
   for (auto& m : RestoreRecordedMemory(false)) memory.push_back(std::move(m));
   for (auto& m : DescribeMemoryRollback(memory_before, memory)) o.done.push_back(std::move(m));
+  RemoveUnrecorded(o);
   o.stale_removed = RemoveStaleRecords();
+  RemoveStaleCoverage();  // part of those controllers' records (uprobe/coverage.h)
   if (clocks)
     o.done.push_back(std::to_string(clocks) + " clock_skew record(s) disarmed and removed");
   if (auto left = LiveControllers(); !left.empty()) o.still_running = left.front().pid;

@@ -3,8 +3,10 @@
 #include <arpa/inet.h>
 #include <net/if.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <set>
 
 #include "common/log.h"
 #include "controller/kernel_config.h"
@@ -75,6 +77,23 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
 
   auto guard = NetnsGuard::Enter(netns);
   if (!guard) return std::unexpected(guard.error());
+  // Devices with this cgroup's names are a predecessor's whose record is damaged or lost (we
+  // hold the lock), and so are mmchaos filters on our interfaces that no running controller
+  // recorded: they would make our own fail to attach.
+  const std::string ifb = IfbName(cgroup_id), bounce = BouncePrefix(cgroup_id);
+  auto inode_now = NetnsInode(netns);
+  std::set<std::string> taken;
+  for (const auto& s : ReadStates())
+    if (s.cgroup_id != cgroup_id && inode_now && s.steering.netns_inode == *inode_now &&
+        ControllerAlive(s.cgroup_id))
+      for (const auto& i : s.steering.ifaces) taken.insert(i.name);
+  const auto& ifs = cfg.target.interfaces;
+  auto unrecorded = RemoveUnrecordedSteering(
+      [&](const std::string& n) { return n == ifb || n.starts_with(bounce); },
+      [&](const std::string& n) {
+        return std::find(ifs.begin(), ifs.end(), n) != ifs.end() && !taken.contains(n);
+      });
+  for (const auto& m : unrecorded.done) Log("stale leftovers without a record: " + m);
   std::unique_ptr<TcPath> path(new TcPath(netns, cgroup_id, plane));
 
   auto resolved = ResolveEndpoints(cfg.target);
@@ -104,13 +123,13 @@ Result<std::unique_ptr<TcPath>> TcPath::Start(const Config& cfg, const std::stri
   SteeringPlan plan;
   plan.interfaces = cfg.target.interfaces;
   plan.netem = NeedsNetem(cfg);
-  plan.ifb = IfbName(cgroup_id);
+  plan.ifb = ifb;
   plan.rest = specs[0];
   plan.ws = specs[1];
   plan.tc_ingress_prog_fd = plane.tc_ingress_prog_fd();
   plan.tc_egress_prog_fd = plane.tc_egress_prog_fd();
   plan.tc_bounce_prog_fd = plane.tc_bounce_prog_fd();
-  plan.bounce_prefix = BouncePrefix(cgroup_id);
+  plan.bounce_prefix = bounce;
   plan.attach = DetectTcAttach();
   plan.route = [&](const std::vector<TcxRoute>& routes) {
     std::vector<DataPlane::IfaceRoute> r;

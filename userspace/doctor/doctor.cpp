@@ -13,8 +13,10 @@
 #include "cgroup/memory.h"
 #include "clock/clock_skew.h"
 #include "common/scenarios.h"
+#include "doctor/tc_probes.h"
 #include "loader/dataplane.h"
 #include "tc/steering.h"
+#include "tls/tls_uprobe.h"
 
 namespace mmchaos {
 namespace {
@@ -117,29 +119,48 @@ DoctorReport RunDoctor() {
            : "clsact: no tcx links in this kernel (6.6+); mmchaos adds a clsact qdisc to an "
              "interface that has none, which pauses the device for a moment on attach and "
              "detach (provision it once to avoid that)"});
-  std::string tc = dp ? ProbeTcAttach((*dp)->tc_ingress_prog_fd(), (*dp)->tc_egress_prog_fd())
-                      : "data plane did not load";
+  Result<void> tc = dp ? ProbeTcAttach((*dp)->tc_ingress_prog_fd(), (*dp)->tc_egress_prog_fd())
+                       : Fail("data plane did not load");
   rep.probes.push_back(
-      {"tc_attach", tc.empty(),
-       !tc.empty() ? tc
-       : tcx       ? "mmc_tc_ingress and mmc_tc_egress attached as tcx links in a scratch netns"
-                   : "mmc_tc_ingress attached to clsact in a scratch netns"});
-  std::string netem = ProbeNetemSupport();
+      {"tc_attach", tc.has_value(),
+       !tc   ? tc.error().message()
+       : tcx ? "mmc_tc_ingress and mmc_tc_egress attached as tcx links in a scratch netns"
+             : "mmc_tc_ingress attached to clsact in a scratch netns"});
+  Result<void> netem_path = ProbeNetemSupport();
   rep.probes.push_back(
-      {"netem_path", netem.empty(),
-       !netem.empty() ? netem
+      {"netem_path", netem_path.has_value(),
+       !netem_path ? netem_path.error().message()
        : tcx ? "tcx bpf_redirect through a veth with netem (outbound) and an ifb + htb + netem "
                "(inbound): a packet crossed each in a scratch netns"
              : "ifb + htb + netem + clsact + u32/skbedit/mirred: a packet crossed it each way in a "
                "scratch netns"});
 
   // clock_skew: the uprobes are attached and a scratch process's clock read is checked.
-  std::string clock = ProbeClockUprobe(false);
+  Result<void> uprobes = ProbeClockUprobe(false);
+  const std::string clock = uprobes ? "" : uprobes.error().message();
   std::string preload = PreloadLibraryPath();
   rep.probes.push_back({"clock_uprobe", clock.empty(),
                         clock.empty() ? "uprobe+uretprobe on libc clock_gettime skewed a scratch "
                                         "process's CLOCK_REALTIME (bpf_probe_write_user works)"
                                       : clock});
+  // TLS status rewrites: the kernel loads the libssl uprobes (bpf_probe_write_user), else the
+  // preload. faults.tls_mechanism: auto takes the first that works.
+  std::string tls = ProbeTlsUprobe();
+  rep.probes.push_back({"tls_uprobe", tls.empty(),
+                        tls.empty() ? "the SSL_read(_ex)/SSL_write(_ex) uprobe programs loaded "
+                                      "(bpf_probe_write_user allowed)"
+                                    : tls});
+  const std::string tls_how =
+      tls.empty()
+          ? "uprobes on SSL_read(_ex)/SSL_write(_ex) of the libssl the engine's processes map, "
+            "per process (faults.tls_mechanism: auto or uprobe; no restart of the engine)"
+      : preload.empty()
+          ? "none (" + tls +
+                "; and the preload library libmmchaos-clock.so is not installed "
+                "next to mmchaos)"
+          : "the preload wraps OpenSSL's SSL_read/SSL_write in an engine started through "
+            "`mmchaos exec` (faults.tls_mechanism: auto or preload; uprobes refused: " +
+                tls + ")";
   ProbeResult mem{"memory_high", false, "no cgroup2 mount"};
   if (mount) mem = ProbeMemoryHigh(*mount);
   rep.probes.push_back(mem);
@@ -183,16 +204,11 @@ DoctorReport RunDoctor() {
                  "dropped (dns_answer: timeout)"
            : s.id == MMC_SCN_WS_DISCONNECT || s.id == MMC_SCN_RECONCILE_MISMATCH
                ? "an inbound segment of the engine's flow becomes a RST"
-               : "the status code of plaintext HTTP/1.x responses, in place" +
-                     std::string(preload.empty()
-                                     ? "; https:// endpoints: none (the preload library "
-                                       "libmmchaos-clock.so is not installed next to mmchaos)"
-                                     : "; https:// endpoints: the preload wraps OpenSSL's "
-                                       "SSL_read/SSL_write in an engine started through "
-                                       "`mmchaos exec` (dynamically linked libssl; not Go, "
-                                       "rustls, static BoringSSL, GnuTLS/NSS)"));
-      sup.supported = attach_ok && tc.empty();
-      if (!sup.supported) sup.reason = tc.empty() ? "BPF attach failed: see above" : tc;
+               : "the status code of plaintext HTTP/1.x responses, in place; https:// "
+                 "endpoints: " +
+                     tls_how);
+      sup.supported = attach_ok && tc.has_value();
+      if (!sup.supported) sup.reason = tc ? "BPF attach failed: see above" : tc.error().message();
     } else if (s.id == MMC_SCN_LAT_SPIKE || s.id == MMC_SCN_WS_LAG) {
       if (tcx)
         sup.mechanism = s.id == MMC_SCN_LAT_SPIKE
@@ -206,10 +222,10 @@ DoctorReport RunDoctor() {
                               "netem"
                             : "tc ingress (socket lookup + tag) marks WS packets; clsact "
                               "u32+mirred to an ifb; netem";
-      sup.supported = attach_ok && dp && netem.empty();
+      sup.supported = attach_ok && dp && netem_path.has_value();
       if (!sup.supported)
-        sup.reason = netem.empty() ? "BPF load/attach failed: see the probes above"
-                                   : "needs netem: " + netem;
+        sup.reason = netem_path ? "BPF load/attach failed: see the probes above"
+                                : "needs netem: " + netem_path.error().message();
     }
     rep.scenarios.push_back(sup);
   }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -18,13 +19,20 @@
 #include "clock/clock_state.h"
 #include "common/error.h"
 #include "common/fd.h"
+#include "common/log.h"
 #include "config/config.h"
+#include "tls/tls_faults.h"
+#include "uprobe/coverage.h"
 
 namespace mmchaos {
 namespace {
 
+// How long the command waits to be covered by a running controller's uprobes (one loop tick and
+// the attach itself, normally; seconds under emulation).
+constexpr std::chrono::milliseconds kCoverWait{10000};
+
 int Die(const std::string& msg, int code = kExecFailed) {
-  std::fprintf(stderr, "mmchaos exec: %s\n", msg.c_str());
+  LogFrom("exec", msg);
   return code;
 }
 
@@ -112,9 +120,13 @@ int ExecCommand(const std::string& config_path, const std::vector<std::string>& 
   // The preload goes in wherever the clock uprobes cannot run, and for an engine with https://
   // REST endpoints (the TLS faults' mechanism), whatever the intensities say now: a SIGHUP may
   // turn them on later, and without an armed controller it changes nothing.
+  // Not where the TLS uprobes run (they need no preload).
   bool tls_rest = false;
   for (const auto& x : cfg->target.exchanges)
     for (const auto& e : x.rest) tls_rest |= e.tls;
+  if (tls_rest && (cfg->faults.tls_mechanism == "uprobe" ||
+                   ChooseTlsMechanism(*cfg).mechanism == TlsMechanism::kUprobe))
+    tls_rest = false;
   std::string preload;
   if ((cfg->faults.clock_skew_mechanism != "uprobe" &&
        ChooseClockMechanism(*cfg).mechanism == ClockMechanism::kPreload) ||
@@ -135,6 +147,16 @@ int ExecCommand(const std::string& config_path, const std::vector<std::string>& 
     if (!fd || ::write(fd.get(), pid.data(), pid.size()) != static_cast<ssize_t>(pid.size()))
       return Die("write(" + procs + "): " + std::strerror(errno) +
                  " (needs root; the cgroup must exist)");
+  }
+  // A controller running uprobes on the target covers a newcomer within a loop tick: the command
+  // starts once this process is covered, so that its first call is seen (exec keeps the
+  // coverage). Not covered in time (a controller busy or failing to attach): said, and started.
+  {
+    const pid_t self = ::getpid();
+    for (const auto& label : WaitCovered(*cgid, {self, ProcessStartTime(self)}, kCoverWait))
+      LogFrom("exec", "pid " + std::to_string(self) + " not covered by the " + label +
+                          " uprobes after " + std::to_string(kCoverWait.count()) +
+                          " ms: the command's first calls may go unseen");
   }
   if (!cfg->target.netns.empty()) {
     UniqueFd ns(::open(cfg->target.netns.c_str(), O_RDONLY | O_CLOEXEC));

@@ -1,6 +1,7 @@
 // `mmchaos exec -c FILE -- CMD [ARGS...]`: start a command where mmchaos targets the engine: in
 // target.cgroup (and target.netns, if set), with the clock_skew preload where the kernel cannot
-// run the uprobe mechanism. The command replaces this process, so its exit status is exec's.
+// run the uprobe mechanism; where a controller's uprobes cover the cgroup, once this process is
+// covered (uprobe/coverage.h). The command replaces this process, so its exit status is exec's.
 #pragma once
 
 #include <string>

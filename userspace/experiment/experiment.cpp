@@ -165,9 +165,13 @@ nlohmann::json Summary(const Evaluation& ev) {
   for (const auto& c : ev.criteria)
     verdicts[c.criterion] = {
         {"verdict", VerdictName(c.verdict)}, {"observed", c.observed}, {"threshold", c.threshold}};
-  return {{"baseline", phase(ev.baseline)}, {"chaos", phase(ev.chaos)},
-          {"recovery", phase(ev.recovery)}, {"recovery_ticks_per_burst", per_burst},
-          {"verdicts", verdicts},           {"pass", ev.pass}};
+  return {{"baseline", phase(ev.baseline)},
+          {"chaos", phase(ev.chaos)},
+          {"recovery", phase(ev.recovery)},
+          {"recovery_ticks_per_burst", per_burst},
+          {"verdicts", verdicts},
+          {"verdict", RunVerdictName(VerdictOf(ev))},
+          {"pass", VerdictOf(ev) == RunVerdict::kPass}};
 }
 
 class ExperimentHooks : public LoopHooks {
@@ -233,6 +237,7 @@ class ExperimentHooks : public LoopHooks {
     k.epoch_ns = t0_;
     if (auto w = s.SetKernelConfig(k); !w) return w;
     meter_->Drain();
+    meter_->Add(s.TakeTlsRequests());  // the TLS preloads' requests
     meter_->Discard(t0_);
     engine_start_ = ScrapeFigures(cfg, s.netns());
     Say(run_.scenario + " at " + FormatNumber(intensity_, 3, true) + ": " +
@@ -253,6 +258,7 @@ class ExperimentHooks : public LoopHooks {
       return true;
     }
     meter_->Drain();
+    meter_->Add(s.TakeTlsRequests());  // the TLS preloads' requests
     // Go live just before the first burst (the schedule keeps everything off until then), so
     // the loop's wake-up jitter never eats into it.
     // The chaos phase's schedule starts at its first tick: nothing is on from here until then.
@@ -485,7 +491,7 @@ class ExperimentHooks : public LoopHooks {
         verdicts +=
             " " + c.criterion + "=" + std::string(VerdictName(c.verdict)) + "(" + c.observed + ")";
     Say("wrote " + path);
-    Say(run_.scenario + ": " + (ev.pass ? "PASS" : "FAIL") + " |" + verdicts +
+    Say(run_.scenario + ": " + std::string(RunVerdictName(VerdictOf(ev))) + " |" + verdicts +
         " | injections live " + std::to_string(run_.injections_live) + ", shadow " +
         std::to_string(run_.injections_shadow));
     rc_ = kExitOk;
@@ -545,7 +551,7 @@ int ExperimentCommand(const ExperimentOptions& opts) {
     KeepOnly(c.chaos, keep);
     c.chaos.enabled = true;
   };
-  return RunController(run);  // exits with hooks.ExitCode() once the loop ran
+  return RunController(run);  // hooks.ExitCode() once the loop ran
 }
 
 }  // namespace mmchaos

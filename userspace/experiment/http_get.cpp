@@ -8,7 +8,9 @@
 // clang-format on
 
 #include <chrono>
+#include <string>
 
+#include "common/url.h"
 #include "tc/netns.h"
 
 namespace mmchaos {
@@ -19,31 +21,12 @@ namespace beast = boost::beast;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 
-struct Target {
-  std::string host, port = "80", path = "/";
-};
-
-Result<Target> ParseHttpUrl(const std::string& url) {
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) != 0) return Fail("GET " + url + ": only http:// URLs", EINVAL);
-  std::string rest = url.substr(scheme.size());
-  Target t;
-  if (size_t slash = rest.find('/'); slash != std::string::npos) {
-    t.path = rest.substr(slash);
-    rest.resize(slash);
-  }
-  size_t colon = rest.rfind(':');
-  if (!rest.empty() && rest.front() == '[') {  // [v6]:port
-    size_t close = rest.find(']');
-    if (close == std::string::npos) return Fail("GET " + url + ": unterminated [address]", EINVAL);
-    t.host = rest.substr(1, close - 1);
-    colon = rest.size() > close + 1 && rest[close + 1] == ':' ? close + 1 : std::string::npos;
-  } else {
-    t.host = rest.substr(0, colon);
-  }
-  if (colon != std::string::npos) t.port = rest.substr(colon + 1);
-  if (t.host.empty() || t.port.empty()) return Fail("GET " + url + ": no host or port", EINVAL);
-  return t;
+// The URL as config accepted it (common/url.h), plaintext only.
+Result<Url> ParseHttpUrl(const std::string& url) {
+  auto u = ParseUrl(url, "http", "https");
+  if (!u) return Fail("GET " + url + ": " + u.error().call, EINVAL);
+  if (u->tls) return Fail("GET " + url + ": only http:// URLs", EINVAL);
+  return u;
 }
 
 }  // namespace
@@ -58,7 +41,7 @@ Result<std::string> HttpGet(const std::string& url, const std::string& netns, in
   if (!ns) return std::unexpected(ns.error());
   asio::io_context io;
   boost::system::error_code ec;
-  auto endpoints = tcp::resolver(io).resolve(target->host, target->port, ec);
+  auto endpoints = tcp::resolver(io).resolve(target->host, std::to_string(target->port), ec);
   if (ec) return Fail("GET " + url + ": resolve " + target->host + ": " + ec.message(), EIO, hint);
 
   beast::tcp_stream stream(io);

@@ -41,6 +41,10 @@ int RequestMeter::OnEvent(void* ctx, void* data, size_t size) {
 
 void RequestMeter::Drain() { ring_buffer__consume(rb_); }
 
+void RequestMeter::Add(const std::vector<mmc_req_event>& events) {
+  pending_.insert(pending_.end(), events.begin(), events.end());
+}
+
 TickStats RequestMeter::Take(uint64_t end_ns, uint64_t deadline_ns) {
   TickStats t;
   // Events from different CPUs interleave slightly out of order: scan them all.

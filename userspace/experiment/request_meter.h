@@ -37,6 +37,8 @@ class RequestMeter {
 
   // Reads what the kernel has written so far (never blocks).
   void Drain();
+  // Adds requests accounted elsewhere (the TLS preloads' events, Session::TakeTlsRequests).
+  void Add(const std::vector<mmc_req_event>& events);
   // Removes the events that finished before end_ns and returns their figures.
   TickStats Take(uint64_t end_ns, uint64_t deadline_ns);
   // Drops what finished before end_ns (e.g. before the first tick).

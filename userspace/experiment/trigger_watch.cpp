@@ -43,6 +43,7 @@ bool TriggerWatch::OnTick(Session& s, uint64_t now_ns) {
   }
   tick_ns_ = static_cast<uint64_t>(s.config().target.tick_ms) * 1000000ULL;
   meter_->Drain();
+  meter_->Add(s.TakeTlsRequests());  // the TLS preloads' requests
   if (triggers_.empty()) {
     meter_->Discard(now_ns);  // nothing to judge (and the kernel sends no events)
     next_end_ = 0;

@@ -114,6 +114,25 @@ class DataPlaneCollector : public prometheus::Collectable {
       pfail.metric.push_back(std::move(m));
     }
     out.push_back(std::move(pfail));
+    MetricFamily reqs{"mm_rest_requests_total",
+                      "The engine's REST requests as the kernel saw them start (sampled once a "
+                      "second), by exchange and op",
+                      MetricType::Counter,
+                      {}};
+    MetricFamily fails{"mm_rest_request_failures_total",
+                       "Those that failed: reset, timeout (the engine gave up), 429 or 5xx",
+                       MetricType::Counter,
+                       {}};
+    for (const auto& r : s.request_counts) {
+      ClientMetric m;
+      m.label = {{"exchange", r.exchange}, {"op", r.op}};
+      m.counter.value = static_cast<double>(r.requests);
+      reqs.metric.push_back(m);
+      m.counter.value = static_cast<double>(r.failures);
+      fails.metric.push_back(std::move(m));
+    }
+    out.push_back(std::move(reqs));
+    out.push_back(std::move(fails));
     out.push_back(RestLatencyFamily(s));
 
     MetricFamily rb{"mm_chaos_rollbacks_total",

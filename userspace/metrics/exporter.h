@@ -38,6 +38,12 @@ struct DataPlaneSnapshot {
     double rate = 0;
   };
   std::vector<PartialFail> partial_fail;
+  // mm_rest_requests_total / mm_rest_request_failures_total: the same counts since the start.
+  struct RequestCount {
+    std::string exchange, op;
+    uint64_t requests = 0, failures = 0;
+  };
+  std::vector<RequestCount> request_counts;
   // mm_rest_latency_seconds{exchange}: the raw map and target.exchanges' names (the index).
   std::optional<RestLatency> rest_latency;
   std::vector<std::string> exchanges;

@@ -20,6 +20,7 @@ struct mmc_http_stream {
   uint8_t pos;     /* bytes of "HTTP/1.x NNN" seen so far (0..12) */
   uint8_t rewrite; /* the digits are replaced by code */
   uint8_t code[3];
+  uint16_t status; /* the status as the engine gets it (after a rewrite), once pos is 12 */
 };
 
 /* Whether buf (what the engine writes) starts an HTTP/1 request line: "METHOD ". */
@@ -84,6 +85,7 @@ static inline void mmc_http_wrote(struct mmc_http_stream *s, const uint8_t *buf,
   s->expect = 1;
   s->pos = 0;
   s->rewrite = 0;
+  s->status = 0;
 }
 
 /* Decides one response when its first status digit arrives: 1 with code[3] set to rewrite it. */
@@ -115,6 +117,7 @@ static inline size_t mmc_http_read(struct mmc_http_stream *s, uint8_t *buf, size
         buf[i] = s->code[s->pos - 9];
         changed++;
       }
+      s->status = (uint16_t)(s->status * 10 + (buf[i] - '0'));
     }
     if (!s->expect) break;
     if (++s->pos == 12) s->expect = 0;

@@ -277,6 +277,16 @@ std::string_view VerdictName(Verdict v) {
   return "?";
 }
 
+RunVerdict VerdictOf(const Evaluation& e) {
+  if (!e.pass) return RunVerdict::kFail;
+  return e.shadow_only ? RunVerdict::kShadow : RunVerdict::kPass;
+}
+
+std::string_view RunVerdictName(RunVerdict v) {
+  static constexpr std::string_view kNames[] = {"PASS", "FAIL", "SHADOW"};  // RunVerdict's order
+  return kNames[static_cast<size_t>(v)];
+}
+
 std::string_view SeverityName(Severity s) {
   switch (s) {
     case Severity::kHigh:
@@ -330,7 +340,8 @@ Evaluation Evaluate(const ExperimentRun& r) {
   e.pass = std::none_of(e.criteria.begin(), e.criteria.end(),
                         [](const CriterionResult& c) { return c.verdict == Verdict::kFail; });
 
-  if (r.dry_run || r.injections_live == 0) {
+  e.shadow_only = r.dry_run || r.injections_live == 0;
+  if (e.shadow_only) {
     CriterionResult w;
     w.criterion = "shadow_only";
     w.verdict = Verdict::kFail;

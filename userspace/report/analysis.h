@@ -28,6 +28,9 @@
 //   recovery > 2 x recovery_ticks_max or never); medium for any other failure. Warnings are low
 //   and do not fail the run: shadow_only (dry_run, or no live injection) and rollback (a
 //   rollback trigger fired).
+// - Verdict of a run: FAIL when a judged criterion fails; else SHADOW when it made no live
+//   injection (shadow_only: its criteria judged an engine that met no fault, so it proves
+//   nothing either way); else PASS. Only PASS runs count as passed.
 #pragma once
 
 #include <cstdint>
@@ -96,10 +99,15 @@ struct Evaluation {
   WorstRecovery worst;
   std::vector<CriterionResult> criteria;  // always the five criteria, in the order above
   std::vector<CriterionResult> warnings;  // only those that apply
-  bool pass = false;
+  bool pass = false;                      // every judged criterion passes
+  bool shadow_only = false;  // no live injection (dry_run or none drawn): the shadow_only warning
 };
 
 Evaluation Evaluate(const ExperimentRun& r);
+
+enum class RunVerdict { kPass, kFail, kShadow };
+RunVerdict VerdictOf(const Evaluation& e);      // see "Verdict of a run" above
+std::string_view RunVerdictName(RunVerdict v);  // PASS, FAIL, SHADOW
 
 // A failed criterion or a warning, as report.md lists it and findings.json carries it.
 struct Finding {

@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "common/log.h"
 #include "report/report.h"
 
 namespace mmchaos {
@@ -146,7 +147,7 @@ int FindingsCommand(const std::string& report_md, const std::string& output_json
   namespace fs = std::filesystem;
   std::ifstream in(report_md, std::ios::binary);
   if (!in) {
-    std::cerr << "mmchaos findings: " << Error{report_md, errno, {}}.message() << "\n";
+    LogFrom("findings", Error{report_md, errno, {}}.message());
     return 1;
   }
   std::stringstream ss;
@@ -154,21 +155,21 @@ int FindingsCommand(const std::string& report_md, const std::string& output_json
   Result<nlohmann::ordered_json> j =
       ParseFindings(ss.str(), fs::path(report_md).filename().string());
   if (!j) {
-    std::cerr << "mmchaos findings: " << report_md << ": " << j.error().message() << "\n";
+    LogFrom("findings", report_md + ": " + j.error().message());
     return 1;
   }
   fs::path out(output_json);
   std::error_code ec;
   if (!out.parent_path().empty()) fs::create_directories(out.parent_path(), ec);
   if (ec) {
-    std::cerr << "mmchaos findings: " << out.parent_path().string() << ": " << ec.message() << "\n";
+    LogFrom("findings", out.parent_path().string() + ": " + ec.message());
     return 1;
   }
   std::ofstream f(out, std::ios::binary | std::ios::trunc);
   f << j->dump(2) << "\n";
   f.close();
   if (!f) {
-    std::cerr << "mmchaos findings: " << Error{output_json, errno, {}}.message() << "\n";
+    LogFrom("findings", Error{output_json, errno, {}}.message());
     return 1;
   }
   std::cout << output_json << ": " << (*j)["findings"].size() << " findings, overall "

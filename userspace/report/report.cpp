@@ -11,6 +11,8 @@
 #include <set>
 #include <sstream>
 
+#include "common/log.h"
+
 namespace mmchaos {
 namespace {
 
@@ -117,8 +119,10 @@ chaos phase with its bursts (live unless `dry_run`), then recovery ticks. Figure
   purple lines where a rollback trigger fired.
 
 Criteria, each PASS or FAIL (n/a when it does not apply), with thresholds from the run's
-`acceptance` (defaults in brackets); a run is PASS when every judged criterion passes, and the
-report is PASS when every run is:
+`acceptance` (defaults in brackets); a run is PASS when every judged criterion passes and it made
+live injections, SHADOW when they pass but it made none (`dry_run`, or nothing drawn: its
+figures are of an engine that met no fault, so it is neither passed nor failed), and the report
+is PASS when every run is PASS:
 
 | Criterion | Passes when |
 |---|---|
@@ -159,8 +163,11 @@ std::string RenderReport(const std::vector<ExperimentRun>& runs, const std::stri
   for (const ExperimentRun& r : runs) evals.push_back(Evaluate(r));
   std::vector<std::string> labels = RunLabels(runs);
   std::vector<Finding> findings = CollectFindings(runs, evals);
-  size_t passed = 0;
-  for (const Evaluation& e : evals) passed += e.pass ? 1 : 0;
+  size_t passed = 0, shadow = 0;
+  for (const Evaluation& e : evals) {
+    passed += VerdictOf(e) == RunVerdict::kPass;
+    shadow += VerdictOf(e) == RunVerdict::kShadow;
+  }
   bool pass = passed == runs.size();
 
   std::ostringstream o;
@@ -182,7 +189,8 @@ std::string RenderReport(const std::vector<ExperimentRun>& runs, const std::stri
       << ".\n\n";
   }
   o << "Overall: **" << (pass ? "PASS" : "FAIL") << "** (" << passed << " of " << runs.size()
-    << (runs.size() == 1 ? " run" : " runs") << " passed; " << findings.size()
+    << (runs.size() == 1 ? " run" : " runs") << " passed"
+    << (shadow ? ", " + std::to_string(shadow) + " shadow-only" : "") << "; " << findings.size()
     << (findings.size() == 1 ? " finding" : " findings") << ")\n\n";
 
   o << "## Scenarios\n\n";
@@ -196,7 +204,7 @@ std::string RenderReport(const std::vector<ExperimentRun>& runs, const std::stri
     o << "| " << labels[i] << " | " << FormatNumber(r.intensity, 4, true) << " | "
       << r.bursts.size() << " | " << r.injections_live << "/" << r.injections_shadow << " | "
       << P95Cell(e) << " | " << (e.chaos.miss_rate ? Pct(e.chaos.miss_rate) : "no data") << " | "
-      << WorstCell(e) << " |" << Verdicts(e) << " **" << (e.pass ? "PASS" : "FAIL") << "** |\n";
+      << WorstCell(e) << " |" << Verdicts(e) << " **" << RunVerdictName(VerdictOf(e)) << "** |\n";
   }
   o << "\n";
   bool custom = false;
@@ -259,20 +267,20 @@ int ReportCommandAt(const std::string& runs_dir, const std::string& output_md,
   namespace fs = std::filesystem;
   Result<std::vector<ExperimentRun>> runs = LoadRuns(runs_dir);
   if (!runs) {
-    std::cerr << "mmchaos report: " << runs.error().message() << "\n";
+    LogFrom("report", runs.error().message());
     return 1;
   }
   fs::path out(output_md);
   fs::path dir = out.parent_path();
   std::string stem = out.stem().string();
   if (stem.empty()) {
-    std::cerr << "mmchaos report: " << output_md << ": --output must name a file\n";
+    LogFrom("report", output_md + ": --output must name a file");
     return 1;
   }
   std::error_code ec;
   if (!dir.empty()) fs::create_directories(dir, ec);
   if (ec) {
-    std::cerr << "mmchaos report: " << dir.string() << ": " << ec.message() << "\n";
+    LogFrom("report", dir.string() + ": " + ec.message());
     return 1;
   }
   auto write = [](const fs::path& p, const std::string& text) {
@@ -280,7 +288,7 @@ int ReportCommandAt(const std::string& runs_dir, const std::string& output_md,
     f << text;
     f.close();
     if (!f) {
-      std::cerr << "mmchaos report: " << p.string() << ": " << std::strerror(errno) << "\n";
+      LogFrom("report", p.string() + ": " + std::strerror(errno));
       return false;
     }
     return true;
@@ -289,10 +297,16 @@ int ReportCommandAt(const std::string& runs_dir, const std::string& output_md,
   for (size_t i = 0; i < runs->size(); ++i)
     if (!write(dir / (stem + "-" + labels[i] + ".svg"), RenderChartSvg((*runs)[i]))) return 1;
   if (!write(out, RenderReport(*runs, stem + "-", generated_unix))) return 1;
-  size_t passed = 0;
-  for (const ExperimentRun& r : *runs) passed += Evaluate(r).pass ? 1 : 0;
+  size_t passed = 0, shadow = 0;
+  for (const ExperimentRun& r : *runs) {
+    const RunVerdict v = VerdictOf(Evaluate(r));
+    passed += v == RunVerdict::kPass;
+    shadow += v == RunVerdict::kShadow;
+  }
   std::cout << output_md << ": " << (passed == runs->size() ? "PASS" : "FAIL") << " (" << passed
-            << " of " << runs->size() << " runs passed), " << runs->size() << " charts\n";
+            << " of " << runs->size() << " runs passed"
+            << (shadow ? ", " + std::to_string(shadow) + " shadow-only" : "") << "), "
+            << runs->size() << " charts\n";
   return 0;
 }
 

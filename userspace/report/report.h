@@ -5,8 +5,9 @@
 // report.md, in order: a title; "Generated <UTC time> from N runs."; "Overall: **PASS|FAIL**";
 // "## Scenarios" (one row per run: scenario, intensity, bursts, injections live/shadow, p95
 // baseline -> chaos, chaos deadline-miss rate, worst recovery, PASS/FAIL/n/a per criterion,
-// overall); "## Details" (per-phase p50/p95/p99, per-burst recovery, reconnects, WS gaps,
-// discrepancies, rollbacks); "## Findings", one bullet per failed criterion or warning:
+// the run's verdict: PASS, FAIL or SHADOW); "## Details" (per-phase p50/p95/p99, per-burst
+// recovery, reconnects, WS gaps, discrepancies, rollbacks); "## Findings", one bullet per failed
+// criterion or warning:
 //
 //   - **F1** [medium] `exch_429` deadline_miss: observed 3%, threshold < 2% (run `x.json`)
 //

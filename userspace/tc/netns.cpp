@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 namespace mmchaos {
 
@@ -54,18 +56,61 @@ std::string FindNetns(uint64_t inode) {
   return {};
 }
 
-std::string InScratchNetns(const std::function<std::string()>& fn) {
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) != 0) return std::string("pipe2: ") + std::strerror(errno);
-  UniqueFd rd(p[0]), wr(p[1]);  // closed on every path, fork failure included
+std::vector<std::string> AllNetns() {
+  std::vector<std::string> out;
+  std::set<uint64_t> seen;
+  auto add = [&](const std::string& p) {
+    struct stat st {};
+    if (::stat(p.c_str(), &st) == 0 && seen.insert(static_cast<uint64_t>(st.st_ino)).second)
+      out.push_back(p);
+  };
+  add("/proc/self/ns/net");
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/run/netns", ec))
+    add(e.path().string());
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    add(e.path().string() + "/ns/net");
+  }
+  return out;
+}
+
+namespace {
+
+// An Error across the probe child's pipe: errno, '\n', call, '\0', detail, '\0', hint.
+std::string Encode(const Error& e) {
+  return std::to_string(e.err) + "\n" + e.call + '\0' + e.detail + '\0' + e.hint;
+}
+
+Error Decode(const std::string& msg) {
+  Error e;
+  size_t nl = msg.find('\n');
+  size_t nul = msg.find('\0', nl == std::string::npos ? 0 : nl + 1);
+  size_t nul2 = nul == std::string::npos ? nul : msg.find('\0', nul + 1);
+  if (nl == std::string::npos || nul2 == std::string::npos) return Error{msg, 0, {}};  // truncated
+  e.err = std::atoi(msg.substr(0, nl).c_str());
+  e.call = msg.substr(nl + 1, nul - nl - 1);
+  e.detail = msg.substr(nul + 1, nul2 - nul - 1);
+  e.hint = msg.substr(nul2 + 1);
+  return e;
+}
+
+}  // namespace
+
+Result<void> InScratchNetns(const std::function<Result<void>()>& fn) {
+  Pipe p = MakePipe();
+  if (!p.read) return Fail("pipe2", errno);
+  UniqueFd rd = std::move(p.read), wr = std::move(p.write);  // closed on every path
   pid_t pid = fork();
-  if (pid < 0) return std::string("fork: ") + std::strerror(errno);
+  if (pid < 0) return Fail("fork", errno);
   if (pid == 0) {
     rd.reset();
-    std::string msg = unshare(CLONE_NEWNET) != 0
-                          ? std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno)
-                          : fn();
-    if (!msg.empty()) (void)!write(wr.get(), msg.data(), msg.size());
+    Result<void> r = unshare(CLONE_NEWNET) != 0 ? Fail("unshare(CLONE_NEWNET)", errno) : fn();
+    if (!r) {
+      const std::string msg = Encode(r.error());
+      (void)!write(wr.get(), msg.data(), msg.size());
+    }
     _exit(0);  // the namespace and all in it go with this process
   }
   wr.reset();
@@ -81,7 +126,8 @@ std::string InScratchNetns(const std::function<std::string()>& fn) {
   }
   while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
   }
-  return msg;
+  if (msg.empty()) return {};
+  return std::unexpected(Decode(msg));
 }
 
 }  // namespace mmchaos

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/error.h"
 #include "common/fd.h"
@@ -31,9 +32,12 @@ Result<uint64_t> NetnsInode(const std::string& path);
 // A path that opens the network namespace with this inode now (/run/netns/*, /proc/*/ns/net),
 // or empty when no process or bind mount holds it any more (then nothing in it survives).
 std::string FindNetns(uint64_t inode);
+// One path per network namespace that exists now (held by a process or a bind mount), the
+// caller's first: /proc/self/ns/net, /run/netns/*, /proc/PID/ns/net.
+std::vector<std::string> AllNetns();
 
 // Runs fn in a forked child in a fresh network namespace (a probe's scratch space: everything made
-// in it goes with the child). fn returns "" for success or what failed; so does this.
-std::string InScratchNetns(const std::function<std::string()>& fn);
+// in it goes with the child). fn's error (call, errno, hint) comes back as this one's.
+Result<void> InScratchNetns(const std::function<Result<void>()>& fn);
 
 }  // namespace mmchaos

@@ -143,15 +143,21 @@ class Steering {
 // Returns what it did, for the operator.
 std::vector<std::string> RemoveSteering(const SteeringState& s);
 
-// Attaches the data plane's tc programs to lo in a scratch network namespace (forked child) the
-// way this kernel does it (DetectTcAttach): tcx links for ingress and egress, or a direct-action
-// filter on clsact ingress. Empty string = works; otherwise what failed.
-std::string ProbeTcAttach(int ingress_prog_fd, int egress_prog_fd);
+// The names mmchaos gives its own devices: the ifb "mmcifb<N>" and the bounce veths
+// "mmc<N>v<I>a" | "mmc<N>v<I>b" (N from the target cgroup's id, I the interface's position).
+bool MmchaosDeviceName(const std::string& name);
 
-// Builds the whole path in a scratch network namespace (forked child) and sends a packet through
-// it: ifb, htb, netem, and either a tcx program's bpf_redirect or clsact + u32 + skbedit + mirred;
-// the packet must arrive, no earlier than netem's delay. Empty string = works; otherwise what
-// failed and why.
-std::string ProbeNetemSupport();
+// What mmchaos places with tc, found in the caller's netns by what it is rather than by a record
+// (for a state file that is damaged, deleted, or was never written whole): devices named as
+// MmchaosDeviceName says whose kind is ifb or veth (and device(name) allows), and on every
+// interface iface(name) allows the clsact filters mmchaos adds: the direct-action filter at
+// kPrioBpf whose program is named mmc_*, and beside it the u32 mark filters at kPrioU32. A clsact
+// qdisc stays: whether mmchaos added it is what only the record knew.
+struct UnrecordedSteering {
+  std::vector<std::string> done;  // what was removed
+  std::vector<std::string> left;  // what may be mmchaos' and was not removed, and why
+};
+UnrecordedSteering RemoveUnrecordedSteering(const std::function<bool(const std::string&)>& device,
+                                            const std::function<bool(const std::string&)>& iface);
 
 }  // namespace mmchaos

@@ -23,17 +23,18 @@ Result<UniqueFd> LoadSchedCls(const bpf_insn* insns, size_t n) {
 }
 
 TcAttach Detect() {
-  std::string err = InScratchNetns([]() -> std::string {
+  Result<void> works = InScratchNetns([]() -> Result<void> {
     const bpf_insn next[] = {
         {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1},  // r0 = TCX_NEXT
         {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
     };
     auto prog = LoadSchedCls(next, 2);
-    if (!prog) return prog.error().message();
+    if (!prog) return std::unexpected(prog.error());
     auto link = AttachTcx(prog->get(), 1 /* lo */, false, "probe");
-    return link ? "" : link.error().message();
+    if (!link) return std::unexpected(link.error());
+    return {};
   });
-  return err.empty() ? TcAttach::kTcx : TcAttach::kClsact;
+  return works ? TcAttach::kTcx : TcAttach::kClsact;
 }
 
 }  // namespace

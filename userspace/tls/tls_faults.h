@@ -1,12 +1,15 @@
-// exch_429 / exch_5xx / rate_limit_storm on the engine's TLS (https://) REST endpoints: which
-// mechanism reaches the engine's TLS library here, what `validate`, `run` and `doctor` say about
-// it, and the controller's side of the preload mechanism (the TLS part of the shared record,
-// bpf/tls.h; the library is userspace/preload/tls_preload.c).
+// exch_429 / exch_5xx / rate_limit_storm and reconcile_mismatch's choice of order requests on the
+// engine's TLS (https://) REST endpoints: which
+// mechanism reaches the engine's TLS library here (kernel uprobes on libssl where the kernel
+// allows bpf_probe_write_user, else the preload of `mmchaos exec`), what `validate`, `run` and
+// `doctor` say about it, and the controller's side of both (the uprobes: tls/tls_uprobe.h; the
+// preload: the TLS part of the shared record, bpf/tls.h, read by userspace/preload/tls_preload.c).
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -15,52 +18,95 @@
 #include "config/config.h"
 #include "loader/counters.h"
 #include "mmchaos.h"
+#include "tls/tls_uprobe.h"
 
 namespace mmchaos {
 
 // A status rewrite is configured (exch_429, exch_5xx or rate_limit_storm) and target.exchanges
 // names a https:// REST endpoint.
 bool TlsRewritesWanted(const Config& cfg);
+// reconcile_mismatch is on and target.exchanges names a https:// REST endpoint: order requests
+// there are told by their request line in the engine's TLS library.
+bool TlsReconcileWanted(const Config& cfg);
+// ... and the preload is installed: it chooses them (a uprobe cannot fail the engine's read, so
+// the preload does this whichever mechanism rewrites statuses), and the data plane leaves TLS
+// flows' reconcile_mismatch to it.
+bool TlsReconcileByPreload(const Config& cfg);
 
-enum class TlsMechanism { kNone, kPreload };
+enum class TlsMechanism { kNone, kUprobe, kPreload };
 
 struct TlsChoice {
   TlsMechanism mechanism = TlsMechanism::kNone;
-  std::string why;  // why this one (kNone: why none can run)
+  std::string why;      // why this one (kNone: why none can run)
+  bool checked = true;  // false: the kernel was not tried (probe false): `run` may choose otherwise
 };
 
-// faults.tls_mechanism resolved here: the preload, when its library is installed next to mmchaos.
-TlsChoice ChooseTlsMechanism(const Config& cfg);
+// faults.tls_mechanism resolved on this kernel. auto: the uprobes where the kernel loads them
+// (bpf_probe_write_user: refused under lockdown), else the preload when its library is installed
+// next to mmchaos. probe: whether the kernel may be tried (a BPF load); without it auto and
+// uprobe are reported unchecked.
+TlsChoice ChooseTlsMechanism(const Config& cfg, bool probe = true);
+
+// Which mechanism accounts the requests of the engine's TLS REST flows (mm_partial_fail_rate by op
+// and status, mm_rest_latency_seconds, the experiment's events; mmc_config.tls_accounting):
+// kUprobe where the uprobes run for the status rewrites (never for the accounting alone: they
+// would cost the engine's processes in runs without a TLS fault); kNone leaves
+// those flows to the cgroup hooks, which see only TLS records there (latency and resets, op
+// "request", no status). kPreload where the preload of `mmchaos exec` runs in the engine (the
+// status rewrites' mechanism, or reconcile_mismatch's): it counts into the shared record, which
+// the controller adds to the data plane's figures (metrics; not the experiment's events).
+TlsMechanism TlsAccounting(const Config& cfg);
+
+// The https:// REST endpoints of target.exchanges as the engine names them in its requests' Host
+// header (lower case, IPv6 without brackets), at most MMC_TLS_MAX_ENDPOINTS.
+std::vector<TlsAuthority> TlsEndpoints(const Config& cfg);
+// ... and the index in target.exchanges of each (the accounting's exchange label), in that order.
+std::vector<uint8_t> TlsEndpointExchanges(const Config& cfg);
 
 // The TLS libraries the processes of a cgroup map ("libssl.so.3 (OpenSSL)", "libgnutls.so.30
 // (GnuTLS: not covered)"), once each; empty when none (or no process yet).
 std::vector<std::string> TlsLibrariesIn(const std::string& cgroup);
 
-// Refusals for `validate`/`run` (rewrites on TLS endpoints with no mechanism), and the note on
-// the mechanism in use (empty when no TLS rewrite is configured).
-std::vector<std::string> CheckTls(const Config& cfg);
-std::string TlsNote(const Config& cfg);
+// Refusals for `validate`/`run` (rewrites on TLS endpoints with no mechanism, or uprobes required
+// and refused by this kernel), and the note on the mechanism in use (empty when no TLS rewrite is
+// configured). probe as for ChooseTlsMechanism.
+std::vector<std::string> CheckTls(const Config& cfg, bool probe = true);
+std::string TlsNote(const Config& cfg, bool probe = true);
 
 class TlsFaults {
  public:
-  explicit TlsFaults(SharedRecord& record);
+  TlsFaults(const DataPlane& plane, int cgroup_fd, std::string cgroup, SharedRecord& record);
   ~TlsFaults();  // Clear()
   TlsFaults(const TlsFaults&) = delete;
   TlsFaults& operator=(const TlsFaults&) = delete;
 
-  // Makes the TLS part of the shared record match the config (k: the kernel record with the
-  // schedule, seed and probabilities). Nothing is armed while chaos.enabled is false or no TLS
-  // rewrite is configured.
+  // Makes the mechanism match the config (k: the kernel record with the schedule, seed and
+  // probabilities; the uprobes read it from mmc_cfg, the preloads from the shared record).
+  // Nothing runs while chaos.enabled is false or no TLS rewrite is configured.
   Result<void> Apply(const Config& c, const mmc_config& k);
-  // Adds the preloads' decisions to the data plane's counters.
+  // Follows the target cgroup's processes with the uprobes (every loop tick).
+  void Sync();
+  // Adds the preloads' decisions to the data plane's counters (the uprobes count in its maps).
   void AddCounts(Counters& c);
-  // Disarms the TLS part of the shared record (idempotent).
+  // Adds the requests the preloads accounted to the data plane's (mmc_reqstats, mmc_restlat).
+  void AddRequests(ReqStats& r);
+  void AddLatency(RestLatency& l);
+  // The preloads' finished TLS requests since the last call (the data plane's mmc_requests
+  // events for the flows they account).
+  std::vector<mmc_req_event> TakeRequests();
+  // Detaches the uprobes, disarms the TLS part of the shared record (idempotent).
   void Clear();
 
  private:
+  const DataPlane& plane_;
+  int cgroup_fd_;
+  std::string cgroup_;
   SharedRecord& record_;
   std::mutex mu_;
-  bool armed_ = false;
+  std::unique_ptr<TlsUprobes> uprobes_;
+  bool armed_ = false;         // the preload's record
+  std::string mechanism_key_;  // faults.tls_mechanism the running mechanism was chosen by
+  std::string last_sync_error_;
 };
 
 }  // namespace mmchaos

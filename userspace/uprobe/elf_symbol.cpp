@@ -13,10 +13,6 @@
 namespace mmchaos {
 namespace {
 
-struct ElfDeleter {
-  void operator()(Elf* e) const { elf_end(e); }
-};
-
 // Virtual address -> file offset through the loadable segment that holds it.
 Result<size_t> VaddrToOffset(Elf* elf, GElf_Addr addr, const std::string& where) {
   size_t n = 0;
@@ -32,6 +28,27 @@ Result<size_t> VaddrToOffset(Elf* elf, GElf_Addr addr, const std::string& where)
 
 }  // namespace
 
+bool ForEachFunction(Elf* elf, bool full,
+                     const std::function<bool(const char* name, const GElf_Sym& sym)>& fn) {
+  Elf_Scn* scn = nullptr;
+  while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+    GElf_Shdr sh;
+    if (!gelf_getshdr(scn, &sh) || sh.sh_entsize == 0) continue;
+    if (sh.sh_type != SHT_DYNSYM && !(full && sh.sh_type == SHT_SYMTAB)) continue;
+    Elf_Data* data = elf_getdata(scn, nullptr);
+    if (!data) continue;
+    const size_t count = sh.sh_size / sh.sh_entsize;
+    for (size_t i = 0; i < count; ++i) {
+      GElf_Sym s;
+      if (!gelf_getsym(data, static_cast<int>(i), &s)) break;
+      if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_shndx == SHN_UNDEF) continue;
+      const char* name = elf_strptr(elf, sh.sh_link, s.st_name);
+      if (name && fn(name, s)) return true;
+    }
+  }
+  return false;
+}
+
 Result<size_t> FuncOffset(const std::string& path, const std::string& name) {
   if (elf_version(EV_CURRENT) == EV_NONE) return Fail("elf_version", 0, elf_errmsg(-1));
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -39,24 +56,15 @@ Result<size_t> FuncOffset(const std::string& path, const std::string& name) {
   std::unique_ptr<Elf, ElfDeleter> elf(elf_begin(fd.get(), ELF_C_READ_MMAP, nullptr));
   if (!elf || elf_kind(elf.get()) != ELF_K_ELF)
     return Fail("elf_begin(" + path + ")", EINVAL, "not an ELF shared object");
-  Elf_Scn* scn = nullptr;
-  while ((scn = elf_nextscn(elf.get(), scn)) != nullptr) {
-    GElf_Shdr sh;
-    if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM || sh.sh_entsize == 0) continue;
-    Elf_Data* data = elf_getdata(scn, nullptr);
-    if (!data) continue;
-    const size_t count = sh.sh_size / sh.sh_entsize;
-    for (size_t i = 0; i < count; ++i) {
-      GElf_Sym s;
-      if (!gelf_getsym(data, static_cast<int>(i), &s)) break;
-      if (GELF_ST_TYPE(s.st_info) != STT_FUNC || s.st_value == 0 || s.st_shndx == SHN_UNDEF)
-        continue;
-      const char* sym = elf_strptr(elf.get(), sh.sh_link, s.st_name);
-      if (sym && name == sym) return VaddrToOffset(elf.get(), s.st_value, path + ":" + name);
-    }
-  }
-  return Fail("find " + name + " in " + path, ENOENT,
-              "no such function in the dynamic symbol table (an IFUNC or a static library?)");
+  Result<size_t> found = Fail("find " + name + " in " + path, ENOENT,
+                              "no such function in the dynamic symbol table (an IFUNC or a "
+                              "static library?)");
+  ForEachFunction(elf.get(), false, [&](const char* sym, const GElf_Sym& s) {
+    if (s.st_value == 0 || name != sym) return false;
+    found = VaddrToOffset(elf.get(), s.st_value, path + ":" + name);
+    return true;
+  });
+  return found;
 }
 
 std::string MappedLibrary(pid_t pid, const std::string& soname) {

@@ -2,9 +2,12 @@
 // library a process maps.
 #pragma once
 
+#include <gelf.h>
+#include <libelf.h>
 #include <sys/types.h>
 
 #include <cstddef>
+#include <functional>
 #include <string>
 
 #include "common/error.h"
@@ -15,6 +18,15 @@ namespace mmchaos {
 // Not libbpf's func_name lookup: libbpf 1.1 calls glibc's two versions of clock_gettime
 // (GLIBC_2.17 and GLIBC_2.2.5, one address) ambiguous.
 Result<size_t> FuncOffset(const std::string& path, const std::string& name);
+
+struct ElfDeleter {
+  void operator()(Elf* e) const { elf_end(e); }
+};
+
+// Calls fn(name, symbol) for each function elf defines in its dynamic symbol table (with full,
+// in its full one too) until fn returns true; whether one did.
+bool ForEachFunction(Elf* elf, bool full,
+                     const std::function<bool(const char* name, const GElf_Sym& sym)>& fn);
 
 // The library file named `soname` (e.g. "libssl.so.3") that process pid maps, through
 // /proc/PID/root so a container's own copy; empty when it maps none.

@@ -12,6 +12,8 @@
 #include <string>
 #include <thread>
 
+#include "common/fd.h"
+
 namespace mmchaos {
 namespace {
 
@@ -19,18 +21,19 @@ namespace {
 class OneShotServer {
  public:
   explicit OneShotServer(std::string reply) : reply_(std::move(reply)) {
-    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    fd_.reset(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(a);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&a), len), 0);
-    EXPECT_EQ(listen(fd_, 1), 0);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    EXPECT_EQ(bind(fd_.get(), reinterpret_cast<sockaddr*>(&a), len), 0);
+    EXPECT_EQ(listen(fd_.get(), 1), 0);
+    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&a), &len);
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this] {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
+      UniqueFd conn(accept(fd_.get(), nullptr, nullptr));
+      if (!conn) return;
+      const int c = conn.get();
       char buf[4096];
       ssize_t n = 0;
       while (request_.find("\r\n\r\n") == std::string::npos && (n = read(c, buf, sizeof buf)) > 0)
@@ -39,13 +42,11 @@ class OneShotServer {
         std::this_thread::sleep_for(std::chrono::milliseconds(500));
       else
         (void)!write(c, reply_.data(), reply_.size());
-      close(c);
     });
   }
   ~OneShotServer() {
-    shutdown(fd_, SHUT_RDWR);
+    shutdown(fd_.get(), SHUT_RDWR);
     thread_.join();
-    close(fd_);
   }
   std::string url(const std::string& path) const {
     return "http://127.0.0.1:" + std::to_string(port_) + path;
@@ -54,7 +55,7 @@ class OneShotServer {
 
  private:
   std::string reply_, request_;
-  int fd_ = -1;
+  UniqueFd fd_;
   uint16_t port_ = 0;
   std::thread thread_;
 };

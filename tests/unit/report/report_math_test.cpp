@@ -260,6 +260,7 @@ TEST(ReportVerdict, AllPass) {
   AddChaos(r, 10, 105, 100, 1);  // 1 miss in 1000 requests
   Evaluation e = Evaluate(r);
   EXPECT_TRUE(e.pass);
+  EXPECT_EQ(VerdictOf(e), RunVerdict::kPass);
   EXPECT_EQ(Crit(e, "p95_regression").verdict, Verdict::kPass);
   EXPECT_EQ(Crit(e, "p95_regression").observed, "+5%");
   EXPECT_EQ(Crit(e, "deadline_miss").verdict, Verdict::kPass);
@@ -382,6 +383,18 @@ TEST(ReportVerdict, Discrepancies) {
   EXPECT_TRUE(e.pass);
 }
 
+// A failed criterion is FAIL whether or not anything was injected: the engine failed on its own.
+TEST(ReportVerdict, AFailedCriterionIsFailEvenWithoutLiveInjections) {
+  ExperimentRun r = Base();
+  AddChaos(r, 10, 105, 100, 50);  // 50 misses in 1000 requests
+  r.injections_live = 0;
+  Evaluation e = Evaluate(r);
+  EXPECT_TRUE(e.shadow_only);
+  EXPECT_EQ(VerdictOf(e), RunVerdict::kFail);
+  r.injections_live = 1;
+  EXPECT_EQ(VerdictOf(Evaluate(r)), RunVerdict::kFail);
+}
+
 TEST(ReportVerdict, EmptyChaosPhaseFailsWithNoData) {
   ExperimentRun r = Base();
   Evaluation e = Evaluate(r);
@@ -441,6 +454,10 @@ TEST(ReportVerdict, WarningsAreLowAndDoNotFailTheRun) {
   r.rollbacks.push_back({11, "deadline_miss > 5% for 3 ticks"});
   Evaluation e = Evaluate(r);
   EXPECT_TRUE(e.pass);
+  // ... but a run without a live injection is not PASS: it is SHADOW.
+  EXPECT_TRUE(e.shadow_only);
+  EXPECT_EQ(VerdictOf(e), RunVerdict::kShadow);
+  EXPECT_EQ(RunVerdictName(VerdictOf(e)), "SHADOW");
   ASSERT_EQ(e.warnings.size(), 2u);
   EXPECT_EQ(e.warnings[0].criterion, "shadow_only");
   EXPECT_EQ(e.warnings[0].severity, Severity::kLow);

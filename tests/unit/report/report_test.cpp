@@ -313,11 +313,15 @@ TEST(ReportGolden, VerdictsOfTheSampleRuns) {
   for (const ExperimentRun& r : runs) order.push_back(r.scenario);
   ASSERT_EQ(order, (std::vector<std::string>{"exch_429", "lat_spike", "net_loss",
                                              "reconcile_mismatch", "ws_disconnect"}));
-  EXPECT_FALSE(evals[0].pass);  // exch_429: 3% deadline misses
-  EXPECT_FALSE(evals[1].pass);  // lat_spike: everything
-  EXPECT_TRUE(evals[2].pass);   // net_loss
-  EXPECT_FALSE(evals[3].pass);  // reconcile_mismatch: 2 of 3 detected
-  EXPECT_TRUE(evals[4].pass);   // ws_disconnect (shadow-only warning)
+  EXPECT_FALSE(evals[0].pass);        // exch_429: 3% deadline misses
+  EXPECT_FALSE(evals[1].pass);        // lat_spike: everything
+  EXPECT_TRUE(evals[2].pass);         // net_loss
+  EXPECT_FALSE(evals[3].pass);        // reconcile_mismatch: 2 of 3 detected
+  EXPECT_TRUE(evals[4].pass);         // ws_disconnect: its criteria pass, but
+  EXPECT_TRUE(evals[4].shadow_only);  // it made no live injection (dry_run)
+  std::vector<std::string> verdicts;
+  for (const Evaluation& e : evals) verdicts.emplace_back(RunVerdictName(VerdictOf(e)));
+  EXPECT_EQ(verdicts, (std::vector<std::string>{"FAIL", "FAIL", "PASS", "FAIL", "SHADOW"}));
   std::vector<std::string> got;
   for (const Finding& f : CollectFindings(runs, evals))
     got.push_back(f.scenario + " " + f.criterion + " " + f.severity);
@@ -496,7 +500,8 @@ TEST(ReportCommand, WritesTheReportAndOneChartPerRun) {
   testing::internal::CaptureStdout();
   ASSERT_EQ(ReportCommandAt(kRuns.string(), out.string(), kGeneratedAt), 0);
   std::string stdout_text = testing::internal::GetCapturedStdout();
-  EXPECT_NE(stdout_text.find("FAIL (2 of 5 runs passed), 5 charts"), std::string::npos)
+  EXPECT_NE(stdout_text.find("FAIL (1 of 5 runs passed, 1 shadow-only), 5 charts"),
+            std::string::npos)
       << stdout_text;
   std::vector<ExperimentRun> runs = GoldenRuns();
   EXPECT_EQ(Read(out), RenderReport(runs, "chaos-report-", kGeneratedAt));

@@ -11,6 +11,7 @@
 #include <future>
 #include <string>
 
+#include "common/fd.h"
 #include "config/config.h"
 
 namespace mmchaos {
@@ -73,8 +74,7 @@ TEST(ConfigInput, DevicesFifosAndDirectoriesAreRefusedWithoutReading) {
   auto load = std::async(std::launch::async, [&] { return LoadConfig(fifo); });
   if (load.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
     ADD_FAILURE() << "LoadConfig blocked on a FIFO";
-    int w = ::open(fifo.c_str(), O_WRONLY);  // lets it return, so the test ends
-    ::close(w);
+    UniqueFd w(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));  // lets it return, so the test ends
   }
   auto r = load.get();
   ASSERT_FALSE(r.has_value());
