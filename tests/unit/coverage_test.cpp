@@ -5,13 +5,16 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "controller/registry.h"
@@ -46,6 +49,43 @@ class CoverageTest : public PrivateRunDir {
 TEST_F(CoverageTest, TheStartTimeIsThisProcesssAndZeroForNone) {
   EXPECT_GT(self_.start_time, 0u);
   EXPECT_EQ(ProcessStartTime(0x3fffffff), 0u);
+}
+
+// The controller reads the start time of every process of the target, each loop tick, and
+// processes come and go meanwhile: one reaped between the file's open and its read (read fails
+// with ESRCH) is a process that is gone, 0, not an exception that ends the run (it did, in CI).
+TEST_F(CoverageTest, AProcessReapedWhileItsStartTimeIsReadIsGone) {
+  std::atomic<pid_t> latest{0};
+  std::atomic<bool> stop{false};
+  std::thread churn([&] {
+    while (!stop) {
+      pid_t c = fork();
+      if (c == 0) _exit(0);
+      if (c < 0) continue;
+      latest = c;
+      int st = 0;
+      usleep(static_cast<useconds_t>(c % 50));  // reaped at a varying point of the reader's read
+      waitpid(c, &st, 0);
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + 2s;
+  size_t reads = 0, threw = 0;
+  std::string what;
+  while (std::chrono::steady_clock::now() < until) {
+    const pid_t pid = latest;
+    if (pid == 0) continue;
+    try {
+      ProcessStartTime(pid);
+    } catch (const std::exception& e) {
+      ++threw;
+      what = e.what();
+    }
+    ++reads;
+  }
+  stop = true;
+  churn.join();
+  EXPECT_GT(reads, 1000u);
+  EXPECT_EQ(threw, 0u) << "of " << reads << " reads; the last: " << what;
 }
 
 TEST_F(CoverageTest, ExecWaitsUntilEveryLabelListsItsProcess) {

@@ -72,8 +72,11 @@ int RemoveWhere(Pick&& pick) {
 }  // namespace
 
 uint64_t ProcessStartTime(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Read with read(2), not an istreambuf_iterator: a process reaped between open and read makes
+  // read fail with ESRCH, which libstdc++'s filebuf throws past the stream (it ended a run).
+  auto text = ReadRegularFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!text) return 0;
+  const std::string& s = *text;
   auto paren = s.rfind(')');  // the command name may hold spaces and parentheses
   if (paren == std::string::npos || paren + 2 > s.size()) return 0;
   std::istringstream f(s.substr(paren + 2));
