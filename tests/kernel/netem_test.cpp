@@ -295,9 +295,13 @@ void ExpectEachRequestTakesTheSpikeOnce(const nlohmann::json& base, const nlohma
   // Kept-alive requests (spaced, so the baseline's ends idle as a delayed request's do: back to
   // back, TCG's wake-up from idle added ~8 ms to the delayed ones only), and python's first
   // request on a new connection, sent as long after its handshake: the spike +-10%.
+  // Under TCG, the emulated timer that ends netem's 100 ms wait fires late by a varying few ms
+  // that the undelayed baseline never waits on: the 6.1 lane's medians ran +101..+112.6 (two runs
+  // above +110: +110.1 and +112.6), so a guest gets +15%, the host keeps +10%.
+  const double over = std::getenv("MMCHAOS_IN_VM") ? 115.0 : 110.0;
   for (const char* key : {"keep", "curl_keep", "new_req"}) {
     const double d = median(with, key) - median(base, key);
-    EXPECT_LE(d, 110.0) << what << ", " << key << ": more than the spike";
+    EXPECT_LE(d, over) << what << ", " << key << ": more than the spike";
     EXPECT_GE(d, 90.0) << what << ", " << key << ": less than the spike";
   }
   // A new connection's handshake (TCP's, and TLS's on https) takes no spike: it is not a
