@@ -31,7 +31,8 @@
 #   bench.sh controller   start -> attached and its BTF share, RSS, idle CPU, scrape time
 #   bench.sh delay        lat_spike_ms vs netem on the interface; needs netem: run it as
 #                         ./scripts/vmtest.sh bench/delay.sh (bench/delay.sh)
-#   bench.sh calls        clock_skew's cost per clock read inside and outside the target
+#   bench.sh calls        per call: clock_skew on clock_gettime, the TLS faults on SSL_read,
+#                         inside and outside the target
 #                         (bench/calls.sh; ./scripts/vmtest.sh bench/calls.sh for the uprobes)
 #   bench.sh all          throughput, requests and controller, one after the other
 set -Eeuo pipefail
