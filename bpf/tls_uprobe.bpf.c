@@ -9,7 +9,8 @@
  * - SSL_read / SSL_read_ex entry: for an armed connection, remembers where the plaintext goes (and
  *   where SSL_read_ex stores its length) for this thread.
  * - their return: follows "HTTP/1.x NNN" across reads (the BPF twin of
- *   userspace/preload/http_stream.h, at most 12 bytes per response), takes the one fault decision
+ *   userspace/preload/http_stream.h: at most 12 bytes per response, past interim answers such
+ *   as 100 Continue, whose heads are skipped to their blank line), takes the one fault decision
  *   (fault.bpf.h: probability, bursts, rollout, shadow, heartbeat) at the first status digit in
  *   the data plane's order (a storm burst, then exch_429, then exch_5xx: tc_ingress.bpf.c), and
  *   when live writes the three digits into the engine's buffer with bpf_probe_write_user before
@@ -39,6 +40,9 @@
 /* The request head read from the engine's buffer: enough for the request line and the Host
  * header of an exchange API request (a power of two: indexes are masked with it). */
 #define MMC_TLS_HEAD 512
+/* One read may skip this much of an interim answer's head to reach the final response after it
+ * (100 Continue and 103 Early Hints heads are a line or a few). A power of two. */
+#define MMC_TLS_INTERIM 256
 
 /* The engine's cgroup v2 (index 0), for bpf_current_task_under_cgroup: descendants count. */
 struct {
@@ -73,9 +77,10 @@ struct mmc_tls_conn {
 	__u8 req_pending; /* a request was counted and its status has not passed yet */
 	__u8 op;	  /* its op: the order_requests line it starts with, else MMC_OP_OTHER */
 	__u8 exchange;
-	__u8 pad;
+	__u8 interim; /* the status is 1xx: not decided; at pos 12 its head is being skipped */
 	__u16 status; /* the status as the engine gets it (after a rewrite), digit by digit */
-	__u32 pad2;
+	__u8 eol;     /* line ends in a row (CR aside) while skipping it: the second ends it */
+	__u8 pad[3];
 	__u64 flow;
 	__u64 sent_ns; /* when the engine wrote it */
 };
@@ -117,12 +122,21 @@ struct mmc_tls_host {
 	__u32 port;
 };
 
-/* Per-CPU scratch for the request head, the Host key (too large for the BPF stack) and the
- * Host parser's state. */
+/* mmc_tls_skip_interim's state between bpf_loop steps (in the scratch map for the same reason). */
+struct mmc_tls_skip {
+	__u32 n;     /* bytes read */
+	__u32 eol;   /* line ends in a row so far (struct mmc_tls_conn's) */
+	__u32 found; /* the bytes up to the blank line, 0 while not found */
+};
+
+/* Per-CPU scratch for the request head, the Host key (too large for the BPF stack), the Host
+ * parser's state, and an interim answer's head being skipped. */
 struct mmc_tls_scratch {
 	__u8 head[MMC_TLS_HEAD];
 	struct mmc_tls_authority key;
 	struct mmc_tls_host host;
+	__u8 interim[MMC_TLS_INTERIM];
+	struct mmc_tls_skip skip;
 };
 
 struct {
@@ -147,7 +161,7 @@ static __always_inline const struct mmc_config *mmc_tls_config(void)
 }
 
 /* The request outstanding on c ended (request.bpf.h's mmc_request_end): the status as the
- * engine got it, 0 when its response was no HTTP/1 status line (or a 1xx). */
+ * engine got it, 0 when its response was no HTTP/1 status line. */
 static __always_inline void mmc_tls_request_end(const struct mmc_config *cfg,
 						struct mmc_tls_conn *c, __u32 outcome, __u16 status)
 {
@@ -373,6 +387,7 @@ static __always_inline void mmc_tls_wrote(void *ssl, const void *buf, __u64 n)
 	c->pos = 0;
 	c->rewrite = 0;
 	c->status = 0;
+	c->interim = 0;
 	/* Accounting, as request.bpf.h's mmc_request_start: HTTP/1.1 without pipelining, one
 	 * request outstanding per connection (a request written while one is outstanding is not
 	 * counted again). */
@@ -454,27 +469,86 @@ static __always_inline __u32 mmc_tls_choose(const struct mmc_config *cfg, __u64 
 	return MMC_SCN_MAX;
 }
 
-/* The read returned n bytes at buf: http_stream.h's mmc_http_read on the first bytes that can
- * still belong to the status line (12 - pos at most). */
-static __always_inline void mmc_tls_got(const struct mmc_tls_call *call, __u64 n)
+/* http_stream.h's skip of an interim head, one byte per bpf_loop step over the scratch's copy
+ * (an open-coded loop ending at the read's unknown length is verified once per length). */
+static long mmc_tls_interim_byte(__u32 i, void *ctx)
 {
-	struct mmc_tls_conn_key ck = {bpf_get_current_pid_tgid() >> 32, call->ssl};
-	__u8 *buf = (__u8 *)call->buf;
+	struct mmc_tls_scratch *s;
+	__u32 zero = 0;
+	__u8 ch;
+
+	s = bpf_map_lookup_elem(&mmc_tls_scr, &zero);
+	if (!s || i >= s->skip.n || i >= MMC_TLS_INTERIM)
+		return 1;
+	asm volatile("" : "+r"(i)); /* keep the mask: see mmc_tls_at */
+	ch = s->interim[i & (MMC_TLS_INTERIM - 1)];
+	if (ch == '\n') {
+		if (++s->skip.eol >= 2) {
+			s->skip.found = i + 1;
+			return 1;
+		}
+	} else if (ch != '\r') {
+		s->skip.eol = 0;
+	}
+	return 0;
+}
+
+/* buf[0..n) follows a 1xx's status line: skips to the blank line that ends its head (across
+ * reads: c->eol). Returns the bytes it took: n while the head goes on in a later read. A head
+ * longer than one read can skip here ends the request, status unknown. */
+static __always_inline __u64 mmc_tls_skip_interim(struct mmc_tls_conn *c, const __u8 *buf,
+						  __u64 n)
+{
+	struct mmc_tls_scratch *s;
+	__u32 zero = 0, len;
+	volatile __u32 vlen;
+	int unused = 0;
+
+	s = bpf_map_lookup_elem(&mmc_tls_scr, &zero);
+	if (!s)
+		return n;
+	vlen = n > MMC_TLS_INTERIM ? MMC_TLS_INTERIM : (__u32)n;
+	len = vlen; /* through the stack, as in mmc_tls_wrote */
+	if (len == 0 || len > MMC_TLS_INTERIM || bpf_probe_read_user(s->interim, len, buf)) {
+		c->expect = 0;
+		mmc_tls_request_end(mmc_config(), c, MMC_REQ_ANSWERED, 0);
+		return n;
+	}
+	s->skip.n = len;
+	s->skip.eol = c->eol;
+	s->skip.found = 0;
+	bpf_loop(MMC_TLS_INTERIM, mmc_tls_interim_byte, &unused, 0);
+	if (s->skip.found) {
+		c->pos = 0;
+		c->status = 0;
+		c->interim = 0;
+		return s->skip.found;
+	}
+	c->eol = s->skip.eol;
+	if (len < n) {
+		c->expect = 0;
+		mmc_tls_request_end(mmc_config(), c, MMC_REQ_ANSWERED, 0);
+	}
+	return n;
+}
+
+/* buf[0..n), n > 0, is where the status line goes on: http_stream.h's mmc_http_read on the
+ * bytes that can still belong to it (12 - pos at most). Returns the bytes it took. */
+static __always_inline __u64 mmc_tls_status(struct mmc_tls_conn *c, __u8 *buf, __u64 n)
+{
 	const struct mmc_config *cfg;
-	struct mmc_tls_conn *c;
 	__u32 len, i, at = 12;
 	volatile __u32 vlen;
 	__u8 b[16] = {};
 
-	c = bpf_map_lookup_elem(&mmc_tls_conns, &ck);
-	if (!c || !c->expect || c->pos >= 12)
-		return;
+	if (c->pos >= 12)
+		return n;
 	vlen = 12 - c->pos;
 	if (n < vlen)
 		vlen = (__u32)n;
 	len = vlen; /* through the stack, as in mmc_tls_wrote */
 	if (len == 0 || len > 12 || bpf_probe_read_user(b, len, buf))
-		return;
+		return n;
 	/* "HTTP/1.x " up to the first digit (at: its index in this read). */
 	for (i = 0; i < 12; i++) {
 		__u8 pos = c->pos, ch;
@@ -485,7 +559,7 @@ static __always_inline void mmc_tls_got(const struct mmc_tls_call *call, __u64 n
 			break;
 		}
 		if (i >= len)
-			return;
+			return n;
 		ch = b[i];
 		ok = pos < 7	? ch == (__u8)(MMC_TLS_HTTP1 >> (8 * pos))
 		     : pos == 7 ? ch >= '0' && ch <= '9'
@@ -494,25 +568,26 @@ static __always_inline void mmc_tls_got(const struct mmc_tls_call *call, __u64 n
 			/* Not an HTTP/1 status line: answered, status unknown (as plaintext). */
 			c->expect = 0;
 			mmc_tls_request_end(mmc_config(), c, MMC_REQ_ANSWERED, 0);
-			return;
+			return n;
 		}
 		c->pos = pos + 1;
 	}
 	if (at >= len)
-		return; /* the digits come in a later read */
+		return n; /* the digits come in a later read */
 	cfg = mmc_config();
 	if (c->pos == 9) {
 		__u8 ch = b[at & 15];
 		__u32 scn;
 
-		if (ch < '0' || ch > '9' || ch == '1' || !cfg) {
-			/* malformed, or 1xx: left alone. The request ends here (the final answer
-			 * after a 100 Continue is not followed), answered, status unknown. */
+		if (ch < '0' || ch > '9' || !cfg) {
+			/* malformed: left alone, answered, status unknown. */
 			c->expect = 0;
 			mmc_tls_request_end(cfg, c, MMC_REQ_ANSWERED, 0);
-			return;
+			return n;
 		}
-		scn = mmc_tls_choose(cfg, c->flow);
+		/* 1xx: an interim answer (or 101, an upgrade), never decided. */
+		c->interim = ch == '1';
+		scn = c->interim ? MMC_SCN_MAX : mmc_tls_choose(cfg, c->flow);
 		c->rewrite = scn != MMC_SCN_MAX;
 		if (scn == MMC_SCN_EXCH_5XX) {
 			c->code[0] = cfg->status_5xx[0];
@@ -547,7 +622,7 @@ static __always_inline void mmc_tls_got(const struct mmc_tls_call *call, __u64 n
 		if (ch < '0' || ch > '9') {
 			c->expect = 0;
 			mmc_tls_request_end(cfg, c, MMC_REQ_ANSWERED, 0);
-			return;
+			return n;
 		}
 		if (c->rewrite && ch != c->code[(pos - 9) & 3])
 			bpf_probe_write_user(buf + at, &c->code[(pos - 9) & 3], 1);
@@ -558,10 +633,43 @@ static __always_inline void mmc_tls_got(const struct mmc_tls_call *call, __u64 n
 		c->pos = pos + 1;
 	}
 	if (c->pos >= 12) {
-		/* The status as the engine gets it: a 429 injected here counts as a 429, as the
-		 * cgroup hooks see plaintext responses after the tc rewrite. */
+		if (c->interim && c->status != 101) {
+			c->eol = 0; /* its head is skipped next: the final response follows */
+			return at;
+		}
+		/* The final status as the engine gets it (101: an upgrade, the last HTTP answer on
+		 * the connection): a 429 injected here counts as a 429, as the cgroup hooks see
+		 * plaintext responses after the tc rewrite. */
 		c->expect = 0;
 		mmc_tls_request_end(cfg, c, mmc_status_outcome(c->status), c->status);
+	}
+	return at;
+}
+
+/* The read returned n bytes at buf: the status line of the response outstanding, past the
+ * interim answers before it (100 Continue), in two rounds: one read holds the rest of an
+ * interim answer and the final status line after it. */
+static __always_inline void mmc_tls_got(const struct mmc_tls_call *call, __u64 n)
+{
+	struct mmc_tls_conn_key ck = {bpf_get_current_pid_tgid() >> 32, call->ssl};
+	__u8 *buf = (__u8 *)call->buf;
+	struct mmc_tls_conn *c;
+	__u64 off = 0;
+
+	c = bpf_map_lookup_elem(&mmc_tls_conns, &ck);
+	if (!c || !c->expect)
+		return;
+	for (int round = 0; round < 2; round++) {
+		if (c->interim && c->pos >= 12) {
+			off += mmc_tls_skip_interim(c, buf + off, n - off);
+			if (!c->expect || c->pos >= 12)
+				return;
+		}
+		if (off >= n)
+			return;
+		off += mmc_tls_status(c, buf + off, n - off);
+		if (!c->expect || !c->interim || c->pos < 12)
+			return;
 	}
 }
 

@@ -22,6 +22,7 @@
 #include "cgroup/cgroup.h"
 #include "clock/clock_state.h"
 #include "harness.h"
+#include "tls_interim.h"
 #include "traffic.h"
 
 namespace mmchaos::testing {
@@ -232,6 +233,54 @@ TEST(TlsPreload, RestAccountingByOpAndStatusEqualsTheClients) {
   EXPECT_LT(scraped("mm_rest_requests_total", "request"), 0) << "no op \"request\" (TLS records)";
   EXPECT_EQ(Scraped(body, "mm_rest_latency_seconds_count", R"(exchange="testnet")"), kN) << body;
   EXPECT_GT(Scraped(body, "mm_rest_latency_seconds_sum", R"(exchange="testnet")"), 0) << body;
+}
+
+// Interim answers (100 Continue) reach the engine untouched and the final response after them is
+// the one decided and accounted, as on plaintext flows: curl's order POSTs (the 100 its own
+// read) and python's (the 100 and the final head in one read), exch_429 at p = 0.3.
+TEST(TlsPreload, InterimAnswersPassAndTheFinalResponseIsDecided) {
+  TlsScene s;
+  const std::string cfg = s.Config(s.target, {.exch_429 = 0.3}, "chaos.yaml");
+  auto ctl = s.Start(cfg);
+  WaitListening(s.topo.exchange, {s.port});
+  const std::string ca = s.dir.path() + "/cert.pem",
+                    exec = MmchaosBin() + " exec -c " + cfg + " -- ";
+  const std::string trace = s.dir.path() + "/curl.trace";
+  const std::string origin = "https://" + s.topo.exchange_ip + ":" + std::to_string(s.port);
+  int rc = 0;
+  auto curl = Statuses(Capture(exec + CurlExpectContinue(ca, origin, kN / 2, trace), &rc), false);
+  EXPECT_EQ(rc, 0);
+  auto python = Statuses(
+      Capture(exec + PythonExpectContinue(s.topo.exchange_ip, s.port, ca, kN / 2), &rc), true);
+  EXPECT_EQ(rc, 0);
+  std::this_thread::sleep_for(1500ms);  // the controller samples request counts once a second
+  ExpectInterimPassedAndFinalDecided(curl, ContinuesSeen(trace), python, kN / 2,
+                                     Live(s.target.path(), "exch_429"), Scrape(TestPort(1)));
+}
+
+// An engine started with `mmchaos exec` before any controller: from the moment the controller
+// says it is armed, every request it sends is decided (exch_429 at p = 1), none waits for the
+// preload's once-a-second look at the clock record.
+TEST(TlsPreload, AnEngineStartedFirstIsCoveredFromTheControllersStart) {
+  TlsScene s;
+  const std::string cfg = s.Config(s.target, {.exch_429 = 1.0}, "chaos.yaml");
+  auto engine = std::async(std::launch::async, [&] { return s.Python(cfg, 150, false, 20); });
+  std::this_thread::sleep_for(700ms);
+  auto ctl = s.Start(cfg);
+  const uint64_t armed = MonoNs();
+  auto v = engine.get();
+  ASSERT_EQ(v.size(), 150u);
+  int before = 0, after = 0;
+  for (const auto& r : v) {
+    if (r.mono_ns < armed) {
+      before++;
+      continue;
+    }
+    after++;
+    EXPECT_EQ(r.status, 429) << "sent " << (r.mono_ns - armed) / 1000 << " us after the start";
+  }
+  EXPECT_GT(before, 0) << "the engine ran before the controller";
+  EXPECT_GT(after, 50);
 }
 
 TEST(TlsPreload, PythonHttpClient5xxAtTheConfiguredRate) {

@@ -31,6 +31,7 @@
 
 #include "harness.h"
 #include "joined.h"
+#include "tls_interim.h"
 #include "traffic.h"
 #include "uprobe/load_refusal.h"
 
@@ -370,6 +371,28 @@ TEST(TlsUprobe, StatusLineSplitAcrossReads) {
     }
   }
   EXPECT_EQ(Injections(s.target.path(), "exch_5xx"), 40u);
+}
+
+// Interim answers (100 Continue) reach the engine untouched and the final response after them is
+// the one decided and accounted, as on plaintext flows: curl's order POSTs (the 100 its own
+// read) and python's (the 100 and the final head in one read), exch_429 at p = 0.3.
+TEST(TlsUprobe, InterimAnswersPassAndTheFinalResponseIsDecided) {
+  REQUIRE_TLS_UPROBES();
+  Scene s;
+  auto ctl = s.Start(s.Config({.exch_429 = 0.3}));
+  const std::string ca = s.dir.path() + "/pki/ca.pem", trace = s.dir.path() + "/curl.trace";
+  const std::string origin = "https://" + s.topo.exchange_ip + ":" + std::to_string(s.port);
+  int rc = 0;
+  auto curl =
+      Statuses(s.InCgroup(s.target, CurlExpectContinue(ca, origin, kN / 2, trace), &rc), false);
+  EXPECT_EQ(rc, 0);
+  auto python = Statuses(
+      s.InCgroup(s.target, PythonExpectContinue(s.topo.exchange_ip, s.port, ca, kN / 2), &rc),
+      true);
+  EXPECT_EQ(rc, 0);
+  std::this_thread::sleep_for(1500ms);  // the controller samples request counts once a second
+  ExpectInterimPassedAndFinalDecided(curl, ContinuesSeen(trace), python, kN / 2,
+                                     Injections(s.target.path(), "exch_429"), Scrape(TestPort(1)));
 }
 
 TEST(TlsUprobe, StormBurstTurnsEveryResponseInto429) {

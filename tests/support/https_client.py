@@ -9,8 +9,13 @@ against a CA file, for the TLS faults' kernel tests. Two ways to send:
   K=1 every byte of the status line is its own SSL_read_ex, so a status line is split across as
   many reads as it has bytes. One line per response: "<status> <body sha256>".
 
+  with --expect-continue, a POST asks the server for 100 Continue (Expect: 100-continue, sent
+  with its body at once, as http.client does) and to send it in one write with the final
+  response's head (X-Interim: together), so one SSL_read_ex returns both.
+
   https_client.py --host IP --port PORT --cafile CA --path /index.txt --count N
                   [--new-connections] [--interval-ms MS] [--requests "POST /o" "GET /x" ...]
+                  [--expect-continue]
   https_client.py --host IP --port PORT --cafile CA --count N --recv K [--path /index.txt]
 """
 import argparse
@@ -35,7 +40,10 @@ def http_client(a, ctx):
         sent = time.monotonic_ns()
         body_out = b'{"symbol":"BTCUSDT"}' if method == "POST" else None
         try:
-            conn.request(method, path, body=body_out)
+            headers = {}
+            if a.expect_continue and method == "POST":
+                headers = {"Expect": "100-continue", "X-Interim": "together"}
+            conn.request(method, path, body=body_out, headers=headers)
             resp = conn.getresponse()
             body = resp.read()
         except (OSError, http.client.HTTPException) as e:
@@ -93,6 +101,7 @@ def main():
     ap.add_argument("--new-connections", action="store_true")
     ap.add_argument("--interval-ms", type=float, default=0)
     ap.add_argument("--requests", nargs="+")
+    ap.add_argument("--expect-continue", action="store_true")
     ap.add_argument("--recv", type=int, help="raw keep-alive GETs, heads read K bytes at a time")
     a = ap.parse_args()
     if a.recv is not None and (a.requests or a.new_connections or a.interval_ms):

@@ -89,7 +89,6 @@ TEST(HttpStream, LeavesAloneWhatItCannotFollow) {
   Decider d;
   for (const std::string& resp :
        {std::string("HTTP/1.1 101 Switching Protocols\r\n\r\n"),  // WebSocket upgrade
-        std::string("HTTP/1.1 100 Continue\r\n\r\n"),             // informational
         std::string("\x00\x00\x12\x04\x00\x00\x00\x00\x00", 9),   // an HTTP/2 frame
         std::string("HTTP/2 200\r\n\r\n")}) {
     mmc_http_stream s{};
@@ -134,10 +133,60 @@ TEST(HttpStream, StatusAsTheEngineGetsItForTheAccounting) {
   Decider d;
   Request(s, "GET / HTTP/1.1\r\n");
   Read(s, "HTTP/1.1 100 Continue\r\n\r\n", {}, d);
-  EXPECT_FALSE(s.expect);
-  EXPECT_LT(s.pos, 12) << "a 1xx is not a final status";
+  EXPECT_TRUE(s.expect) << "a 1xx is not a final status: the final one is still to come";
   Request(s, "GET / HTTP/1.1\r\n");
   EXPECT_EQ(s.status, 0) << "a new request starts from nothing";
+  EXPECT_EQ(s.interim, 0);
+}
+
+// Interim answers (100 Continue, 103 Early Hints with headers, one after another) pass untouched
+// and undecided; the final response after them is decided once, wherever the reads cut them.
+TEST(HttpStream, InterimAnswersPassAndTheFinalOneIsDecided) {
+  const std::string interim =
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n";
+  const std::string in = interim + kOk, want = interim + "HTTP/1.1 429" + kOk.substr(12);
+  auto check = [&](const std::vector<size_t>& cuts) {
+    mmc_http_stream s{};
+    Decider d;
+    Request(s, "POST /api/v3/order HTTP/1.1\r\nExpect: 100-continue\r\n\r\n");
+    EXPECT_EQ(Read(s, in, cuts, d), want);
+    EXPECT_EQ(d.calls, 1);
+    EXPECT_FALSE(s.expect);
+    EXPECT_EQ(s.pos, 12);
+    EXPECT_EQ(s.status, 429) << "the accounting's status is the final one's";
+  };
+  for (size_t cut = 1; cut < in.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    check({cut});
+  }
+  check(std::vector<size_t>(in.size(), 1));
+  // A bare LF ends lines too; a CR alone does not end the head.
+  mmc_http_stream s{};
+  Decider d;
+  Request(s, "GET / HTTP/1.1\r\n");
+  EXPECT_EQ(Read(s, "HTTP/1.1 100 Continue\n\n" + kOk, {}, d).substr(23, 12), "HTTP/1.1 429");
+  mmc_http_stream cr{};
+  Request(cr, "GET / HTTP/1.1\r\n");
+  EXPECT_EQ(Read(cr, "HTTP/1.1 100 Continue\r\rHTTP/1.1 200 OK\r\n", {}, d),
+            "HTTP/1.1 100 Continue\r\rHTTP/1.1 200 OK\r\n");
+  EXPECT_TRUE(cr.expect) << "still in the interim head";
+}
+
+// 101 (a WebSocket upgrade) is the last HTTP answer on the connection: never decided, and what
+// follows it (the WebSocket's frames) is not looked at; the request ends with status 101.
+TEST(HttpStream, AnUpgradeEndsTheAnswerAndNothingAfterIsLookedAt) {
+  const std::string in = "HTTP/1.1 101 Switching Protocols\r\n\r\nHTTP/1.1 200 OK\r\n";
+  for (size_t cut = 1; cut < in.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    mmc_http_stream s{};
+    Decider d;
+    Request(s, "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\n\r\n");
+    EXPECT_EQ(Read(s, in, {cut}, d), in);
+    EXPECT_EQ(d.calls, 0);
+    EXPECT_FALSE(s.expect);
+    EXPECT_EQ(s.status, 101);
+  }
 }
 
 TEST(HttpStream, RequestHostAsTheEngineNamesIt) {

@@ -73,11 +73,18 @@ uint64_t mmc_preload_mono_now(void) {
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/* An fd owned by its scope: closed on every way out (__attribute__((cleanup))). */
+static void close_fd(const int *fd) {
+  if (*fd >= 0) close(*fd);
+}
+#define SCOPED_FD __attribute__((cleanup(close_fd))) int
+
 /* Maps the record at state_path if it is a new file (another inode than the one mapped). */
 static void remap(void) {
   struct stat st;
   void *state, *counts = NULL;
-  int fd, rw = 1;
+  SCOPED_FD fd = -1;
+  int rw = 1;
 
   if (!state_path || stat(state_path, &st) != 0) return;
   if (atomic_load(&mapped_state) && st.st_dev == mapped_dev && st.st_ino == mapped_ino) return;
@@ -87,17 +94,13 @@ static void remap(void) {
     fd = open(state_path, O_RDONLY | O_CLOEXEC);
   }
   if (fd < 0) return;
-  if (fstat(fd, &st) != 0 || st.st_size < MMC_CLOCK_FILE_SIZE) {
-    close(fd);
-    return;
-  }
+  if (fstat(fd, &st) != 0 || st.st_size < MMC_CLOCK_FILE_SIZE) return;
   state = mmap(NULL, MMC_CLOCK_PAGE, PROT_READ, MAP_SHARED, fd, 0);
   if (rw)
     counts = mmap(NULL, MMC_CLOCK_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, MMC_CLOCK_PAGE);
   if (state == MAP_FAILED || ((const struct mmc_clock_state *)state)->magic != MMC_CLOCK_MAGIC) {
     if (state != MAP_FAILED) munmap(state, MMC_CLOCK_PAGE);
     if (counts && counts != MAP_FAILED) munmap(counts, MMC_CLOCK_PAGE);
-    close(fd);
     return;
   }
   if (st.st_size >= MMC_RECORD_FILE_SIZE) {
@@ -108,19 +111,23 @@ static void remap(void) {
     atomic_store(&mapped_tls_counts, tls_counts == MAP_FAILED ? NULL : tls_counts);
     atomic_store(&mapped_tls, tls == MAP_FAILED ? NULL : tls);
   }
-  close(fd);
   mapped_dev = st.st_dev;
   mapped_ino = st.st_ino;
   atomic_store(&mapped_counts, counts == MAP_FAILED ? NULL : counts);
   atomic_store(&mapped_state, state);
 }
 
-int mmc_preload_refresh(uint64_t now) {
-  if (now < atomic_load(&next_check_ns) || atomic_exchange(&remapping, 1)) return 0;
-  atomic_store(&next_check_ns, now + 1000000000ULL);
+int mmc_preload_refresh_now(void) {
+  if (atomic_exchange(&remapping, 1)) return 0;
   remap();
   atomic_store(&remapping, 0);
   return 1;
+}
+
+int mmc_preload_refresh(uint64_t now) {
+  if (now < atomic_load(&next_check_ns)) return 0;
+  atomic_store(&next_check_ns, now + 1000000000ULL);
+  return mmc_preload_refresh_now();
 }
 
 const struct mmc_tls_state *mmc_preload_tls_state(void) { return atomic_load(&mapped_tls); }

@@ -5,8 +5,12 @@
  * next request. Plain C, no allocation: it runs inside the engine (the preload) and in the unit
  * tests.
  *
- * Not followed: the final response after a 1xx (100 Continue; 101 is a WebSocket upgrade: never
- * touched), pipelined requests (the last one written wins), and anything that is not HTTP/1
+ * Interim answers (100 Continue, 103 Early Hints) are left alone and skipped to the blank line
+ * that ends them: the final response after them is the one decided, as on plaintext flows
+ * (bpf/request.bpf.h). 101 (a WebSocket upgrade) is the last HTTP answer on the connection: never
+ * touched, and nothing after it is looked at.
+ *
+ * Not followed: pipelined requests (the last one written wins), and anything that is not HTTP/1
  * (HTTP/2's binary frames never match "HTTP/1.x "). */
 #ifndef MMCHAOS_HTTP_STREAM_H
 #define MMCHAOS_HTTP_STREAM_H
@@ -21,6 +25,8 @@ struct mmc_http_stream {
   uint8_t rewrite; /* the digits are replaced by code */
   uint8_t code[3];
   uint16_t status; /* the status as the engine gets it (after a rewrite), once pos is 12 */
+  uint8_t interim; /* the status is 1xx: not decided; at pos 12 its head is being skipped */
+  uint8_t eol;     /* line ends in a row (CR aside) while skipping it: the second ends it */
 };
 
 /* Whether buf (what the engine writes) starts an HTTP/1 request line: "METHOD ". */
@@ -86,13 +92,15 @@ static inline void mmc_http_wrote(struct mmc_http_stream *s, const uint8_t *buf,
   s->pos = 0;
   s->rewrite = 0;
   s->status = 0;
+  s->interim = 0;
 }
 
 /* Decides one response when its first status digit arrives: 1 with code[3] set to rewrite it. */
 typedef int (*mmc_http_decide_fn)(void *ctx, uint8_t code[3]);
 
-/* The engine read buf[0..n): follows the status line, asks decide once per response, and writes
- * the chosen code over the digits in buf. Returns how many bytes it changed. */
+/* The engine read buf[0..n): follows the status line (past interim answers), asks decide once
+ * per final response, and writes the chosen code over the digits in buf. Returns how many bytes
+ * it changed. */
 static inline size_t mmc_http_read(struct mmc_http_stream *s, uint8_t *buf, size_t n,
                                    mmc_http_decide_fn decide, void *ctx) {
   static const char prefix[] = "HTTP/1.";
@@ -101,6 +109,16 @@ static inline size_t mmc_http_read(struct mmc_http_stream *s, uint8_t *buf, size
   for (size_t i = 0; i < n && s->expect; i++) {
     uint8_t c = buf[i];
 
+    if (s->pos == 12) { /* an interim answer's head: its blank line, then the next status line */
+      if (c == '\n' && ++s->eol == 2) {
+        s->pos = 0;
+        s->status = 0;
+        s->interim = 0;
+      } else if (c != '\n' && c != '\r') {
+        s->eol = 0;
+      }
+      continue;
+    }
     if (s->pos < 7) {
       if (c != (uint8_t)prefix[s->pos]) s->expect = 0;
     } else if (s->pos == 7) {
@@ -108,11 +126,14 @@ static inline size_t mmc_http_read(struct mmc_http_stream *s, uint8_t *buf, size
     } else if (s->pos == 8) {
       if (c != ' ') s->expect = 0;
     } else {
-      if (c < '0' || c > '9' || (s->pos == 9 && c == '1')) {
-        s->expect = 0; /* malformed, or 1xx: left alone */
+      if (c < '0' || c > '9') {
+        s->expect = 0; /* malformed: left alone */
         break;
       }
-      if (s->pos == 9) s->rewrite = (uint8_t)(decide(ctx, s->code) ? 1 : 0);
+      if (s->pos == 9) {
+        s->interim = c == '1';
+        s->rewrite = (uint8_t)(!s->interim && decide(ctx, s->code) ? 1 : 0);
+      }
       if (s->rewrite && buf[i] != s->code[s->pos - 9]) {
         buf[i] = s->code[s->pos - 9];
         changed++;
@@ -120,7 +141,10 @@ static inline size_t mmc_http_read(struct mmc_http_stream *s, uint8_t *buf, size
       s->status = (uint16_t)(s->status * 10 + (buf[i] - '0'));
     }
     if (!s->expect) break;
-    if (++s->pos == 12) s->expect = 0;
+    if (++s->pos == 12) {
+      if (!s->interim || s->status == 101) s->expect = 0; /* final, or an upgrade */
+      s->eol = 0;
+    }
   }
   return changed;
 }

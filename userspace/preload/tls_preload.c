@@ -363,7 +363,7 @@ static void wrote(SSL *ssl, const void *buf, size_t n) {
 
   if (!buf || !mmc_http_is_request(buf, n)) return;
   if (!s || !__atomic_load_n(&s->armed, __ATOMIC_RELAXED)) {
-    mmc_preload_refresh(mmc_preload_mono_now()); /* a newer record may have appeared */
+    mmc_preload_refresh_now(); /* a newer record may have appeared */
     s = mmc_preload_tls_state();
     if (!s || !__atomic_load_n(&s->armed, __ATOMIC_RELAXED)) return;
   }
@@ -396,9 +396,8 @@ static int got(SSL *ssl, void *buf, size_t n) {
   }
   if (c->stream.expect) {
     mmc_http_read(&c->stream, buf, n, decide, c);
-    /* The status line passed (the status as the engine got it), or the answer is no HTTP/1
-     * status line / a 1xx: answered, status unknown (the final answer after a 100 Continue is
-     * not followed). */
+    /* The final status line passed (the status as the engine got it; 101 for an upgrade), or
+     * the answer is no HTTP/1 status line: answered, status unknown. */
     if (!c->stream.expect) {
       const uint16_t status = c->stream.pos == 12 ? c->stream.status : 0;
 
