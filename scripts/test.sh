@@ -34,8 +34,8 @@ if [ -x scripts/vmtest.sh ]; then
   # tests): qemu's default 10-minute limit would cut it.
   VMTEST_TIMEOUT=2400 ./scripts/vmtest.sh ./scripts/kernel-tests.sh -L '^lane-vm61$'
   # Debian 12's 6.12: tcx links, netem, bpf_redirect into mmchaos' own devices: what runs
-  # differently with tcx and needs netem, and the per-process uprobes. Missing netem or tcx there
-  # fails. The 20 attach/detach cycles run on one vCPU: with two, qemu's TCG has oopsed the guest
+  # differently with tcx and needs netem, and the per-process uprobes (clock_skew's, and the TLS
+  # uprobes' core cases: tests/CMakeLists.txt). Missing netem or tcx there fails. The 20 attach/detach cycles run on one vCPU: with two, qemu's TCG has oopsed the guest
   # in int3 text patching (static keys switched while the other vCPU runs the packet path), a
   # fault of the emulator's cross-modifying code as far as we can tell (the same test passes on
   # one vCPU, and no static key is touched by mmchaos itself).
