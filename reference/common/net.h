@@ -21,4 +21,8 @@ namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 using TlsStream = boost::beast::ssl_stream<boost::beast::tcp_stream>;
+// The coroutine vocabulary the servers and clients here share.
+using boost::asio::awaitable;
+using boost::asio::redirect_error;
+using boost::asio::use_awaitable;
 }  // namespace refnet

@@ -19,6 +19,12 @@ const Histogram::BucketBoundaries kWsDelayBuckets{0.1, 0.5, 1,   2,   5,    10, 
 const Histogram::BucketBoundaries kDnsBuckets{0.0005, 0.001, 0.005, 0.01, 0.05,
                                               0.1,    0.5,   1.0,   2.0,  5.0};
 
+// A metric family of the builder's kind (BuildCounter, BuildGauge, BuildHistogram) in r.
+template <typename Builder>
+auto& Registered(Builder build, prometheus::Registry& r, const char* name, const char* help) {
+  return build().Name(name).Help(help).Register(r);
+}
+
 nlohmann::json quantiles(const SampleSet& s) {
   auto num = [](double v) { return std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v); };
   return {{"count", s.count()},
@@ -32,99 +38,57 @@ nlohmann::json quantiles(const SampleSet& s) {
 
 Metrics::Metrics()
     : registry_(std::make_shared<prometheus::Registry>()),
-      latency_(BuildHistogram()
-                   .Name("mm_request_latency_seconds")
-                   .Help("REST request latency (sent -> full response) of answered requests")
-                   .Register(*registry_)),
-      deadline_miss_(BuildCounter()
-                         .Name("mm_deadline_miss_total")
-                         .Help("REST requests that missed their deadline")
-                         .Register(*registry_)),
-      requests_(BuildCounter()
-                    .Name("mm_requests_total")
-                    .Help("REST requests by op and outcome (HTTP status, timeout, error)")
-                    .Register(*registry_)),
-      reconnects_(BuildCounter()
-                      .Name("mm_reconnect_attempts_total")
-                      .Help("Connection attempts after the first, by kind (rest, ws)")
-                      .Register(*registry_)),
-      backoff_skips_(BuildCounter()
-                         .Name("mm_backoff_skips_total")
-                         .Help("Ticks whose REST work was skipped while backing off, by reason")
-                         .Register(*registry_)),
-      discrepancies_(BuildCounter()
-                         .Name("mm_reconcile_discrepancies_total")
-                         .Help("Orders on which the engine and the exchange disagreed, by type")
-                         .Register(*registry_)),
-      ws_gap_(BuildHistogram()
-                  .Name("mm_ws_gap_ms")
-                  .Help("Time between consecutive market-data messages (ms)")
-                  .Register(*registry_)
+      latency_(Registered(BuildHistogram, *registry_, "mm_request_latency_seconds",
+                          "REST request latency (sent -> full response) of answered requests")),
+      deadline_miss_(Registered(BuildCounter, *registry_, "mm_deadline_miss_total",
+                                "REST requests that missed their deadline")),
+      requests_(Registered(BuildCounter, *registry_, "mm_requests_total",
+                           "REST requests by op and outcome (HTTP status, timeout, error)")),
+      reconnects_(Registered(BuildCounter, *registry_, "mm_reconnect_attempts_total",
+                             "Connection attempts after the first, by kind (rest, ws)")),
+      backoff_skips_(Registered(BuildCounter, *registry_, "mm_backoff_skips_total",
+                                "Ticks whose REST work was skipped while backing off, by reason")),
+      discrepancies_(Registered(BuildCounter, *registry_, "mm_reconcile_discrepancies_total",
+                                "Orders on which the engine and the exchange disagreed, by type")),
+      ws_gap_(Registered(BuildHistogram, *registry_, "mm_ws_gap_ms",
+                         "Time between consecutive market-data messages (ms)")
                   .Add({}, kWsGapBuckets)),
-      ws_delay_(BuildHistogram()
-                    .Name("mm_ws_delay_ms")
-                    .Help("Exchange timestamp to receipt of market-data messages (ms)")
-                    .Register(*registry_)
+      ws_delay_(Registered(BuildHistogram, *registry_, "mm_ws_delay_ms",
+                           "Exchange timestamp to receipt of market-data messages (ms)")
                     .Add({}, kWsDelayBuckets)),
-      ws_messages_(BuildCounter()
-                       .Name("mm_ws_messages_total")
-                       .Help("Market-data messages received")
-                       .Register(*registry_)
+      ws_messages_(Registered(BuildCounter, *registry_, "mm_ws_messages_total",
+                              "Market-data messages received")
                        .Add({})),
-      ws_connections_(BuildCounter()
-                          .Name("mm_ws_connections_total")
-                          .Help("Market-data WebSocket handshakes completed")
-                          .Register(*registry_)
+      ws_connections_(Registered(BuildCounter, *registry_, "mm_ws_connections_total",
+                                 "Market-data WebSocket handshakes completed")
                           .Add({})),
-      ws_seq_gaps_(BuildCounter()
-                       .Name("mm_ws_seq_gaps_total")
-                       .Help("Sequence gaps seen on the market-data stream")
-                       .Register(*registry_)
+      ws_seq_gaps_(Registered(BuildCounter, *registry_, "mm_ws_seq_gaps_total",
+                              "Sequence gaps seen on the market-data stream")
                        .Add({})),
-      ws_missed_(BuildCounter()
-                     .Name("mm_ws_missed_messages_total")
-                     .Help("Market-data messages missing in sequence gaps")
-                     .Register(*registry_)
+      ws_missed_(Registered(BuildCounter, *registry_, "mm_ws_missed_messages_total",
+                            "Market-data messages missing in sequence gaps")
                      .Add({})),
-      ws_out_of_order_(BuildCounter()
-                           .Name("mm_ws_out_of_order_total")
-                           .Help("Market-data messages whose seq did not increase")
-                           .Register(*registry_)
+      ws_out_of_order_(Registered(BuildCounter, *registry_, "mm_ws_out_of_order_total",
+                                  "Market-data messages whose seq did not increase")
                            .Add({})),
-      reconcile_runs_(BuildCounter()
-                          .Name("mm_reconcile_runs_total")
-                          .Help("Completed reconciliations")
-                          .Register(*registry_)
+      reconcile_runs_(Registered(BuildCounter, *registry_, "mm_reconcile_runs_total",
+                                 "Completed reconciliations")
                           .Add({})),
-      dns_lookups_(BuildCounter()
-                       .Name("mm_dns_lookups_total")
-                       .Help("Name resolutions of the exchange hosts")
-                       .Register(*registry_)
+      dns_lookups_(Registered(BuildCounter, *registry_, "mm_dns_lookups_total",
+                              "Name resolutions of the exchange hosts")
                        .Add({})),
-      dns_failures_(BuildCounter()
-                        .Name("mm_dns_failures_total")
-                        .Help("Failed or timed-out name resolutions")
-                        .Register(*registry_)
+      dns_failures_(Registered(BuildCounter, *registry_, "mm_dns_failures_total",
+                               "Failed or timed-out name resolutions")
                         .Add({})),
-      dns_latency_(BuildHistogram()
-                       .Name("mm_dns_latency_seconds")
-                       .Help("Name resolution time")
-                       .Register(*registry_)
-                       .Add({}, kDnsBuckets)),
-      ticks_(BuildCounter()
-                 .Name("mm_ticks_total")
-                 .Help("Engine ticks run")
-                 .Register(*registry_)
-                 .Add({})),
-      open_orders_(BuildGauge()
-                       .Name("mm_open_orders")
-                       .Help("Orders the engine believes open")
-                       .Register(*registry_)
-                       .Add({})),
-      clock_offset_(BuildGauge()
-                        .Name("mm_exchange_clock_offset_seconds")
-                        .Help("Exchange serverTime minus local time at the response")
-                        .Register(*registry_)
+      dns_latency_(
+          Registered(BuildHistogram, *registry_, "mm_dns_latency_seconds", "Name resolution time")
+              .Add({}, kDnsBuckets)),
+      ticks_(Registered(BuildCounter, *registry_, "mm_ticks_total", "Engine ticks run").Add({})),
+      open_orders_(
+          Registered(BuildGauge, *registry_, "mm_open_orders", "Orders the engine believes open")
+              .Add({})),
+      clock_offset_(Registered(BuildGauge, *registry_, "mm_exchange_clock_offset_seconds",
+                               "Exchange serverTime minus local time at the response")
                         .Add({})) {
   // Series that exist (at 0) from the start, so a rate() or a test sees them before any event.
   for (const char* op : {"place", "cancel", "open_orders", "time"}) {

@@ -1,12 +1,7 @@
 #include "rest_server.h"
 
-#include <iostream>
-
 namespace refexchange {
 using namespace refnet;
-using asio::awaitable;
-using asio::redirect_error;
-using asio::use_awaitable;
 
 namespace {
 
@@ -63,35 +58,9 @@ awaitable<void> serve(tcp::socket socket, RestApi& api, ssl::context* tls) {
 
 RestServer::RestServer(asio::io_context& ioc, const tcp::endpoint& ep, RestApi& api,
                        ssl::context* tls)
-    : ioc_(ioc), acceptor_(ioc, ep, /*reuse_addr=*/true), api_(api), tls_(tls) {
-  port_ = acceptor_.local_endpoint().port();
-}
-
-void RestServer::start() {
-  asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached);
-}
-
-void RestServer::stop() {
-  error_code ec;
-  acceptor_.close(ec);
-}
-
-awaitable<void> RestServer::accept_loop() {
-  asio::steady_timer pause(acceptor_.get_executor());
-  while (acceptor_.is_open()) {
-    error_code ec;
-    tcp::socket socket =
-        co_await acceptor_.async_accept(asio::make_strand(ioc_), redirect_error(use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-    if (ec) {  // e.g. out of descriptors: wait a little instead of spinning
-      std::cerr << "mock-exchange: rest accept: " << ec.message() << "\n";
-      pause.expires_after(std::chrono::milliseconds(50));
-      co_await pause.async_wait(redirect_error(use_awaitable, ec));
-      continue;
-    }
-    auto ex = socket.get_executor();
-    asio::co_spawn(ex, serve(std::move(socket), api_, tls_), asio::detached);
-  }
-}
+    : Listener(ioc, ep, "rest",
+               [this](tcp::socket socket) { return serve(std::move(socket), api_, tls_); }),
+      api_(api),
+      tls_(tls) {}
 
 }  // namespace refexchange

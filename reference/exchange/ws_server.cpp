@@ -1,6 +1,5 @@
 #include "ws_server.h"
 
-#include <iostream>
 #include <memory>
 
 #include "clock.h"
@@ -8,9 +7,6 @@
 
 namespace refexchange {
 using namespace refnet;
-using asio::awaitable;
-using asio::redirect_error;
-using asio::use_awaitable;
 
 namespace {
 
@@ -106,33 +102,11 @@ awaitable<void> serve(tcp::socket socket, FeedConfig cfg, uint64_t seed, ssl::co
 
 WsServer::WsServer(asio::io_context& ioc, const tcp::endpoint& ep, FeedConfig cfg,
                    ssl::context* tls)
-    : ioc_(ioc), acceptor_(ioc, ep, /*reuse_addr=*/true), cfg_(std::move(cfg)), tls_(tls) {
-  port_ = acceptor_.local_endpoint().port();
-}
-
-void WsServer::start() { asio::co_spawn(acceptor_.get_executor(), accept_loop(), asio::detached); }
-
-void WsServer::stop() {
-  error_code ec;
-  acceptor_.close(ec);
-}
-
-awaitable<void> WsServer::accept_loop() {
-  asio::steady_timer pause(acceptor_.get_executor());
-  while (acceptor_.is_open()) {
-    error_code ec;
-    tcp::socket socket =
-        co_await acceptor_.async_accept(asio::make_strand(ioc_), redirect_error(use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) break;
-    if (ec) {
-      std::cerr << "mock-exchange: ws accept: " << ec.message() << "\n";
-      pause.expires_after(std::chrono::milliseconds(50));
-      co_await pause.async_wait(redirect_error(use_awaitable, ec));
-      continue;
-    }
-    auto ex = socket.get_executor();
-    asio::co_spawn(ex, serve(std::move(socket), cfg_, ++connections_, tls_), asio::detached);
-  }
-}
+    : Listener(ioc, ep, "ws",
+               [this](tcp::socket socket) {
+                 return serve(std::move(socket), cfg_, ++connections_, tls_);
+               }),
+      cfg_(std::move(cfg)),
+      tls_(tls) {}
 
 }  // namespace refexchange

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "listener.h"
 #include "net.h"
 
 namespace refexchange {
@@ -20,23 +21,15 @@ struct FeedConfig {
   int skip_every = 0;  // test hook: leave out every Nth seq (0 = never)
 };
 
-class WsServer {
+class WsServer : public Listener {
  public:
   // tls: serve wss:// with this context (outlives the server); nullptr: ws://.
   WsServer(refnet::asio::io_context& ioc, const refnet::tcp::endpoint& ep, FeedConfig cfg,
            refnet::ssl::context* tls = nullptr);
-  uint16_t port() const { return port_; }
-  void start();
-  void stop();
 
  private:
-  refnet::asio::awaitable<void> accept_loop();
-
-  refnet::asio::io_context& ioc_;
-  refnet::tcp::acceptor acceptor_;
   FeedConfig cfg_;
   refnet::ssl::context* tls_;
-  uint16_t port_ = 0;
   uint64_t connections_ = 0;
 };
 

@@ -13,12 +13,8 @@ TEST(ReferenceFaults, LateResponsesMissTheDeadlineAndReconciliationFindsTheOrder
   // Every 3rd place is created but answered only after 400 ms.
   ExchangeProc ex = start_exchange(dir, {"--slow-place-every", "3", "--slow-ms", "400"});
   ASSERT_TRUE(ex.proc);
-  EngineProc en = start_engine(
-      dir, ex, {"--tick-ms", "50", "--deadline-ms", "150", "--reconcile-every-ticks", "4"});
-  ASSERT_TRUE(en.proc);
-  sleep_ms(2500);
-  nlohmann::json stats = stop_engine(en);
-  ex.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
+  nlohmann::json stats = run_engine(
+      dir, ex, {"--tick-ms", "50", "--deadline-ms", "150", "--reconcile-every-ticks", "4"}, 2500);
   ASSERT_TRUE(stats.is_object());
 
   const auto lines = read_json_lines(ex.order_log);
@@ -44,12 +40,8 @@ TEST(ReferenceFaults, ServerErrorsAreCountedAndBackedOff) {
   TempDir dir;
   ExchangeProc ex = start_exchange(dir, {"--fail-every", "4"});
   ASSERT_TRUE(ex.proc);
-  EngineProc en = start_engine(
-      dir, ex, {"--tick-ms", "50", "--deadline-ms", "1000", "--backoff-base-ms", "200"});
-  ASSERT_TRUE(en.proc);
-  sleep_ms(2000);
-  nlohmann::json stats = stop_engine(en);
-  ex.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
+  nlohmann::json stats = run_engine(
+      dir, ex, {"--tick-ms", "50", "--deadline-ms", "1000", "--backoff-base-ms", "200"}, 2000);
   ASSERT_TRUE(stats.is_object());
   const uint64_t r503 = requests_with_code(stats, "503");
   EXPECT_GE(r503, 2u) << stats.dump(2);
@@ -66,11 +58,7 @@ TEST(ReferenceFaults, HolesInTheStreamAreCountedAsSeqGaps) {
   TempDir dir;
   ExchangeProc ex = start_exchange(dir, {"--tick-ms", "20", "--ws-skip-every", "10"});
   ASSERT_TRUE(ex.proc);
-  EngineProc en = start_engine(dir, ex, {"--tick-ms", "100"});
-  ASSERT_TRUE(en.proc);
-  sleep_ms(1500);
-  nlohmann::json stats = stop_engine(en);
-  ex.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
+  nlohmann::json stats = run_engine(dir, ex, {"--tick-ms", "100"}, 1500);
   ASSERT_TRUE(stats.is_object());
   const auto& ws = stats["ws"];
   EXPECT_GE(ws["seq_gaps"].get<uint64_t>(), 3u) << ws.dump(2);

@@ -34,6 +34,21 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+// The ready file a binary writes once it serves (5 s at the most), when it names `key`; else fails
+// the test with the binary's log and resets proc.
+nlohmann::json await_ready(const std::string& ready, const char* key, const char* who,
+                           std::unique_ptr<Process>& proc, const std::string& stderr_path) {
+  const std::string text = wait_for_file(ready, std::chrono::seconds(5));
+  auto doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.contains(key)) {
+    ADD_FAILURE() << who << " did not come up: " << read_file(stderr_path);
+    proc.reset();
+  }
+  return doc;
+}
+}  // namespace
+
 ExchangeProc start_exchange(const TempDir& dir, const std::vector<std::string>& extra_args,
                             const std::string& name, uint16_t rest_port, uint16_t ws_port) {
   ExchangeProc ex;
@@ -54,13 +69,9 @@ ExchangeProc start_exchange(const TempDir& dir, const std::vector<std::string>& 
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   ex.tls = std::find(extra_args.begin(), extra_args.end(), "--tls-cert") != extra_args.end();
   ex.proc = std::make_unique<Process>(argv, ex.stderr_path);
-  const std::string text = wait_for_file(ready, std::chrono::seconds(5));
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("rest_port")) {
-    ADD_FAILURE() << "mock-exchange did not come up: " << read_file(ex.stderr_path);
-    ex.proc.reset();
-    return ex;
-  }
+  const nlohmann::json doc =
+      await_ready(ready, "rest_port", "mock-exchange", ex.proc, ex.stderr_path);
+  if (!ex.proc) return ex;
   ex.rest_port = doc["rest_port"].get<uint16_t>();
   ex.ws_port = doc["ws_port"].get<uint16_t>();
   return ex;
@@ -86,13 +97,9 @@ EngineProc start_engine(const TempDir& dir, const ExchangeProc& ex,
       ready};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   en.proc = std::make_unique<Process>(argv, en.stderr_path);
-  const std::string text = wait_for_file(ready, std::chrono::seconds(5));
-  auto doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded() || !doc.contains("metrics_port")) {
-    ADD_FAILURE() << "ref-engine did not come up: " << read_file(en.stderr_path);
-    en.proc.reset();
-    return en;
-  }
+  const nlohmann::json doc =
+      await_ready(ready, "metrics_port", "ref-engine", en.proc, en.stderr_path);
+  if (!en.proc) return en;
   en.metrics_port = doc["metrics_port"].get<uint16_t>();
   return en;
 }
@@ -108,6 +115,20 @@ nlohmann::json stop_engine(EngineProc& engine, int timeout_ms) {
   auto doc = nlohmann::json::parse(read_file(engine.stats_path), nullptr, false);
   EXPECT_FALSE(doc.is_discarded()) << "no --stats-json written";
   return doc.is_discarded() ? nlohmann::json(nullptr) : doc;
+}
+
+nlohmann::json stop_both(EngineProc& engine, ExchangeProc& ex) {
+  nlohmann::json stats = stop_engine(engine);
+  ex.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
+  return stats;
+}
+
+nlohmann::json run_engine(const TempDir& dir, ExchangeProc& ex,
+                          const std::vector<std::string>& extra_args, int run_ms) {
+  EngineProc en = start_engine(dir, ex, extra_args);
+  if (!en.proc) return nullptr;
+  sleep_ms(run_ms);
+  return stop_both(en, ex);
 }
 
 std::vector<nlohmann::json> read_json_lines(const std::string& path) {

@@ -47,6 +47,14 @@ EngineProc start_engine(const TempDir& dir, const ExchangeProc& ex,
 // Stops the engine with SIGTERM (expecting exit 0 within `timeout_ms`) and reads its stats.
 nlohmann::json stop_engine(EngineProc& engine, int timeout_ms = 1000);
 
+// Stops the engine (stop_engine), then the exchange (SIGTERM, 2 s): the engine's stats.
+nlohmann::json stop_both(EngineProc& engine, ExchangeProc& ex);
+
+// Starts ref-engine against ex with extra_args, lets it run run_ms, then stops the engine and the
+// exchange: the engine's stats (null when it did not start: start_engine failed the test).
+nlohmann::json run_engine(const TempDir& dir, ExchangeProc& ex,
+                          const std::vector<std::string>& extra_args, int run_ms);
+
 std::vector<nlohmann::json> read_json_lines(const std::string& path);
 size_t count_op(const std::vector<nlohmann::json>& lines, const std::string& op);
 // requests[op][code] of a stats document, 0 when absent.

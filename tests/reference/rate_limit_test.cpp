@@ -15,8 +15,7 @@ TEST(ReferenceRateLimit, TightRateProduces429AndEngineBacksOff) {
   ASSERT_TRUE(en.proc);
   sleep_ms(3000);
   const std::string scrape = http_get(en.metrics_port, "/metrics");
-  nlohmann::json stats = stop_engine(en);
-  ex.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
+  nlohmann::json stats = stop_both(en, ex);
   ASSERT_TRUE(stats.is_object());
 
   EXPECT_GT(metric_sum(scrape, "mm_requests_total", {{"code", "429"}}), 0) << scrape;

@@ -28,8 +28,7 @@ TEST(ReferenceReconnect, ExchangeRestartMakesEngineReconnect) {
   ASSERT_TRUE(second.proc);
   sleep_ms(2000);
   const std::string after = http_get(en.metrics_port, "/metrics");
-  nlohmann::json stats = stop_engine(en);
-  second.proc->stop(SIGTERM, std::chrono::milliseconds(2000));
+  nlohmann::json stats = stop_both(en, second);
   ASSERT_TRUE(stats.is_object());
 
   EXPECT_GE(metric_sum(after, "mm_reconnect_attempts_total", {{"kind", "ws"}}), 1) << after;

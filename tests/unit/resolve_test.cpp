@@ -27,8 +27,9 @@ Addr V6(const char* s) {
   return a;
 }
 
-Target MustTarget(const std::string& yaml) {
-  Result<Config> r = ParseConfig(yaml, "t.yaml");
+// The target section of a config whose target.exchanges is `exchanges` (lines indented as there).
+Target MustExchanges(const std::string& exchanges) {
+  Result<Config> r = ParseConfig("target:\n  exchanges:\n" + exchanges, "t.yaml");
   EXPECT_TRUE(r.has_value()) << (r ? "" : r.error().message());
   return r ? r->target : Target{};
 }
@@ -60,25 +61,27 @@ std::string Join(const std::vector<std::string>& v) {
   return s;
 }
 
+// Resolves t through dns, expecting no errors and these endpoints (EndpointString, in order).
+ResolveResult ResolveOk(const Target& t, FakeDns& dns, const std::vector<std::string>& want) {
+  ResolveResult r = ResolveEndpoints(t, dns.resolver());
+  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
+  EXPECT_EQ(Strings(r), want);
+  return r;
+}
+
 TEST(Resolve, MultipleAddressesV4AndV6) {
   FakeDns dns;
   dns.table["api.binance.com"] = Addrs{V4("203.0.113.1"), V4("203.0.113.2"), V6("2001:db8::1")};
   dns.table["stream.binance.com"] = Addrs{V6("2001:db8::2")};
-  Target t = MustTarget(R"(target:
-  exchanges:
-    binance:
+  Target t = MustExchanges(R"(    binance:
       rest: ["https://api.binance.com/api/v3"]
       ws: ["wss://stream.binance.com:9443/ws"]
 )");
-  ResolveResult r = ResolveEndpoints(t, dns.resolver());
-  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
+  ResolveResult r =
+      ResolveOk(t, dns,
+                {"203.0.113.1:443 rest binance (tls)", "203.0.113.2:443 rest binance (tls)",
+                 "[2001:db8::1]:443 rest binance (tls)", "[2001:db8::2]:9443 ws binance (tls)"});
   EXPECT_TRUE(r.warnings.empty()) << Join(r.warnings);
-  EXPECT_EQ(Strings(r), (std::vector<std::string>{
-                            "203.0.113.1:443 rest binance (tls)",
-                            "203.0.113.2:443 rest binance (tls)",
-                            "[2001:db8::1]:443 rest binance (tls)",
-                            "[2001:db8::2]:9443 ws binance (tls)",
-                        }));
   ASSERT_EQ(r.endpoints.size(), 4u);
   const ResolvedEndpoint& v4 = r.endpoints[0];
   EXPECT_EQ(v4.family, AF_INET);
@@ -103,9 +106,7 @@ TEST(Resolve, MultipleAddressesV4AndV6) {
 TEST(Resolve, OneFailedHostIsReportedOthersKept) {
   FakeDns dns;
   dns.table["api.good.example"] = Addrs{V4("198.51.100.7")};
-  Target t = MustTarget(R"(target:
-  exchanges:
-    binance:
+  Target t = MustExchanges(R"(    binance:
       rest: ["https://api.binance.com", "https://api.binance.com/v3"]
       ws: ["wss://api.binance.com"]
     good:
@@ -129,9 +130,7 @@ TEST(Resolve, EmptyOrUnusableAnswerIsAnError) {
   FakeDns dns;
   dns.table["empty.example"] = Addrs{};
   dns.table["weird.example"] = Addrs{{AF_UNIX, {}}};
-  Target t = MustTarget(R"(target:
-  exchanges:
-    x:
+  Target t = MustExchanges(R"(    x:
       rest: ["http://empty.example", "http://weird.example"]
 )");
   ResolveResult r = ResolveEndpoints(t, dns.resolver());
@@ -145,19 +144,15 @@ TEST(Resolve, DeduplicatesIdenticalEndpoints) {
   FakeDns dns;
   dns.table["a.example"] = Addrs{V4("192.0.2.1"), V4("192.0.2.1"), V6("2001:db8::a")};
   dns.table["b.example"] = Addrs{V4("192.0.2.1")};  // another name, same address
-  Target t = MustTarget(R"(target:
-  exchanges:
-    one:
+  Target t = MustExchanges(R"(    one:
       rest: ["https://a.example/x", "https://a.example/y", "https://b.example"]
     two:
       rest: ["https://192.0.2.1", "http://192.0.2.1"]
 )");
-  ResolveResult r = ResolveEndpoints(t, dns.resolver());
-  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
   // The first in config order wins; port 80 is another endpoint.
-  EXPECT_EQ(Strings(r), (std::vector<std::string>{"192.0.2.1:443 rest one (tls)",
-                                                  "[2001:db8::a]:443 rest one (tls)",
-                                                  "192.0.2.1:80 rest two"}));
+  ResolveResult r = ResolveOk(t, dns,
+                              {"192.0.2.1:443 rest one (tls)", "[2001:db8::a]:443 rest one (tls)",
+                               "192.0.2.1:80 rest two"});
   ASSERT_EQ(r.endpoints.size(), 3u);
   EXPECT_EQ(r.endpoints[0].url, "https://a.example/x");
   EXPECT_EQ(dns.calls["a.example"], 1);
@@ -166,9 +161,7 @@ TEST(Resolve, DeduplicatesIdenticalEndpoints) {
 TEST(Resolve, SameAddressAndPortForRestAndWsIsKeptWithAWarning) {
   FakeDns dns;
   dns.table["www.deribit.example"] = Addrs{V4("192.0.2.50")};
-  Target t = MustTarget(R"(target:
-  exchanges:
-    deribit:
+  Target t = MustExchanges(R"(    deribit:
       rest: ["https://www.deribit.example/api/v2"]
       ws: ["wss://www.deribit.example/ws/api/v2"]
 )");
@@ -184,24 +177,17 @@ TEST(Resolve, SameAddressAndPortForRestAndWsIsKeptWithAWarning) {
 
 TEST(Resolve, IpLiteralsNeedNoDns) {
   FakeDns dns;
-  Target t = MustTarget(R"(target:
-  exchanges:
-    testnet:
+  Target t = MustExchanges(R"(    testnet:
       rest: ["http://10.20.0.2:8080", "https://[fd00::2]/api"]
       ws: ["ws://[fd00::2]:8081", "wss://[::ffff:10.20.0.3]:9443"]
 )");
   ASSERT_EQ(t.exchanges.size(), 1u);
   EXPECT_EQ(t.exchanges[0].ws[0].host, "fd00::2");  // stored without brackets
-  ResolveResult r = ResolveEndpoints(t, dns.resolver());
-  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
-  EXPECT_TRUE(dns.calls.empty());
   // A v4-mapped address is IPv4 on the wire.
-  EXPECT_EQ(Strings(r), (std::vector<std::string>{
-                            "10.20.0.2:8080 rest testnet",
-                            "[fd00::2]:443 rest testnet (tls)",
-                            "[fd00::2]:8081 ws testnet",
-                            "10.20.0.3:9443 ws testnet (tls)",
-                        }));
+  ResolveResult r = ResolveOk(t, dns,
+                              {"10.20.0.2:8080 rest testnet", "[fd00::2]:443 rest testnet (tls)",
+                               "[fd00::2]:8081 ws testnet", "10.20.0.3:9443 ws testnet (tls)"});
+  EXPECT_TRUE(dns.calls.empty());
   ASSERT_EQ(r.endpoints.size(), 4u);
   EXPECT_EQ(r.endpoints[1].family, AF_INET6);
   EXPECT_EQ(r.endpoints[1].addr, V6("fd00::2").second);
@@ -223,22 +209,16 @@ TEST(Resolve, PinnedNamesAreNotAskedAndKeepTheirUrl) {
   FakeDns dns;
   dns.table["api.x.test"] = Addrs{V4("192.0.2.1")};  // what this host would answer
   dns.table["ws.x.test"] = Addrs{V4("192.0.2.2")};
-  Target t = MustTarget(R"(target:
-  exchanges:
-    x:
+  Target t = MustExchanges(R"(    x:
       rest: ["https://api.x.test:8443"]
       ws: ["wss://ws.x.test/ws"]
       resolve: {api.x.test: [10.78.0.2, "fd00::2"]}
 )");
-  ResolveResult r = ResolveEndpoints(t, dns.resolver());
-  EXPECT_TRUE(r.errors.empty()) << Join(r.errors);
+  ResolveResult r = ResolveOk(
+      t, dns,
+      {"10.78.0.2:8443 rest x (tls)", "[fd00::2]:8443 rest x (tls)", "192.0.2.2:443 ws x (tls)"});
   EXPECT_EQ(dns.calls.count("api.x.test"), 0u) << "a pinned name is not looked up";
   EXPECT_EQ(dns.calls["ws.x.test"], 1) << "the others are";
-  EXPECT_EQ(Strings(r), (std::vector<std::string>{
-                            "10.78.0.2:8443 rest x (tls)",
-                            "[fd00::2]:8443 rest x (tls)",
-                            "192.0.2.2:443 ws x (tls)",
-                        }));
   EXPECT_EQ(r.endpoints[0].url, "https://api.x.test:8443");
 }
 
@@ -271,9 +251,7 @@ TEST(Resolve, EndpointStringForms) {
 // --- getaddrinfo on this machine ---------------------------------------------------------------
 
 TEST(ResolveSystem, LoopbackLiteralAndLocalhost) {
-  Target t = MustTarget(R"(target:
-  exchanges:
-    local:
+  Target t = MustExchanges(R"(    local:
       rest: ["http://127.0.0.1:8080"]
       ws: ["ws://localhost:8081"]
 )");

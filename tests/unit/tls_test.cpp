@@ -41,12 +41,18 @@ void Request(mmc_http_stream& s, const std::string& req) {
   mmc_http_wrote(&s, reinterpret_cast<const uint8_t*>(req.data()), req.size());
 }
 
+// A stream on which the engine has just written `req`.
+mmc_http_stream Requested(const std::string& req) {
+  mmc_http_stream s{};
+  Request(s, req);
+  return s;
+}
+
 const std::string kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
 TEST(HttpStream, RewritesTheStatusOfTheResponseToARequest) {
-  mmc_http_stream s{};
   Decider d;
-  Request(s, "GET /api/v3/ticker HTTP/1.1\r\nHost: x\r\n\r\n");
+  mmc_http_stream s = Requested("GET /api/v3/ticker HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(Read(s, kOk, {}, d), "HTTP/1.1 429 OK\r\nContent-Length: 2\r\n\r\nok");
   EXPECT_EQ(d.calls, 1);
 }
@@ -54,15 +60,13 @@ TEST(HttpStream, RewritesTheStatusOfTheResponseToARequest) {
 TEST(HttpStream, StatusLineCutAnywhereAcrossReads) {
   for (size_t cut = 1; cut < 14; ++cut) {
     SCOPED_TRACE(cut);
-    mmc_http_stream s{};
     Decider d{.code = "503"};
-    Request(s, "POST /api/v3/order HTTP/1.1\r\n");
+    mmc_http_stream s = Requested("POST /api/v3/order HTTP/1.1\r\n");
     EXPECT_EQ(Read(s, kOk, {cut}, d), "HTTP/1.1 503 OK\r\nContent-Length: 2\r\n\r\nok");
     EXPECT_EQ(d.calls, 1);
   }
-  mmc_http_stream s{};
   Decider d;
-  Request(s, "GET / HTTP/1.1\r\n");
+  mmc_http_stream s = Requested("GET / HTTP/1.1\r\n");
   EXPECT_EQ(Read(s, kOk, std::vector<size_t>(kOk.size(), 1), d),
             "HTTP/1.1 429 OK\r\nContent-Length: 2\r\n\r\nok")
       << "one byte per read";
@@ -91,22 +95,19 @@ TEST(HttpStream, LeavesAloneWhatItCannotFollow) {
        {std::string("HTTP/1.1 101 Switching Protocols\r\n\r\n"),  // WebSocket upgrade
         std::string("\x00\x00\x12\x04\x00\x00\x00\x00\x00", 9),   // an HTTP/2 frame
         std::string("HTTP/2 200\r\n\r\n")}) {
-    mmc_http_stream s{};
-    Request(s, "GET /ws HTTP/1.1\r\n");
+    mmc_http_stream s = Requested("GET /ws HTTP/1.1\r\n");
     EXPECT_EQ(Read(s, resp, {}, d), resp);
   }
   EXPECT_EQ(d.calls, 0);
   // Body writes (JSON) do not arm; only request lines do.
-  mmc_http_stream s{};
-  Request(s, "{\"symbol\":\"BTCUSDT\"}");
+  mmc_http_stream s = Requested("{\"symbol\":\"BTCUSDT\"}");
   EXPECT_EQ(Read(s, kOk, {}, d), kOk);
   EXPECT_EQ(d.calls, 0);
 }
 
 TEST(HttpStream, ShadowDecidesAndChangesNoByte) {
-  mmc_http_stream s{};
   Decider d{.act = false};
-  Request(s, "GET / HTTP/1.1\r\n");
+  mmc_http_stream s = Requested("GET / HTTP/1.1\r\n");
   EXPECT_EQ(Read(s, kOk, {10}, d), kOk);
   EXPECT_EQ(d.calls, 1);
 }
@@ -117,21 +118,18 @@ TEST(HttpStream, ShadowDecidesAndChangesNoByte) {
 TEST(HttpStream, StatusAsTheEngineGetsItForTheAccounting) {
   for (size_t cut = 1; cut < 14; ++cut) {
     SCOPED_TRACE(cut);
-    mmc_http_stream s{};
     Decider d{.code = "503"};
-    Request(s, "GET / HTTP/1.1\r\n");
+    mmc_http_stream s = Requested("GET / HTTP/1.1\r\n");
     Read(s, kOk, {cut}, d);
     EXPECT_EQ(s.pos, 12);
     EXPECT_EQ(s.status, 503);
-    mmc_http_stream shadow{};
     Decider off{.act = false};
-    Request(shadow, "GET / HTTP/1.1\r\n");
+    mmc_http_stream shadow = Requested("GET / HTTP/1.1\r\n");
     Read(shadow, kOk, {cut}, off);
     EXPECT_EQ(shadow.status, 200) << "shadow: the server's status";
   }
-  mmc_http_stream s{};
   Decider d;
-  Request(s, "GET / HTTP/1.1\r\n");
+  mmc_http_stream s = Requested("GET / HTTP/1.1\r\n");
   Read(s, "HTTP/1.1 100 Continue\r\n\r\n", {}, d);
   EXPECT_TRUE(s.expect) << "a 1xx is not a final status: the final one is still to come";
   Request(s, "GET / HTTP/1.1\r\n");

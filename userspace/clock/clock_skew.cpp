@@ -71,7 +71,7 @@ std::string PreloadLibraryPath() {
 
 ClockSkew::ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup,
                      SharedRecord& record)
-    : plane_(plane), cgroup_fd_(cgroup_fd), cgroup_(std::move(cgroup)), record_(record) {}
+    : UprobeFault("clock_skew", plane, cgroup_fd, std::move(cgroup), record) {}
 
 ClockSkew::~ClockSkew() { Clear(); }
 
@@ -87,9 +87,7 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
     mechanism_key_ = c.faults.clock_skew_mechanism;
     ClockChoice ch = ChooseClockMechanism(c);
     if (ch.mechanism == ClockMechanism::kUprobe) {
-      auto u = ClockUprobes::Attach(plane_, cgroup_fd_, cgroup_);
-      if (!u) return std::unexpected(u.error());
-      uprobes_ = std::move(*u);
+      if (auto u = AttachUprobes(); !u) return u;
       Logf(
           "clock_skew: uprobes on clock_gettime, per process of %s (%zu now; a newcomer from its "
           "\"covered by the uprobes\" line, within a loop tick)",
@@ -115,16 +113,6 @@ Result<void> ClockSkew::Apply(const Config& c, const mmc_config& k) {
   return {};
 }
 
-void ClockSkew::Sync() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!uprobes_) return;
-  auto s = uprobes_->Sync();
-  // Logged once per distinct failure: the loop retries every tick.
-  std::string msg = s ? std::string() : s.error().message();
-  if (!msg.empty() && msg != last_sync_error_) Log("clock_skew: " + msg);
-  last_sync_error_ = msg;
-}
-
 void ClockSkew::AddCounts(Counters& c) {
   for (int mode = 0; mode < MMC_MODE_MAX; ++mode)
     c[mmc_injection_slot(MMC_SCN_CLOCK_SKEW, static_cast<mmc_mode>(mode))] +=
@@ -132,11 +120,7 @@ void ClockSkew::AddCounts(Counters& c) {
 }
 
 void ClockSkew::Clear() {
-  std::lock_guard<std::mutex> l(mu_);
-  uprobes_.reset();
-  if (preload_) record_.Drop(SharedRecord::kClock, [](ClockState& s) { s.Write({}); });
-  preload_ = false;
-  mechanism_key_.clear();
+  Reset(SharedRecord::kClock, [](ClockState& s) { s.Write({}); });
 }
 
 }  // namespace mmchaos

@@ -4,8 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,10 +13,9 @@
 #include "config/config.h"
 #include "loader/counters.h"
 #include "mmchaos.h"
+#include "uprobe/uprobe_fault.h"
 
 namespace mmchaos {
-
-class DataPlane;
 
 enum class ClockMechanism { kUprobe, kPreload };
 
@@ -43,33 +40,19 @@ std::string ClockSkewNote(const Config& cfg);
 // ../lib/mmchaos/ from it. Empty when not found.
 std::string PreloadLibraryPath();
 
-class ClockSkew {
+// Sync(): the uprobes follow the target cgroup's processes (every loop tick).
+class ClockSkew : public UprobeFault<ClockUprobes> {
  public:
   ClockSkew(const DataPlane& plane, int cgroup_fd, std::string cgroup, SharedRecord& record);
   ~ClockSkew();  // Clear()
-  ClockSkew(const ClockSkew&) = delete;
-  ClockSkew& operator=(const ClockSkew&) = delete;
 
   // Makes the mechanism match the config (k: the kernel record with the burst schedule).
   // Nothing runs while chaos.enabled is false or clock_skew_ms is 0.
   Result<void> Apply(const Config& c, const mmc_config& k);
-  // Follows the target cgroup's processes with the uprobes (every loop tick).
-  void Sync();
   // Adds the preloads' counts to the data plane's (the uprobes count in the maps already).
   void AddCounts(Counters& c);
   // Detaches the uprobes, disarms clock_skew's part of the shared record (idempotent).
   void Clear();
-
- private:
-  const DataPlane& plane_;
-  int cgroup_fd_;
-  std::string cgroup_;
-  SharedRecord& record_;
-  std::mutex mu_;
-  std::unique_ptr<ClockUprobes> uprobes_;
-  bool preload_ = false;
-  std::string last_sync_error_;
-  std::string mechanism_key_;  // faults.clock_skew_mechanism the running mechanism was chosen by
 };
 
 }  // namespace mmchaos

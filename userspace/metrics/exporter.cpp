@@ -21,17 +21,29 @@ class DataPlaneCollector : public prometheus::Collectable {
   explicit DataPlaneCollector(std::function<DataPlaneSnapshot()> snapshot)
       : snapshot_(std::move(snapshot)) {}
 
+  // A family with no series yet.
+  static MetricFamily Family(std::string name, std::string help, MetricType type) {
+    return MetricFamily{std::move(name), std::move(help), type, {}};
+  }
+
+  // Adds a series to a counter or gauge family: v is its counter or gauge value, as f's type says.
+  static void Add(MetricFamily& f, std::vector<ClientMetric::Label> labels, double v) {
+    ClientMetric m;
+    m.label = std::move(labels);
+    if (f.type == MetricType::Counter)
+      m.counter.value = v;
+    else
+      m.gauge.value = v;
+    f.metric.push_back(std::move(m));
+  }
+
   // A counter family with one label whose series are counter-map slots.
   static MetricFamily SlotCounters(const DataPlaneSnapshot& s, std::string name, std::string help,
                                    const char* label,
                                    std::initializer_list<std::pair<const char*, uint32_t>> series) {
-    MetricFamily f{std::move(name), std::move(help), MetricType::Counter, {}};
-    for (auto [value, slot] : series) {
-      ClientMetric m;
-      m.label = {{label, value}};
-      if (s.counters) m.counter.value = static_cast<double>((*s.counters)[slot]);
-      f.metric.push_back(std::move(m));
-    }
+    MetricFamily f = Family(std::move(name), std::move(help), MetricType::Counter);
+    for (auto [value, slot] : series)
+      Add(f, {{label, value}}, s.counters ? static_cast<double>((*s.counters)[slot]) : 0);
     return f;
   }
 
@@ -39,35 +51,28 @@ class DataPlaneCollector : public prometheus::Collectable {
     DataPlaneSnapshot s = snapshot_();
     std::vector<MetricFamily> out;
 
-    MetricFamily inj{"mm_chaos_injections_total",
-                     "Fault decisions by scenario (mem_pressure: bursts applied to memory.high); "
-                     "mode=shadow were decided and counted but not injected",
-                     MetricType::Counter,
-                     {}};
+    MetricFamily inj = Family("mm_chaos_injections_total",
+                              "Fault decisions by scenario (mem_pressure: bursts applied to "
+                              "memory.high); mode=shadow were decided and counted but not injected",
+                              MetricType::Counter);
     for (const auto& scn : kScenarios) {
-      for (uint32_t mode = 0; mode < MMC_MODE_MAX; ++mode) {
-        ClientMetric m;
-        m.label = {{"mode", std::string(ModeLabel(mode))}, {"scenario", std::string(scn.label)}};
-        if (s.counters)
-          m.counter.value =
-              static_cast<double>(Injections(*s.counters, scn.id, static_cast<mmc_mode>(mode)));
-        inj.metric.push_back(std::move(m));
-      }
+      for (uint32_t mode = 0; mode < MMC_MODE_MAX; ++mode)
+        Add(inj, {{"mode", std::string(ModeLabel(mode))}, {"scenario", std::string(scn.label)}},
+            s.counters
+                ? static_cast<double>(Injections(*s.counters, scn.id, static_cast<mmc_mode>(mode)))
+                : 0);
     }
     out.push_back(std::move(inj));
 
-    MetricFamily failed{"mm_chaos_injection_failures_total",
-                        "Live fault decisions whose action did not take effect (a rewrite that "
-                        "could not be written, a failed redirect or clock write), by scenario; "
-                        "not counted in mm_chaos_injections_total",
-                        MetricType::Counter,
-                        {}};
-    for (const auto& scn : kScenarios) {
-      ClientMetric m;
-      m.label = {{"scenario", std::string(scn.label)}};
-      if (s.counters) m.counter.value = static_cast<double>(FailedActions(*s.counters, scn.id));
-      failed.metric.push_back(std::move(m));
-    }
+    MetricFamily failed =
+        Family("mm_chaos_injection_failures_total",
+               "Live fault decisions whose action did not take effect (a rewrite that could not be "
+               "written, a failed redirect or clock write), by scenario; not counted in "
+               "mm_chaos_injections_total",
+               MetricType::Counter);
+    for (const auto& scn : kScenarios)
+      Add(failed, {{"scenario", std::string(scn.label)}},
+          s.counters ? static_cast<double>(FailedActions(*s.counters, scn.id)) : 0);
     out.push_back(std::move(failed));
 
     out.push_back(SlotCounters(
@@ -79,11 +84,10 @@ class DataPlaneCollector : public prometheus::Collectable {
                                "kind",
                                {{"rest", MMC_STAT_CONNECT_REST}, {"ws", MMC_STAT_CONNECT_WS}}));
 
-    MetricFamily gaps{"mm_ws_gap_ms",
-                      "Gaps between inbound data segments on the engine's WebSocket flows, "
-                      "measured in the kernel (ms)",
-                      MetricType::Histogram,
-                      {}};
+    MetricFamily gaps = Family("mm_ws_gap_ms",
+                               "Gaps between inbound data segments on the engine's WebSocket "
+                               "flows, measured in the kernel (ms)",
+                               MetricType::Histogram);
     {
       ClientMetric m;
       static constexpr double kBounds[MMC_WSGAP_BUCKETS - 1] = MMC_WSGAP_BOUNDS_MS;
@@ -102,49 +106,34 @@ class DataPlaneCollector : public prometheus::Collectable {
     }
     out.push_back(std::move(gaps));
 
-    MetricFamily pfail{"mm_partial_fail_rate",
-                       "Share of the engine's REST requests over the last window that failed "
-                       "(reset, timeout (the engine gave up), 429 or 5xx as seen in the kernel)",
-                       MetricType::Gauge,
-                       {}};
-    for (const auto& f : s.partial_fail) {
-      ClientMetric m;
-      m.label = {{"exchange", f.exchange}, {"op", f.op}};
-      m.gauge.value = f.rate;
-      pfail.metric.push_back(std::move(m));
-    }
+    MetricFamily pfail = Family(
+        "mm_partial_fail_rate",
+        "Share of the engine's REST requests over the last window that failed (reset, timeout "
+        "(the engine gave up), 429 or 5xx as seen in the kernel)",
+        MetricType::Gauge);
+    for (const auto& f : s.partial_fail)
+      Add(pfail, {{"exchange", f.exchange}, {"op", f.op}}, f.rate);
     out.push_back(std::move(pfail));
-    MetricFamily reqs{"mm_rest_requests_total",
-                      "The engine's REST requests as the kernel saw them start (sampled once a "
-                      "second), by exchange and op",
-                      MetricType::Counter,
-                      {}};
-    MetricFamily fails{"mm_rest_request_failures_total",
-                       "Those that failed: reset, timeout (the engine gave up), 429 or 5xx",
-                       MetricType::Counter,
-                       {}};
+    MetricFamily reqs = Family("mm_rest_requests_total",
+                               "The engine's REST requests as the kernel saw them start (sampled "
+                               "once a second), by exchange and op",
+                               MetricType::Counter);
+    MetricFamily fails = Family(
+        "mm_rest_request_failures_total",
+        "Those that failed: reset, timeout (the engine gave up), 429 or 5xx", MetricType::Counter);
     for (const auto& r : s.request_counts) {
-      ClientMetric m;
-      m.label = {{"exchange", r.exchange}, {"op", r.op}};
-      m.counter.value = static_cast<double>(r.requests);
-      reqs.metric.push_back(m);
-      m.counter.value = static_cast<double>(r.failures);
-      fails.metric.push_back(std::move(m));
+      Add(reqs, {{"exchange", r.exchange}, {"op", r.op}}, static_cast<double>(r.requests));
+      Add(fails, {{"exchange", r.exchange}, {"op", r.op}}, static_cast<double>(r.failures));
     }
     out.push_back(std::move(reqs));
     out.push_back(std::move(fails));
     out.push_back(RestLatencyFamily(s));
 
-    MetricFamily rb{"mm_chaos_rollbacks_total",
-                    "Rollbacks (detaches) caused by a rollback trigger, by trigger",
-                    MetricType::Counter,
-                    {}};
-    for (const auto& [trigger, n] : s.rollbacks) {
-      ClientMetric m;
-      m.label = {{"trigger", trigger}};
-      m.counter.value = static_cast<double>(n);
-      rb.metric.push_back(std::move(m));
-    }
+    MetricFamily rb = Family("mm_chaos_rollbacks_total",
+                             "Rollbacks (detaches) caused by a rollback trigger, by trigger",
+                             MetricType::Counter);
+    for (const auto& [trigger, n] : s.rollbacks)
+      Add(rb, {{"trigger", trigger}}, static_cast<double>(n));
     out.push_back(std::move(rb));
 
     out.push_back(SlotCounters(
@@ -158,25 +147,18 @@ class DataPlaneCollector : public prometheus::Collectable {
 
     if (s.memory_psi) {
       const MemoryPsi& p = *s.memory_psi;
-      MetricFamily avg{"mm_chaos_memory_pressure_avg10",
-                       "The target cgroup's memory PSI (memory.pressure): percent of the last 10 s "
-                       "in which some / all of its tasks stalled on memory",
-                       MetricType::Gauge,
-                       {}};
-      MetricFamily total{"mm_chaos_memory_pressure_seconds_total",
-                         "The target cgroup's memory PSI: total time some / all of its tasks "
-                         "stalled on memory (memory.pressure total=)",
-                         MetricType::Counter,
-                         {}};
+      MetricFamily avg = Family("mm_chaos_memory_pressure_avg10",
+                                "The target cgroup's memory PSI (memory.pressure): percent of the "
+                                "last 10 s in which some / all of its tasks stalled on memory",
+                                MetricType::Gauge);
+      MetricFamily total = Family("mm_chaos_memory_pressure_seconds_total",
+                                  "The target cgroup's memory PSI: total time some / all of its "
+                                  "tasks stalled on memory (memory.pressure total=)",
+                                  MetricType::Counter);
       for (auto [kind, a, t] : {std::tuple{"some", p.some_avg10, p.some_total_us},
                                 std::tuple{"full", p.full_avg10, p.full_total_us}}) {
-        ClientMetric m;
-        m.label = {{"kind", kind}};
-        m.gauge.value = a;
-        avg.metric.push_back(m);
-        m.gauge.value = 0;
-        m.counter.value = static_cast<double>(t) / 1e6;
-        total.metric.push_back(std::move(m));
+        Add(avg, {{"kind", kind}}, a);
+        Add(total, {{"kind", kind}}, static_cast<double>(t) / 1e6);
       }
       out.push_back(std::move(avg));
       out.push_back(std::move(total));
@@ -200,11 +182,11 @@ class DataPlaneCollector : public prometheus::Collectable {
  private:
   // One histogram per named exchange, from the kernel's non-cumulative buckets.
   static MetricFamily RestLatencyFamily(const DataPlaneSnapshot& s) {
-    MetricFamily f{"mm_rest_latency_seconds",
-                   "The engine's REST request latency per exchange, measured in the kernel: "
-                   "request's first segment sent -> response's first byte received",
-                   MetricType::Histogram,
-                   {}};
+    MetricFamily f = Family("mm_rest_latency_seconds",
+                            "The engine's REST request latency per exchange, measured in the "
+                            "kernel: request's first segment sent -> response's first byte "
+                            "received",
+                            MetricType::Histogram);
     static constexpr uint32_t kBoundsMs[MMC_RESTLAT_BUCKETS - 1] = MMC_RESTLAT_BOUNDS_MS;
     for (size_t x = 0; x < s.exchanges.size() && x < MMC_MAX_EXCHANGES; ++x) {
       ClientMetric m;
@@ -230,32 +212,25 @@ class DataPlaneCollector : public prometheus::Collectable {
   // The netem qdiscs' own counters, only while the netem path exists (delay scenarios).
   static void AppendNetem(const std::array<DataPlaneSnapshot::Netem, 2>& netem,
                           std::vector<MetricFamily>& out) {
-    MetricFamily drops{"mm_chaos_netem_drops_total",
-                       "Packets the delay scenarios' netem qdiscs dropped (queue over its limit: "
-                       "raise netem.expected_pps or netem.limit)",
-                       MetricType::Counter,
-                       {}};
-    MetricFamily backlog{"mm_chaos_netem_backlog_packets",
-                         "Packets held in the delay scenarios' netem qdiscs now",
-                         MetricType::Gauge,
-                         {}};
+    MetricFamily drops = Family("mm_chaos_netem_drops_total",
+                                "Packets the delay scenarios' netem qdiscs dropped (queue over its "
+                                "limit: raise netem.expected_pps or netem.limit)",
+                                MetricType::Counter);
+    MetricFamily backlog =
+        Family("mm_chaos_netem_backlog_packets",
+               "Packets held in the delay scenarios' netem qdiscs now", MetricType::Gauge);
     for (auto [scn, i] : {std::pair{"lat_spike", 0}, std::pair{"ws_lag", 1}}) {
-      ClientMetric m;
-      m.label = {{"scenario", scn}};
-      m.counter.value = static_cast<double>(netem[i].drops);
-      drops.metric.push_back(m);
-      m.counter.value = 0;
-      m.gauge.value = static_cast<double>(netem[i].backlog_packets);
-      backlog.metric.push_back(std::move(m));
+      Add(drops, {{"scenario", scn}}, static_cast<double>(netem[i].drops));
+      Add(backlog, {{"scenario", scn}}, static_cast<double>(netem[i].backlog_packets));
     }
     out.push_back(std::move(drops));
     out.push_back(std::move(backlog));
   }
 
   static MetricFamily Gauge(std::string name, std::string help, double v) {
-    ClientMetric m;
-    m.gauge.value = v;
-    return MetricFamily{std::move(name), std::move(help), MetricType::Gauge, {m}};
+    MetricFamily f = Family(std::move(name), std::move(help), MetricType::Gauge);
+    Add(f, {}, v);
+    return f;
   }
 
   std::function<DataPlaneSnapshot()> snapshot_;

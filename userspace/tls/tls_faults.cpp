@@ -230,7 +230,7 @@ std::string TlsNote(const Config& cfg, bool probe) {
 
 TlsFaults::TlsFaults(const DataPlane& plane, int cgroup_fd, std::string cgroup,
                      SharedRecord& record)
-    : plane_(plane), cgroup_fd_(cgroup_fd), cgroup_(std::move(cgroup)), record_(record) {}
+    : UprobeFault("tls", plane, cgroup_fd, std::move(cgroup), record) {}
 
 TlsFaults::~TlsFaults() { Clear(); }
 
@@ -246,17 +246,15 @@ Result<void> TlsFaults::Apply(const Config& c, const mmc_config& k) {
   }
   if (c.faults.tls_mechanism != mechanism_key_) Clear();
   std::lock_guard<std::mutex> l(mu_);
-  bool preload = armed_;
-  if (!uprobes_ && (account || (rewrites && !armed_))) {
+  bool preload = preload_;
+  if (!uprobes_ && (account || (rewrites && !preload_))) {
     TlsChoice ch = account ? TlsChoice{TlsMechanism::kUprobe, ""} : ChooseTlsMechanism(c);
     if (ch.mechanism == TlsMechanism::kNone)
       return Fail("tls: no mechanism for the status rewrites on https:// endpoints", EOPNOTSUPP,
                   ch.why);
     mechanism_key_ = c.faults.tls_mechanism;
     if (ch.mechanism == TlsMechanism::kUprobe) {
-      auto u = TlsUprobes::Attach(plane_, cgroup_fd_, cgroup_);
-      if (!u) return std::unexpected(u.error());
-      uprobes_ = std::move(*u);
+      if (auto u = AttachUprobes(); !u) return u;
       Logf(
           "tls: uprobes on SSL_read(_ex)/SSL_write(_ex) of libssl, per process of %s (%zu now; "
           "a newcomer from its \"covered by the uprobes\" line, within a loop tick)%s",
@@ -292,22 +290,12 @@ Result<void> TlsFaults::Apply(const Config& c, const mmc_config& k) {
   t.req_events = t.accounting && k.req_events ? 1 : 0;
   auto u = record_.Use(SharedRecord::kTls, [&](ClockState& s) { s.WriteTls(t); });
   if (!u) return u;
-  if (!armed_)
+  if (!preload_)
     Logf("tls: preload through %s (%u https endpoint(s)): start the engine with `mmchaos exec`%s",
          record_.path().c_str(), t.n_endpoints,
          t.accounting ? "; it accounts the https:// requests (op, status, latency)" : "");
-  armed_ = true;
+  preload_ = true;
   return {};
-}
-
-void TlsFaults::Sync() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!uprobes_) return;
-  auto s = uprobes_->Sync();
-  // Logged once per distinct failure: the loop retries every tick.
-  std::string msg = s ? std::string() : s.error().message();
-  if (!msg.empty() && msg != last_sync_error_) Log("tls: " + msg);
-  last_sync_error_ = msg;
 }
 
 void TlsFaults::AddCounts(Counters& c) {
@@ -332,11 +320,7 @@ std::vector<mmc_req_event> TlsFaults::TakeRequests() {
 void TlsFaults::AddLatency(RestLatency& l) { record_.AddTlsLatency(l); }
 
 void TlsFaults::Clear() {
-  std::lock_guard<std::mutex> l(mu_);
-  uprobes_.reset();
-  if (armed_) record_.Drop(SharedRecord::kTls, [](ClockState& s) { s.WriteTls({}); });
-  armed_ = false;
-  mechanism_key_.clear();
+  Reset(SharedRecord::kTls, [](ClockState& s) { s.WriteTls({}); });
 }
 
 }  // namespace mmchaos

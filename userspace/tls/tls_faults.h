@@ -9,8 +9,6 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,6 +17,7 @@
 #include "loader/counters.h"
 #include "mmchaos.h"
 #include "tls/tls_uprobe.h"
+#include "uprobe/uprobe_fault.h"
 
 namespace mmchaos {
 
@@ -73,19 +72,16 @@ std::vector<std::string> TlsLibrariesIn(const std::string& cgroup);
 std::vector<std::string> CheckTls(const Config& cfg, bool probe = true);
 std::string TlsNote(const Config& cfg, bool probe = true);
 
-class TlsFaults {
+// Sync(): the uprobes follow the target cgroup's processes (every loop tick).
+class TlsFaults : public UprobeFault<TlsUprobes> {
  public:
   TlsFaults(const DataPlane& plane, int cgroup_fd, std::string cgroup, SharedRecord& record);
   ~TlsFaults();  // Clear()
-  TlsFaults(const TlsFaults&) = delete;
-  TlsFaults& operator=(const TlsFaults&) = delete;
 
   // Makes the mechanism match the config (k: the kernel record with the schedule, seed and
   // probabilities; the uprobes read it from mmc_cfg, the preloads from the shared record).
   // Nothing runs while chaos.enabled is false or no TLS rewrite is configured.
   Result<void> Apply(const Config& c, const mmc_config& k);
-  // Follows the target cgroup's processes with the uprobes (every loop tick).
-  void Sync();
   // Adds the preloads' decisions to the data plane's counters (the uprobes count in its maps).
   void AddCounts(Counters& c);
   // Adds the requests the preloads accounted to the data plane's (mmc_reqstats, mmc_restlat).
@@ -96,17 +92,6 @@ class TlsFaults {
   std::vector<mmc_req_event> TakeRequests();
   // Detaches the uprobes, disarms the TLS part of the shared record (idempotent).
   void Clear();
-
- private:
-  const DataPlane& plane_;
-  int cgroup_fd_;
-  std::string cgroup_;
-  SharedRecord& record_;
-  std::mutex mu_;
-  std::unique_ptr<TlsUprobes> uprobes_;
-  bool armed_ = false;         // the preload's record
-  std::string mechanism_key_;  // faults.tls_mechanism the running mechanism was chosen by
-  std::string last_sync_error_;
 };
 
 }  // namespace mmchaos

@@ -95,29 +95,28 @@ TEST(ConfigRepoFile, ChaosYamlParsesWithSafeDefaults) {
 TEST(ConfigParse, EveryKey) {
   Config c = MustParse(kFull);
   EXPECT_TRUE(c.warnings.empty()) << JoinLines(c.warnings);
-  EXPECT_TRUE(c.chaos.enabled);
-  EXPECT_FALSE(c.chaos.dry_run);
-  EXPECT_EQ(c.chaos.net_loss, 0.3);
-  EXPECT_EQ(c.chaos.exch_429, 0.1);
-  EXPECT_EQ(c.chaos.exch_5xx, 0.05);
-  EXPECT_EQ(c.chaos.lat_spike_ms, 250);
-  EXPECT_EQ(c.chaos.ws_lag_ms, 120);
-  EXPECT_EQ(c.chaos.ws_disconnect, 0.01);
-  EXPECT_EQ(c.chaos.dns_flap, 0.2);
-  EXPECT_EQ(c.chaos.clock_skew_ms, -1500);
-  EXPECT_EQ(c.chaos.mem_pressure, MemPressure::kMedium);
-  EXPECT_EQ(c.chaos.rate_limit_storm, 0.4);
-  EXPECT_EQ(c.chaos.reconcile_mismatch, 0.02);
-  EXPECT_EQ(c.chaos.burst_on_sec, 1.5);
-  EXPECT_EQ(c.chaos.burst_off_sec, 0.0);
-
-  EXPECT_EQ(c.netem.jitter_ms, 15);
-  EXPECT_EQ(c.netem.correlation_pct, 25.0);
-  EXPECT_EQ(c.netem.distribution, NetemDistribution::kParetoNormal);
-  EXPECT_EQ(c.netem.reorder_pct, 2.5);
-  EXPECT_EQ(c.netem.reorder_correlation_pct, 50.0);
-  EXPECT_EQ(c.netem.expected_pps, 5000);
-  EXPECT_EQ(c.netem.limit, 40000);
+  ExpectChaosEq(c.chaos, {.enabled = true,
+                          .dry_run = false,
+                          .net_loss = 0.3,
+                          .exch_429 = 0.1,
+                          .exch_5xx = 0.05,
+                          .lat_spike_ms = 250,
+                          .ws_lag_ms = 120,
+                          .ws_disconnect = 0.01,
+                          .dns_flap = 0.2,
+                          .clock_skew_ms = -1500,
+                          .mem_pressure = MemPressure::kMedium,
+                          .rate_limit_storm = 0.4,
+                          .reconcile_mismatch = 0.02,
+                          .burst_on_sec = 1.5,
+                          .burst_off_sec = 0.0});
+  ExpectNetemEq(c.netem, {.jitter_ms = 15,
+                          .correlation_pct = 25.0,
+                          .distribution = NetemDistribution::kParetoNormal,
+                          .reorder_pct = 2.5,
+                          .reorder_correlation_pct = 50.0,
+                          .expected_pps = 5000,
+                          .limit = 40000});
 
   EXPECT_EQ(c.target.heartbeat_ms, 100);
   EXPECT_EQ(c.target.cgroup, "/sys/fs/cgroup/mm.slice/engine.scope");

@@ -42,40 +42,48 @@ inline std::string MustFail(const std::string& yaml) {
   return r ? std::string() : r.error().message();
 }
 
+// One field of S for ExpectFieldsEq: its name, for the failure message, and where it is.
+template <typename S, typename T>
+struct FieldOf {
+  const char* name;
+  T S::*member;
+};
+#define MMC_FIELD(S, f) \
+  FieldOf<S, decltype(S::f)> { #f, &S::f }
+
+template <typename S, typename T>
+void ExpectFieldEq(const S& a, const S& b, const FieldOf<S, T>& field) {
+  EXPECT_EQ(a.*field.member, b.*field.member) << "field " << field.name;
+}
+
+// EXPECT_EQ on each of the fields, one by one.
+template <typename S, typename... T>
+void ExpectFieldsEq(const S& a, const S& b, const FieldOf<S, T>&... fields) {
+  (ExpectFieldEq(a, b, fields), ...);
+}
+
 inline void ExpectEndpointEq(const Endpoint& a, const Endpoint& b) {
-  EXPECT_EQ(a.url, b.url);
-  EXPECT_EQ(a.scheme, b.scheme);
-  EXPECT_EQ(a.host, b.host);
-  EXPECT_EQ(a.port, b.port);
-  EXPECT_EQ(a.tls, b.tls);
+  using S = Endpoint;
+  ExpectFieldsEq(a, b, MMC_FIELD(S, url), MMC_FIELD(S, scheme), MMC_FIELD(S, host),
+                 MMC_FIELD(S, port), MMC_FIELD(S, tls));
 }
 
 inline void ExpectChaosEq(const ChaosSection& a, const ChaosSection& b) {
-  EXPECT_EQ(a.enabled, b.enabled);
-  EXPECT_EQ(a.dry_run, b.dry_run);
-  EXPECT_EQ(a.net_loss, b.net_loss);
-  EXPECT_EQ(a.exch_429, b.exch_429);
-  EXPECT_EQ(a.exch_5xx, b.exch_5xx);
-  EXPECT_EQ(a.lat_spike_ms, b.lat_spike_ms);
-  EXPECT_EQ(a.ws_lag_ms, b.ws_lag_ms);
-  EXPECT_EQ(a.ws_disconnect, b.ws_disconnect);
-  EXPECT_EQ(a.dns_flap, b.dns_flap);
-  EXPECT_EQ(a.clock_skew_ms, b.clock_skew_ms);
-  EXPECT_EQ(a.mem_pressure, b.mem_pressure);
-  EXPECT_EQ(a.rate_limit_storm, b.rate_limit_storm);
-  EXPECT_EQ(a.reconcile_mismatch, b.reconcile_mismatch);
-  EXPECT_EQ(a.burst_on_sec, b.burst_on_sec);
-  EXPECT_EQ(a.burst_off_sec, b.burst_off_sec);
+  using S = ChaosSection;
+  ExpectFieldsEq(a, b, MMC_FIELD(S, enabled), MMC_FIELD(S, dry_run), MMC_FIELD(S, net_loss),
+                 MMC_FIELD(S, exch_429), MMC_FIELD(S, exch_5xx), MMC_FIELD(S, lat_spike_ms),
+                 MMC_FIELD(S, ws_lag_ms), MMC_FIELD(S, ws_disconnect), MMC_FIELD(S, dns_flap),
+                 MMC_FIELD(S, clock_skew_ms), MMC_FIELD(S, mem_pressure),
+                 MMC_FIELD(S, rate_limit_storm), MMC_FIELD(S, reconcile_mismatch),
+                 MMC_FIELD(S, burst_on_sec), MMC_FIELD(S, burst_off_sec));
 }
 
 inline void ExpectNetemEq(const NetemSection& a, const NetemSection& b) {
-  EXPECT_EQ(a.jitter_ms, b.jitter_ms);
-  EXPECT_EQ(a.correlation_pct, b.correlation_pct);
-  EXPECT_EQ(a.distribution, b.distribution);
-  EXPECT_EQ(a.reorder_pct, b.reorder_pct);
-  EXPECT_EQ(a.reorder_correlation_pct, b.reorder_correlation_pct);
-  EXPECT_EQ(a.expected_pps, b.expected_pps);
-  EXPECT_EQ(a.limit, b.limit);
+  using S = NetemSection;
+  ExpectFieldsEq(a, b, MMC_FIELD(S, jitter_ms), MMC_FIELD(S, correlation_pct),
+                 MMC_FIELD(S, distribution), MMC_FIELD(S, reorder_pct),
+                 MMC_FIELD(S, reorder_correlation_pct), MMC_FIELD(S, expected_pps),
+                 MMC_FIELD(S, limit));
 }
 
 // Everything but source and warnings.

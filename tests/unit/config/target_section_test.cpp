@@ -8,16 +8,13 @@ namespace {
 
 using namespace config_test;
 
-Endpoint RestUrl(const std::string& url) {
-  Config c = MustParse("target:\n  exchanges:\n    x:\n      rest: [\"" + url + "\"]\n");
-  if (c.target.exchanges.size() != 1 || c.target.exchanges[0].rest.size() != 1) return {};
-  return c.target.exchanges[0].rest[0];
-}
-
-Endpoint WsUrl(const std::string& url) {
-  Config c = MustParse("target:\n  exchanges:\n    x:\n      ws: [\"" + url + "\"]\n");
-  if (c.target.exchanges.size() != 1 || c.target.exchanges[0].ws.size() != 1) return {};
-  return c.target.exchanges[0].ws[0];
+// The endpoint `url` parses to in target.exchanges.x.<list> (list: rest or ws).
+Endpoint UrlIn(const std::string& list, const std::string& url) {
+  Config c = MustParse("target:\n  exchanges:\n    x:\n      " + list + ": [\"" + url + "\"]\n");
+  if (c.target.exchanges.size() != 1) return {};
+  const Exchange& x = c.target.exchanges[0];
+  const std::vector<Endpoint>& parsed = list == "rest" ? x.rest : x.ws;
+  return parsed.size() == 1 ? parsed[0] : Endpoint{};
 }
 
 // Order requests on a TLS-only exchange are chosen by the TLS mechanism (the preload reads the
@@ -44,25 +41,23 @@ TEST(ConfigErrors, OrderRequestsMustBeMethodAndPath) {
 }
 
 TEST(ConfigUrls, SchemesHostsAndDefaultPorts) {
-  ExpectEndpointEq(RestUrl("http://example.com"),
-                   {"http://example.com", "http", "example.com", 80, false});
-  ExpectEndpointEq(RestUrl("https://example.com"),
-                   {"https://example.com", "https", "example.com", 443, true});
-  ExpectEndpointEq(RestUrl("https://example.com:8443/api/v3?x=1"),
-                   {"https://example.com:8443/api/v3?x=1", "https", "example.com", 8443, true});
-  ExpectEndpointEq(RestUrl("HTTP://10.0.0.1:8080/"),
-                   {"HTTP://10.0.0.1:8080/", "http", "10.0.0.1", 8080, false});
-  ExpectEndpointEq(RestUrl("http://[2001:db8::1]"),
-                   {"http://[2001:db8::1]", "http", "2001:db8::1", 80, false});
-  ExpectEndpointEq(RestUrl("https://[::1]:9443/x"),
-                   {"https://[::1]:9443/x", "https", "::1", 9443, true});
-  ExpectEndpointEq(WsUrl("ws://stream.example.com"),
-                   {"ws://stream.example.com", "ws", "stream.example.com", 80, false});
-  ExpectEndpointEq(WsUrl("wss://stream.example.com"),
-                   {"wss://stream.example.com", "wss", "stream.example.com", 443, true});
-  ExpectEndpointEq(WsUrl("wss://[fd00::5]:9443/ws"),
-                   {"wss://[fd00::5]:9443/ws", "wss", "fd00::5", 9443, true});
-  ExpectEndpointEq(WsUrl("ws://127.0.0.1:1"), {"ws://127.0.0.1:1", "ws", "127.0.0.1", 1, false});
+  // Which list the URL is in, and the endpoint it parses to (its url: as written).
+  const std::pair<std::string, Endpoint> cases[] = {
+      {"rest", {"http://example.com", "http", "example.com", 80, false}},
+      {"rest", {"https://example.com", "https", "example.com", 443, true}},
+      {"rest", {"https://example.com:8443/api/v3?x=1", "https", "example.com", 8443, true}},
+      {"rest", {"HTTP://10.0.0.1:8080/", "http", "10.0.0.1", 8080, false}},
+      {"rest", {"http://[2001:db8::1]", "http", "2001:db8::1", 80, false}},
+      {"rest", {"https://[::1]:9443/x", "https", "::1", 9443, true}},
+      {"ws", {"ws://stream.example.com", "ws", "stream.example.com", 80, false}},
+      {"ws", {"wss://stream.example.com", "wss", "stream.example.com", 443, true}},
+      {"ws", {"wss://[fd00::5]:9443/ws", "wss", "fd00::5", 9443, true}},
+      {"ws", {"ws://127.0.0.1:1", "ws", "127.0.0.1", 1, false}},
+  };
+  for (const auto& [list, want] : cases) {
+    SCOPED_TRACE(want.url);
+    ExpectEndpointEq(UrlIn(list, want.url), want);
+  }
 }
 
 TEST(ConfigUrls, WrongSchemeIsAnError) {
