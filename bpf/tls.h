@@ -82,6 +82,7 @@ struct mmc_tls_req_slot {
 struct mmc_tls_counts {
 	__u64 injections[MMC_SCN_MAX][2]; /* [scenario][enum mmc_mode] */
 	__u64 responses;		  /* HTTP/1 responses on exchange connections seen */
+	__u64 h2_connections; /* the engine's TLS connections that opened with HTTP/2's preface */
 	/* REST accounting of the TLS flows by the preloads: mmc_reqstats' and mmc_restlat's
 	 * layout (mmchaos.h), added to them by the controller. */
 	__u64 reqstats[MMC_REQSTAT_SLOTS];
@@ -92,6 +93,16 @@ struct mmc_tls_counts {
 	__u64 req_head;
 	struct mmc_tls_req_slot req_ring[MMC_TLS_REQ_RING];
 };
+
+/* buf starts with HTTP/2's connection preface ("PRI * HTTP/2.0"), the client's first bytes on
+ * a connection that negotiated ALPN h2: its responses are binary frames, never a status line
+ * either mechanism can follow (both count such connections; the controller reports them). */
+static inline __attribute__((always_inline)) int mmc_tls_h2_preface(const __u8 *b, __u32 n)
+{
+	return n >= 14 && b[0] == 'P' && b[1] == 'R' && b[2] == 'I' && b[3] == ' ' && b[4] == '*' &&
+	       b[5] == ' ' && b[6] == 'H' && b[7] == 'T' && b[8] == 'T' && b[9] == 'P' &&
+	       b[10] == '/' && b[11] == '2' && b[12] == '.' && b[13] == '0';
+}
 
 /* The consistent part of the state a decision needs (a seqlock-protected copy). */
 struct mmc_tls_view {

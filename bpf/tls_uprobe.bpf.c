@@ -61,6 +61,14 @@ struct {
 	__type(value, __u8);
 } mmc_tls_eps SEC(".maps");
 
+/* mmc_tls_h2_preface's connections (tls.h), for the controller's report. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} mmc_tls_h2 SEC(".maps");
+
 /* One connection: the process and its SSL object. */
 struct mmc_tls_conn_key {
 	__u64 tgid;
@@ -362,8 +370,13 @@ static __always_inline void mmc_tls_wrote(void *ssl, const void *buf, __u64 n)
 	len = vlen;
 	if (len == 0 || len > MMC_TLS_HEAD || bpf_probe_read_user(s->head, len, buf))
 		return;
-	if (!mmc_tls_is_request(s->head, len))
+	if (!mmc_tls_is_request(s->head, len)) {
+		__u64 *h2;
+
+		if (mmc_tls_h2_preface(s->head, len) && (h2 = bpf_map_lookup_elem(&mmc_tls_h2, &zero)))
+			__sync_fetch_and_add(h2, 1);
 		return;
+	}
 	ck.tgid = bpf_get_current_pid_tgid() >> 32;
 	ck.ssl = (__u64)ssl;
 	__builtin_memset(&s->key, 0, sizeof(s->key));

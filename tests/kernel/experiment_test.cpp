@@ -224,7 +224,8 @@ void ExpectTlsKernelFiguresAreTheEngines(ExperimentScene& s, const nlohmann::jso
 // got, latency): the kernel's figures are the engine's own, as on plaintext. The uprobes need
 // bpf_probe_write_user: run in the qemu lane (tls_uprobe), refused under this host's lockdown.
 TEST(TlsUprobe, ExperimentExch429KernelFiguresEqualTheEnginesOwn) {
-  if (const std::string why = ProbeTlsUprobe(); !why.empty()) {
+  if (Result<void> probe = ProbeTlsUprobe(); !probe) {
+    const std::string why = probe.error().message();
     if (std::getenv("MMCHAOS_IN_VM")) FAIL() << "the qemu lane must run the TLS uprobes: " << why;
     GTEST_SKIP() << "this kernel cannot run the TLS uprobe mechanism: " << why;
   }

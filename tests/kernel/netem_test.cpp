@@ -352,6 +352,20 @@ void ExpectEachRequestTakesTheSpikeOnce(const nlohmann::json& base, const nlohma
   EXPECT_LE(w - b, 115.0) << what << ": curl's first request took more than one spike";
 }
 
+// http_timing.py's client (py: its command line, with --tls where it applies) in the engine's
+// namespace and cgroup: 10 requests of each kind to the exchange's port; its JSON (tag names the
+// file it is kept in).
+nlohmann::json HttpTimings(NetemScene& s, const std::string& py, uint16_t port,
+                           const std::string& tag) {
+  const std::string out = s.dir.path() + "/timing-" + tag + ".json";
+  Process c("sh -c '" + py + " client --n 10 --ip " + s.topo.exchange_ip + " --port " +
+                std::to_string(port) + " > " + out + "'",
+            s.topo.engine, &s.target);
+  EXPECT_EQ(c.Wait(), 0);
+  std::ifstream in(out);
+  return nlohmann::json::parse(in, nullptr, false);
+}
+
 // lat_spike_ms means "each REST request takes that much longer", as the client measures it from
 // send (or connect) to the response's last byte: python's http.client and curl, on kept-alive
 // and on new connections, against a server that writes headers and body in two writes (Nagle
@@ -367,15 +381,7 @@ TEST(Netem, LatSpikeCostsEachHttpRequestItsDelayOnce) {
   Process one(py + " server --writes 1 --ip " + ip + " --port " + std::to_string(s.http1_port),
               s.topo.exchange);
   WaitListening(s.topo.exchange, {s.http2_port, s.http1_port});
-  auto measure = [&](uint16_t port) {
-    const std::string out = s.dir.path() + "/timing-" + std::to_string(port) + ".json";
-    Process c("sh -c '" + py + " client --n 10 --ip " + ip + " --port " + std::to_string(port) +
-                  " > " + out + "'",
-              s.topo.engine, &s.target);
-    EXPECT_EQ(c.Wait(), 0);
-    std::ifstream in(out);
-    return nlohmann::json::parse(in, nullptr, false);
-  };
+  auto measure = [&](uint16_t port) { return HttpTimings(s, py, port, std::to_string(port)); };
   const nlohmann::json base2 = measure(s.http2_port), base1 = measure(s.http1_port);
   auto ctl = s.Start({.lat_ms = 100});
   const nlohmann::json with2 = measure(s.http2_port), with1 = measure(s.http1_port);
@@ -400,15 +406,7 @@ void HttpsRequestsCostTheSpikeOnce(int writes) {
                      std::to_string(port),
                  s.topo.exchange);
   WaitListening(s.topo.exchange, {port});
-  auto measure = [&](const char* phase) {
-    const std::string out = s.dir.path() + "/timing-" + phase + ".json";
-    Process c("sh -c '" + py + " client --n 10 --ip " + ip + " --port " + std::to_string(port) +
-                  " > " + out + "'",
-              s.topo.engine, &s.target);
-    EXPECT_EQ(c.Wait(), 0);
-    std::ifstream in(out);
-    return nlohmann::json::parse(in, nullptr, false);
-  };
+  auto measure = [&](const char* phase) { return HttpTimings(s, py, port, phase); };
   const nlohmann::json base = measure("base");
   auto ctl = s.Start({.lat_ms = 100});
   const nlohmann::json with = measure("with");

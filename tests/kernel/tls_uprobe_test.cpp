@@ -31,7 +31,7 @@
 
 #include "harness.h"
 #include "joined.h"
-#include "tls_interim.h"
+#include "tls_peers.h"
 #include "traffic.h"
 #include "uprobe/load_refusal.h"
 
@@ -59,8 +59,9 @@ struct Response {
 // The uprobe mechanism can run here, or the test skips (a failure in the qemu lanes).
 #define REQUIRE_TLS_UPROBES()                                                     \
   do {                                                                            \
-    std::string why = ProbeTlsUprobe();                                           \
-    if (!why.empty()) {                                                           \
+    Result<void> probe = ProbeTlsUprobe();                                        \
+    if (!probe) {                                                                 \
+      const std::string why = probe.error().message();                            \
       if (std::getenv("MMCHAOS_IN_VM"))                                           \
         FAIL() << "the qemu lane must run the TLS uprobe mechanism: " << why;     \
       GTEST_SKIP() << "this kernel cannot run the TLS uprobe mechanism: " << why; \
@@ -143,33 +144,29 @@ class Scene {
   // python3 http.client (SSL_read_ex/SSL_write_ex).
   std::vector<Response> Python(const Cgroup& cg, int n, bool new_connections,
                                double interval_ms = 0) {
-    std::ostringstream cmd;
-    cmd << "/usr/bin/python3 " << HTTPS_CLIENT_PY << " --host " << topo.exchange_ip << " --port "
-        << port << " --cafile " << dir.path() << "/pki/ca.pem --count " << n << " --interval-ms "
-        << interval_ms << (new_connections ? " --new-connections" : "");
-    int rc = 0;
-    std::string out = InCgroup(cg, cmd.str(), &rc);
-    EXPECT_EQ(rc, 0) << cmd.str();
-    std::vector<Response> v;
-    std::istringstream in(out);
-    Response r;
-    while (in >> r.mono_ns >> r.status >> r.body_sha) v.push_back(r);
-    return v;
+    std::ostringstream args;
+    args << " --interval-ms " << interval_ms << (new_connections ? " --new-connections" : "");
+    return Client(cg, HTTPS_CLIENT_PY, n, args.str(), true);
   }
 
   // Keep-alive requests whose response heads are read recv_bytes at a time.
   std::vector<Response> Raw(const Cgroup& cg, int n, int recv_bytes) {
+    return Client(cg, HTTPS_RAW_CLIENT_PY, n, " --recv " + std::to_string(recv_bytes), false);
+  }
+
+  // https_client.py in cg: n requests; its lines ("[mono_ns] status body_sha") as responses.
+  std::vector<Response> Client(const Cgroup& cg, const char* script, int n, const std::string& args,
+                               bool stamped) {
     std::ostringstream cmd;
-    cmd << "/usr/bin/python3 " << HTTPS_RAW_CLIENT_PY << " --host " << topo.exchange_ip
-        << " --port " << port << " --cafile " << dir.path() << "/pki/ca.pem --count " << n
-        << " --recv " << recv_bytes;
+    cmd << "/usr/bin/python3 " << script << " --host " << topo.exchange_ip << " --port " << port
+        << " --cafile " << dir.path() << "/pki/ca.pem --count " << n << args;
     int rc = 0;
     std::string out = InCgroup(cg, cmd.str(), &rc);
     EXPECT_EQ(rc, 0) << cmd.str();
     std::vector<Response> v;
     std::istringstream in(out);
     Response r;
-    while (in >> r.status >> r.body_sha) v.push_back(r);
+    while ((!stamped || in >> r.mono_ns) && in >> r.status >> r.body_sha) v.push_back(r);
     return v;
   }
 
@@ -395,6 +392,34 @@ TEST(TlsUprobe, InterimAnswersPassAndTheFinalResponseIsDecided) {
                                      Injections(s.target.path(), "exch_429"), Scrape(TestPort(1)));
 }
 
+// HTTP/2 (ALPN h2), which neither mechanism can follow, is reported, not run silently: curl
+// --http2 through HAProxy (TLS with h2 and http/1.1 offered) gets the proxy's responses unchanged
+// with exch_429 at p = 1, and the controller says its connection speaks HTTP/2; curl --http1.1
+// through the same proxy gets every response as 429.
+TEST(TlsUprobe, Http2ConnectionsAreReportedAndHttp1OnesRewritten) {
+  REQUIRE_TLS_UPROBES();
+  Scene s;
+  const std::string pki = s.dir.path() + "/pki", pem = s.dir.path() + "/haproxy.pem";
+  ASSERT_EQ(Sh("cat " + pki + "/server.pem " + pki + "/server.key > " + pem), 0);
+  s.port = TestPort(8);  // the exchange's endpoint is the proxy
+  Process haproxy("haproxy -db -f " +
+                      s.dir.Write("haproxy.cfg", HaproxyH2Config(s.topo.exchange_ip, s.port, pem)),
+                  s.topo.exchange);
+  auto ctl = s.Start(s.Config({.exch_429 = 1.0}));
+  const std::string origin = "https://" + s.topo.exchange_ip + ":" + std::to_string(s.port);
+  int rc = 0;
+  auto h2 = Statuses(s.InCgroup(s.target, CurlVersion(pki + "/ca.pem", origin, 5, "--http2"), &rc),
+                     false);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(h2, std::vector<int>(5, 200)) << "HTTP/2's frames pass unchanged";
+  EXPECT_TRUE(ctl->WaitFor("tls: 1 TLS connection(s) of the engine speak HTTP/2", 10s))
+      << ctl->output();
+  auto h1 = Statuses(
+      s.InCgroup(s.target, CurlVersion(pki + "/ca.pem", origin, 5, "--http1.1"), &rc), false);
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(h1, std::vector<int>(5, 429));
+}
+
 TEST(TlsUprobe, StormBurstTurnsEveryResponseInto429) {
   REQUIRE_TLS_UPROBES();
   Scene s;
@@ -463,42 +488,17 @@ TEST_P(TlsUprobeRollback, RewritesStop) {
     std::this_thread::sleep_for(20ms);
   ASSERT_GE(Injections(s.target.path(), "exch_429"), 30u) << "no rewrite before the trigger";
   const uint64_t trigger = MonoNs();
-  switch (GetParam()) {
-    case Path::kSigterm:
-      ctl->Signal(SIGTERM);
-      ASSERT_EQ(ctl->Wait(10s), 0) << ctl->output();
-      break;
-    case Path::kSighupDisabled:
-      k.enabled = false;
-      s.Config(k);
-      ctl->Signal(SIGHUP);
-      ASSERT_TRUE(ctl->WaitFor("SIGHUP: config re-read", 5s)) << ctl->output();
-      break;
-    case Path::kRollbackCommand: {
-      int rc = 0;
-      std::string out = Capture(MmchaosBin() + " rollback", &rc);
-      EXPECT_EQ(rc, 0) << out;
-      EXPECT_GE(ctl->Wait(10s), 0) << "the controller exits once its links are gone";
-      break;
-    }
-    case Path::kSigkill:
-      ctl->Signal(SIGKILL);
-      EXPECT_GE(ctl->Wait(10s), 0);
-      break;
-  }
+  PullRollback(
+      GetParam(), *ctl,
+      [&] {
+        k.enabled = false;
+        s.Config(k);
+      },
+      true);
   const uint64_t done = MonoNs();
   auto v = client.get();
   ASSERT_EQ(v.size(), 150u);
-  int before = 0, after = 0;
-  for (const auto& r : v) {
-    if (r.mono_ns < trigger) before += r.status == 429;
-    if (r.mono_ns > done + 20000000ULL) {
-      ++after;
-      EXPECT_EQ(r.status, 200) << (r.mono_ns - trigger) / 1000000 << " ms after the trigger";
-    }
-  }
-  EXPECT_GT(before, 20);
-  EXPECT_GT(after, 20) << "too few responses after the trigger to judge";
+  ExpectRewritesStopped(v, trigger, done);
   if (GetParam() == Path::kSighupDisabled) ctl->Signal(SIGTERM);
 }
 
@@ -535,8 +535,9 @@ TEST(TlsUprobeHost, ValidateRunAndDoctorSayWhichMechanismAndWhy) {
   for (const auto& p : j["probes"])
     if (p["name"] == "tls_uprobe") probe = p;
   ASSERT_FALSE(probe.is_null()) << doc;
-  const std::string refused = ProbeTlsUprobe();
-  if (!refused.empty()) {
+  Result<void> loads = ProbeTlsUprobe();
+  const std::string refused = loads ? "" : loads.error().message();
+  if (!loads) {
     // This host's reason: the verifier's line about the helper, and the lockdown mode.
     EXPECT_NE(refused.find("bpf_probe_write_user"), std::string::npos) << refused;
     if (LockedDown()) {

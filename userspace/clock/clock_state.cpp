@@ -178,6 +178,10 @@ uint64_t ClockState::TlsInjections(int scenario, int mode) const {
                          __ATOMIC_RELAXED);
 }
 
+uint64_t ClockState::TlsH2Connections() const {
+  return __atomic_load_n(&tls_counts_->h2_connections, __ATOMIC_RELAXED);
+}
+
 void ClockState::Beat(uint64_t now_ns) {
   __atomic_store_n(&state_->heartbeat_ns, now_ns, __ATOMIC_RELEASE);
 }

@@ -53,6 +53,8 @@ class ClockState {
   uint64_t Reads(int mode) const;
   // TLS responses decided by the preloads, per scenario and mode.
   uint64_t TlsInjections(int scenario, int mode) const;
+  // The engine's TLS connections the preloads saw open with HTTP/2's preface.
+  uint64_t TlsH2Connections() const;
   // The TLS REST requests the preloads accounted: mmc_reqstats' and mmc_restlat's slots.
   uint64_t TlsRequests(uint32_t slot) const;
   uint64_t TlsLatency(uint32_t slot) const;

@@ -47,6 +47,11 @@ uint64_t SharedRecord::ClockReads(int mode) {
   return reads_[mode] + (state_ ? state_->Reads(mode) : 0);
 }
 
+uint64_t SharedRecord::TlsH2Connections() {
+  std::lock_guard<std::mutex> l(mu_);
+  return state_ ? state_->TlsH2Connections() : 0;
+}
+
 uint64_t SharedRecord::TlsInjections(int scenario, int mode) {
   std::lock_guard<std::mutex> l(mu_);
   return tls_[scenario][mode] + (state_ ? state_->TlsInjections(scenario, mode) : 0);

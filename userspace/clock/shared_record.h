@@ -55,6 +55,7 @@ class SharedRecord {
   // Everything the preloads counted this run: clock reads, TLS injections.
   uint64_t ClockReads(int mode);
   uint64_t TlsInjections(int scenario, int mode);
+  uint64_t TlsH2Connections();
   // The TLS REST requests the preloads accounted this run (mmc_reqstats' and mmc_restlat's
   // layout), added into the data plane's.
   void AddTlsRequests(std::array<uint64_t, MMC_REQSTAT_SLOTS>& reqstats);

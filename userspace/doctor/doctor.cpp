@@ -145,7 +145,8 @@ DoctorReport RunDoctor() {
                                       : clock});
   // TLS status rewrites: the kernel loads the libssl uprobes (bpf_probe_write_user), else the
   // preload. faults.tls_mechanism: auto takes the first that works.
-  std::string tls = ProbeTlsUprobe();
+  Result<void> tls_uprobe = ProbeTlsUprobe();
+  const std::string tls = tls_uprobe ? "" : tls_uprobe.error().message();
   rep.probes.push_back({"tls_uprobe", tls.empty(),
                         tls.empty() ? "the SSL_read(_ex)/SSL_write(_ex) uprobe programs loaded "
                                       "(bpf_probe_write_user allowed)"

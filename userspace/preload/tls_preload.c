@@ -361,7 +361,14 @@ static void wrote(SSL *ssl, const void *buf, size_t n) {
   uint8_t exchange = 0;
   struct conn *c;
 
-  if (!buf || !mmc_http_is_request(buf, n)) return;
+  if (!buf) return;
+  if (!mmc_http_is_request(buf, n)) {
+    struct mmc_tls_counts *k = mmc_preload_tls_counts();
+
+    if (k && n <= UINT32_MAX && mmc_tls_h2_preface(buf, (uint32_t)n))
+      __atomic_fetch_add(&k->h2_connections, 1, __ATOMIC_RELAXED);
+    return;
+  }
   if (!s || !__atomic_load_n(&s->armed, __ATOMIC_RELAXED)) {
     mmc_preload_refresh_now(); /* a newer record may have appeared */
     s = mmc_preload_tls_state();

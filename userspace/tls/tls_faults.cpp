@@ -1,6 +1,7 @@
 #include "tls/tls_faults.h"
 
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -72,8 +73,9 @@ TlsChoice ChooseTlsMechanism(const Config& cfg, bool probe) {
               false};
     return {preload ? TlsMechanism::kPreload : TlsMechanism::kUprobe, kUnchecked, false};
   }
-  std::string refused = ProbeTlsUprobe();
-  if (refused.empty())
+  Result<void> loads = ProbeTlsUprobe();
+  const std::string refused = loads ? "" : loads.error().message();
+  if (loads)
     return {TlsMechanism::kUprobe,
             "faults.tls_mechanism is " + m + " and this kernel allows bpf_probe_write_user"};
   if (m == "uprobe")
@@ -318,6 +320,25 @@ std::vector<mmc_req_event> TlsFaults::TakeRequests() {
 }
 
 void TlsFaults::AddLatency(RestLatency& l) { record_.AddTlsLatency(l); }
+
+void TlsFaults::Sync() {
+  UprobeFault::Sync();
+  uint64_t h2 = record_.TlsH2Connections();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (uprobes_) h2 += uprobes_->H2Connections();
+  }
+  const uint64_t now = static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch() /
+                                             std::chrono::nanoseconds(1));
+  if (h2 <= h2_reported_ || (h2_reported_ && now - h2_logged_ns_ < 60'000'000'000ULL)) return;
+  Logf(
+      "tls: %llu TLS connection(s) of the engine speak HTTP/2 (ALPN h2): exch_429, exch_5xx, "
+      "rate_limit_storm and the TLS request accounting follow HTTP/1 only, so nothing on them is "
+      "rewritten or counted (have the engine offer http/1.1 only, e.g. curl --http1.1)",
+      static_cast<unsigned long long>(h2));
+  h2_reported_ = h2;
+  h2_logged_ns_ = now;
+}
 
 void TlsFaults::Clear() {
   Reset(SharedRecord::kTls, [](ClockState& s) { s.WriteTls({}); });

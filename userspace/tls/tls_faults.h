@@ -90,8 +90,16 @@ class TlsFaults : public UprobeFault<TlsUprobes> {
   // The preloads' finished TLS requests since the last call (the data plane's mmc_requests
   // events for the flows they account).
   std::vector<mmc_req_event> TakeRequests();
+  // Follows the target's processes (UprobeFault::Sync), and reports the engine's TLS connections
+  // that speak HTTP/2 (ALPN h2), which neither mechanism can follow: logged when first seen and
+  // at most once a minute while their number grows (every loop tick).
+  void Sync();
   // Detaches the uprobes, disarms the TLS part of the shared record (idempotent).
   void Clear();
+
+ private:
+  uint64_t h2_reported_ = 0;
+  uint64_t h2_logged_ns_ = 0;
 };
 
 }  // namespace mmchaos

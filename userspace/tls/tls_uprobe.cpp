@@ -75,7 +75,13 @@ Result<void> TlsUprobes::SetEndpoints(const std::vector<TlsAuthority>& endpoints
 
 Result<void> TlsUprobes::Sync() { return probes_->Sync(cgroup_); }
 
-std::string ProbeTlsUprobe() {
+uint64_t TlsUprobes::H2Connections() const {
+  const uint32_t zero = 0;
+  uint64_t n = 0;
+  return bpf_map_lookup_elem(bpf_map__fd(skel_->maps.mmc_tls_h2), &zero, &n) == 0 ? n : 0;
+}
+
+Result<void> ProbeTlsUprobe() {
   // Once per process: the kernel's answer does not change while it runs, and the kernel config
   // asks it on every (re)load (TlsAccounting).
   static const std::string refused = [] {
@@ -86,7 +92,8 @@ std::string ProbeTlsUprobe() {
       return skel ? mmchaos_tls_bpf__load(skel.get()) : -errno;
     });
   }();
-  return refused;
+  if (!refused.empty()) return Fail(refused);
+  return {};
 }
 
 }  // namespace mmchaos

@@ -40,6 +40,9 @@ class TlsUprobes {
   // Follows the cgroup's processes (the controller calls it every loop tick).
   Result<void> Sync();
   size_t processes() const { return probes_ ? probes_->processes() : 0; }
+  // The engine's TLS connections that opened with HTTP/2's preface (their responses are frames
+  // no rewrite can follow).
+  uint64_t H2Connections() const;
 
  private:
   struct SkelDeleter {
@@ -56,8 +59,8 @@ class TlsUprobes {
 // plain ones; SSL_free ends what is outstanding on a connection), for ProcessUprobes.
 std::vector<UprobeSpec> TlsSpecs(::mmchaos_tls_bpf* skel);
 
-// "" when this kernel loads the TLS uprobe programs (bpf_probe_write_user is allowed), else why
-// not (the verifier's line and the lockdown mode).
-std::string ProbeTlsUprobe();
+// Whether this kernel loads the TLS uprobe programs (bpf_probe_write_user is allowed); the error
+// says why not (the verifier's line and the lockdown mode).
+Result<void> ProbeTlsUprobe();
 
 }  // namespace mmchaos

@@ -1,14 +1,19 @@
-// The interim-answer clients both TLS mechanisms' tests run (tls_test.cpp: preload,
-// tls_uprobe_test.cpp: uprobes): order POSTs that ask for 100 Continue, from curl (the server
-// answers 100 in its own write: its own SSL_read) and from python3's http.client (100 and the
-// final head in one write: one SSL_read_ex returns both).
-#ifndef MMCHAOS_TESTS_KERNEL_TLS_INTERIM_H
-#define MMCHAOS_TESTS_KERNEL_TLS_INTERIM_H
+// Peers both TLS mechanisms' tests run (tls_test.cpp: preload, tls_uprobe_test.cpp: uprobes):
+// - order POSTs that ask for 100 Continue, from curl (the server answers 100 in its own write:
+//   its own SSL_read) and from python3's http.client (100 and the final head in one write: one
+//   SSL_read_ex returns both);
+// - HAProxy terminating TLS with ALPN h2 and http/1.1, and curl speaking either through it;
+// - the rollback paths' trigger and judgement.
+#ifndef MMCHAOS_TESTS_KERNEL_TLS_PEERS_H
+#define MMCHAOS_TESTS_KERNEL_TLS_PEERS_H
 
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -65,6 +70,28 @@ inline std::vector<int> Statuses(const std::string& out, bool python) {
   return v;
 }
 
+// HAProxy's config: TLS on ip:port with the certificate and key of pem (both in one file),
+// offering h2 and http/1.1, answering every request 200 itself.
+inline std::string HaproxyH2Config(const std::string& ip, uint16_t port, const std::string& pem) {
+  std::ostringstream c;
+  c << "global\n  maxconn 100\n"
+    << "defaults\n  mode http\n  timeout connect 2s\n  timeout client 10s\n"
+    << "  timeout server 10s\n"
+    << "frontend exchange\n  bind " << ip << ":" << port << " ssl crt " << pem
+    << " alpn h2,http/1.1\n"
+    << "  http-request return status 200 content-type text/plain string ok\n";
+  return c.str();
+}
+
+// curl: n GETs on one connection speaking version ("--http2" or "--http1.1"); one status a line.
+inline std::string CurlVersion(const std::string& ca, const std::string& origin, int n,
+                               const std::string& version) {
+  std::ostringstream cmd;
+  cmd << "curl -sS " << version << " --cacert " << ca << " -w '%{http_code}\\n'";
+  for (int i = 0; i < n; ++i) cmd << " " << origin << "/api/v3/ticker -o /dev/null";
+  return cmd.str();
+}
+
 // What both mechanisms promise, exch_429 at p = 0.3 over n curl and n python POSTs: the interim
 // answers reached the clients as sent (curl saw every 100 Continue: none was taken for a final
 // answer), the final ones are 200 or 429 with the 429s inside the 99.9% interval and counted
@@ -89,6 +116,57 @@ inline void ExpectInterimPassedAndFinalDecided(const std::vector<int>& curl, int
   EXPECT_EQ(Scraped(metrics, "mm_rest_request_failures_total", labels), n429) << metrics;
 }
 
+// Pulls rollback path p on a running controller: disable() rewrites its config with enabled:
+// false (SIGHUP). With wait_exit the test waits for the controller to exit where that path ends
+// it (the uprobes' links go with it).
+inline void PullRollback(Path p, Controller& ctl, const std::function<void()>& disable,
+                         bool wait_exit) {
+  using namespace std::chrono_literals;
+  switch (p) {
+    case Path::kSigterm:
+      ctl.Signal(SIGTERM);
+      ASSERT_EQ(ctl.Wait(10s), 0) << ctl.output();
+      break;
+    case Path::kSighupDisabled:
+      disable();
+      ctl.Signal(SIGHUP);
+      ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 5s)) << ctl.output();
+      break;
+    case Path::kRollbackCommand: {
+      int rc = 0;
+      std::string out = Capture(MmchaosBin() + " rollback", &rc);
+      EXPECT_EQ(rc, 0) << out;
+      if (wait_exit) {
+        EXPECT_GE(ctl.Wait(10s), 0) << "the controller exits once its links are gone";
+      }
+      break;
+    }
+    case Path::kSigkill:
+      ctl.Signal(SIGKILL);
+      if (wait_exit) {
+        EXPECT_GE(ctl.Wait(10s), 0);
+      }
+      break;
+  }
+}
+
+// The client's responses around a rollback (each stamped with its send time, mono_ns): more
+// than 20 rewritten (429) before the trigger, and every one sent 20 ms after stop (when the
+// rollback took effect) the server's 200, more than 20 of those.
+template <typename Responses>
+void ExpectRewritesStopped(const Responses& v, uint64_t trigger, uint64_t stop) {
+  int before = 0, after = 0;
+  for (const auto& r : v) {
+    if (r.mono_ns < trigger) before += r.status == 429;
+    if (r.mono_ns > stop + 20000000ULL) {
+      ++after;
+      EXPECT_EQ(r.status, 200) << (r.mono_ns - trigger) / 1000000 << " ms after the trigger";
+    }
+  }
+  EXPECT_GT(before, 20);
+  EXPECT_GT(after, 20) << "too few responses after the trigger to judge";
+}
+
 }  // namespace mmchaos::testing
 
-#endif  // MMCHAOS_TESTS_KERNEL_TLS_INTERIM_H
+#endif  // MMCHAOS_TESTS_KERNEL_TLS_PEERS_H
