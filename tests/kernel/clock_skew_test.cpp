@@ -302,28 +302,13 @@ TEST_P(ClockRollback, SkewStops) {
     std::this_thread::sleep_for(10ms);
   ASSERT_GE(LinesIn(out), 60u) << "the probe did not start";
   const uint64_t trigger = MonoNs();
-  switch (GetParam()) {
-    case Path::kSigterm:
-      ctl.Signal(SIGTERM);
-      ASSERT_EQ(ctl.Wait(10s), 0) << ctl.output();
-      break;
-    case Path::kSighupDisabled:
-      k.enabled = false;
-      dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
-      ctl.Signal(SIGHUP);
-      ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 5s)) << ctl.output();
-      break;
-    case Path::kRollbackCommand: {
-      int rc = 0;
-      std::string out = Capture(MmchaosBin() + " rollback", &rc);
-      EXPECT_EQ(rc, 0) << out;
-      EXPECT_NE(out.find("clock_skew record(s) disarmed"), std::string::npos) << out;
-      break;
-    }
-    case Path::kSigkill:
-      ctl.Signal(SIGKILL);
-      break;
-  }
+  PullRollback(
+      GetParam(), ctl,
+      [&] {
+        k.enabled = false;
+        dir.Write("chaos.yaml", ClockYaml(target.path(), k, mport, dir.path() + "/inj.jsonl"));
+      },
+      false, "clock_skew record(s) disarmed");
   const uint64_t done = MonoNs();
   engine.get();
   std::ifstream in(out);

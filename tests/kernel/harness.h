@@ -3,10 +3,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -128,6 +131,43 @@ inline std::string PathName(const ::testing::TestParamInfo<Path>& p) {
 inline auto AllPaths() {
   return ::testing::Values(Path::kSigterm, Path::kSighupDisabled, Path::kRollbackCommand,
                            Path::kSigkill);
+}
+
+// Pulls rollback path p on a running controller: disable() rewrites its config with enabled:
+// false (SIGHUP). With wait_exit the test waits for the controller to exit where that path ends
+// it (links that go with the process); `mmchaos rollback` must say rollback_says when given.
+inline void PullRollback(Path p, Controller& ctl, const std::function<void()>& disable,
+                         bool wait_exit, const std::string& rollback_says = {}) {
+  using namespace std::chrono_literals;
+  switch (p) {
+    case Path::kSigterm:
+      ctl.Signal(SIGTERM);
+      ASSERT_EQ(ctl.Wait(10s), 0) << ctl.output();
+      break;
+    case Path::kSighupDisabled:
+      disable();
+      ctl.Signal(SIGHUP);
+      ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 5s)) << ctl.output();
+      break;
+    case Path::kRollbackCommand: {
+      int rc = 0;
+      std::string out = Capture(MmchaosBin() + " rollback", &rc);
+      EXPECT_EQ(rc, 0) << out;
+      if (!rollback_says.empty()) {
+        EXPECT_NE(out.find(rollback_says), std::string::npos) << out;
+      }
+      if (wait_exit) {
+        EXPECT_GE(ctl.Wait(10s), 0) << "the controller exits once its links are gone";
+      }
+      break;
+    }
+    case Path::kSigkill:
+      ctl.Signal(SIGKILL);
+      if (wait_exit) {
+        EXPECT_GE(ctl.Wait(10s), 0);
+      }
+      break;
+  }
 }
 
 // What an operator does after a controller was SIGKILLed: `mmchaos rollback` disarms and removes

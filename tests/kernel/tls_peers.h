@@ -3,17 +3,14 @@
 //   its own SSL_read) and from python3's http.client (100 and the final head in one write: one
 //   SSL_read_ex returns both);
 // - HAProxy terminating TLS with ALPN h2 and http/1.1, and curl speaking either through it;
-// - the rollback paths' trigger and judgement.
+// - the judgement of the rewrites around a rollback.
 #ifndef MMCHAOS_TESTS_KERNEL_TLS_PEERS_H
 #define MMCHAOS_TESTS_KERNEL_TLS_PEERS_H
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <fstream>
-#include <functional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -114,40 +111,6 @@ inline void ExpectInterimPassedAndFinalDecided(const std::vector<int>& curl, int
   const std::string labels = "exchange=\"testnet\",op=\"" + std::string(kInterimOrder) + "\"";
   EXPECT_EQ(Scraped(metrics, "mm_rest_requests_total", labels), 2 * n) << metrics;
   EXPECT_EQ(Scraped(metrics, "mm_rest_request_failures_total", labels), n429) << metrics;
-}
-
-// Pulls rollback path p on a running controller: disable() rewrites its config with enabled:
-// false (SIGHUP). With wait_exit the test waits for the controller to exit where that path ends
-// it (the uprobes' links go with it).
-inline void PullRollback(Path p, Controller& ctl, const std::function<void()>& disable,
-                         bool wait_exit) {
-  using namespace std::chrono_literals;
-  switch (p) {
-    case Path::kSigterm:
-      ctl.Signal(SIGTERM);
-      ASSERT_EQ(ctl.Wait(10s), 0) << ctl.output();
-      break;
-    case Path::kSighupDisabled:
-      disable();
-      ctl.Signal(SIGHUP);
-      ASSERT_TRUE(ctl.WaitFor("SIGHUP: config re-read", 5s)) << ctl.output();
-      break;
-    case Path::kRollbackCommand: {
-      int rc = 0;
-      std::string out = Capture(MmchaosBin() + " rollback", &rc);
-      EXPECT_EQ(rc, 0) << out;
-      if (wait_exit) {
-        EXPECT_GE(ctl.Wait(10s), 0) << "the controller exits once its links are gone";
-      }
-      break;
-    }
-    case Path::kSigkill:
-      ctl.Signal(SIGKILL);
-      if (wait_exit) {
-        EXPECT_GE(ctl.Wait(10s), 0);
-      }
-      break;
-  }
 }
 
 // The client's responses around a rollback (each stamped with its send time, mono_ns): more
