@@ -337,11 +337,18 @@ void ExpectEachRequestTakesTheSpikeOnce(const nlohmann::json& base, const nlohma
     EXPECT_GE(d, 90.0) << what << ", " << key << ": less than the spike";
   }
   // A new connection's handshake (TCP's, and TLS's on https) takes no spike: it is not a
-  // request (delaying the SYN or the ClientHello cost a new connection a second spike). Under
-  // TCG a handshake's emulated CPU (~30 ms python, ~200 ms for a new curl process) spreads it by
-  // -45..+31 ms, well short of 100.
+  // request (delaying the SYN or the ClientHello cost a new connection a second spike). Judged
+  // by the fastest of the runs: a delayed SYN or ClientHello adds the spike to every handshake,
+  // while TCG's emulated CPU (~30 ms python, ~140 ms of curl's TLS) only adds to some. The
+  // medians spread by -45..+31 ms, and once by +66 ms (curl over TLS, 6.1 lane, 2026-12-04).
+  auto fastest = [](const nlohmann::json& j, const char* key) {
+    const auto v = j[key].get<std::vector<double>>();
+    return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
+  };
   for (const char* key : {"new_hs", "curl_new_hs"}) {
-    EXPECT_LE(median(with, key) - median(base, key), 50.0)
+    std::printf("lat_spike 100 ms, %s, %s: fastest %.1f -> %.1f ms\n", what.c_str(), key,
+                fastest(base, key), fastest(with, key));
+    EXPECT_LE(fastest(with, key) - fastest(base, key), 50.0)
         << what << ", " << key << ": the handshake was delayed";
   }
   // curl's first request follows its handshake at once (no pause possible): no answer before the
