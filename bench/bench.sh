@@ -71,8 +71,9 @@ fi
 
 SYSCTL=/proc/sys/kernel/bpf_stats_enabled
 STATS_OLD=$(cat "$SYSCTL")
-CG2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-[ -n "$CG2" ] || { echo "bench.sh: no cgroup2 mount in /proc/self/mountinfo" >&2; exit 1; }
+[ -x "$MMCHAOS" ] || { echo "bench.sh: $MMCHAOS missing: ./scripts/build.sh first" >&2; exit 1; }
+CG2=$("$MMCHAOS" doctor --json | jq -r '.cgroup2 // empty') # the cgroup v2 mount mmchaos uses
+[ -n "$CG2" ] || { echo "bench.sh: no cgroup v2 mount (mmchaos doctor)" >&2; exit 1; }
 SND=mmcb-snd-$$ RCV=mmcb-rcv-$$
 SND_IP=10.79.0.1 RCV_IP=10.79.0.2
 CG=$CG2/mmchaos-bench-$$          # the sender: mmchaos' target

@@ -13,8 +13,9 @@ ENG=mmcb-eng-$$ EXC=mmcb-exc-$$
 ENG_IP=10.79.1.1 EXC_IP=10.79.1.2
 PY=/usr/bin/python3 # Debian's, not a pyenv build on PATH
 MMCHAOS=${MMCHAOS:-$PWD/build/userspace/mmchaos}
-CG2=$(awk '$9 == "cgroup2" {print $5; exit}' /proc/self/mountinfo)
-[ -n "$CG2" ] || { echo "$0: no cgroup2 mount in /proc/self/mountinfo" >&2; exit 1; }
+[ -x "$MMCHAOS" ] || { echo "$0: $MMCHAOS missing: ./scripts/build.sh first" >&2; exit 1; }
+CG2=$("$MMCHAOS" doctor --json | jq -r '.cgroup2 // empty') # the cgroup v2 mount mmchaos uses
+[ -n "$CG2" ] || { echo "$0: no cgroup v2 mount (mmchaos doctor)" >&2; exit 1; }
 CG=$CG2/mmchaos-bench-$$         # the engine: mmchaos' target
 CG_OTHER=$CG2/mmchaos-bench-$$-o # another process on the engine's host
 WORK=$(mktemp -d /tmp/mmchaos-bench-XXXXXX)

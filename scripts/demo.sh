@@ -30,8 +30,7 @@ TLS=${DEMO_TLS:-1}
 
 ENG=mmc-demo-eng-$$ EX=mmc-demo-ex-$$
 ENG_IP=10.78.0.1 EX_IP=10.78.0.2
-CG2=$(awk '$9=="cgroup2"{print $5; exit}' /proc/self/mountinfo)
-CG=$CG2/mmchaos-demo-$$
+CG=""  # the engine's cgroup, under the cgroup v2 mount doctor names
 WORK=$(mktemp -d /tmp/mmchaos-demo-XXXXXX)
 PIDS=()
 
@@ -50,6 +49,13 @@ cleanup() {
   [ -n "${DEMO_KEEP:-}" ] && echo "demo: logs kept in $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT INT TERM
+
+# What this kernel runs, and where mmchaos finds the cgroup v2 hierarchy (the engine's goes there).
+"$MMCHAOS" doctor --json > "$WORK/doctor.json"
+CG2=$(jq -r '.cgroup2 // empty' "$WORK/doctor.json")
+[ -n "$CG2" ] || { echo "demo: $(jq -r '.probes[] | select(.name=="cgroup2") | .detail' \
+  "$WORK/doctor.json")" >&2; exit 1; }
+CG=$CG2/mmchaos-demo-$$
 
 # --- the topology -------------------------------------------------------------------------------
 ip netns add "$ENG"; ip netns add "$EX"
@@ -163,7 +169,6 @@ done
 sleep 1  # a few ticks of normal trading before the first baseline
 
 # --- one experiment per scenario the kernel runs -------------------------------------------------------
-"$MMCHAOS" doctor --json > "$WORK/doctor.json"
 want=${DEMO_SCENARIOS:-$(jq -r '.scenarios[].scenario' "$WORK/doctor.json")}
 skipped=()
 echo

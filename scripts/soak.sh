@@ -24,7 +24,8 @@ bin=$PWD/build/userspace/mmchaos
 
 tag=mmsoak$$
 eng=${tag}e exch=${tag}x
-cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+cg2=$("$bin" doctor --json | jq -r '.cgroup2 // empty')  # the cgroup v2 mount mmchaos uses
+[ -n "$cg2" ] || { echo "soak: no cgroup v2 mount (mmchaos doctor)" >&2; exit 2; }
 root_cg=$cg2/mmchaos-soak-$$
 work=$(mktemp -d /tmp/mmchaos-soak-XXXXXX)
 pids=()

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <regex>
 
+#include "cgroup/mounts.h"
 #include "discovery/discovery.h"
 #include "harness.h"
 #include "traffic.h"
@@ -176,6 +177,10 @@ TEST(Controller, DoctorProbesCgroupBpfForReal) {
   for (const auto& s : j["scenarios"])
     if (s["scenario"] == "net_loss") net_loss = s["supported"].get<bool>();
   EXPECT_TRUE(net_loss) << out;
+  // The cgroup v2 mount, for scripts (demo.sh places its engine there): the one mmchaos uses.
+  auto mount = Cgroup2Mount();
+  ASSERT_TRUE(mount.has_value());
+  EXPECT_EQ(j["cgroup2"], *mount) << out;
   for (const auto& p : j["probes"])
     if (p["name"] == "cgroup_skb_attach") {
       EXPECT_TRUE(p["ok"].get<bool>()) << out;

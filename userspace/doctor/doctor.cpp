@@ -91,6 +91,7 @@ DoctorReport RunDoctor() {
                             : "no kernel BTF: CONFIG_DEBUG_INFO_BTF is needed"});
 
   auto mount = Cgroup2Mount();
+  if (mount) rep.cgroup2 = *mount;
   rep.probes.push_back(
       {"cgroup2", mount.has_value(), mount ? "mounted at " + *mount : mount.error().message()});
 
@@ -250,6 +251,7 @@ std::string DoctorJson(const DoctorReport& r) {
   nlohmann::ordered_json j;
   j["kernel"] = r.kernel;
   j["tc_attach"] = r.tc_attach;
+  j["cgroup2"] = r.cgroup2.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(r.cgroup2);
   j["probes"] = nlohmann::json::array();
   for (const auto& p : r.probes)
     j["probes"].push_back({{"name", p.name}, {"ok", p.ok}, {"detail", p.detail}});

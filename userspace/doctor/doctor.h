@@ -25,6 +25,7 @@ struct ScenarioSupport {
 struct DoctorReport {
   std::string kernel;
   std::string tc_attach;  // "tcx" or "clsact": how tc programs are attached here
+  std::string cgroup2;    // the cgroup v2 mount mmchaos uses ("" if none): for scripts
   std::vector<ProbeResult> probes;
   std::vector<ScenarioSupport> scenarios;
 };
