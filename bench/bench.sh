@@ -3,9 +3,11 @@
 #
 # In one run, over a veth pair between two network namespaces it makes, with the sender (iperf3
 # client) in a cgroup v2 group it makes:
-#   1. TCP throughput, alternating rounds (ABBA order) of baseline (nothing attached) and shadow
-#      (`mmchaos run`, dry_run: true, net_loss 0.3, always in a burst), bpf_stats as found;
-#      medians, and the ratio of the medians.
+#   1. TCP throughput, alternating rounds (ABC CBA order) of baseline (nothing attached), the
+#      do-nothing programs of 2. alone (what any program pair on these hooks costs the flow) and
+#      shadow (`mmchaos run`, dry_run: true, net_loss 0.3, always in a burst), bpf_stats as found;
+#      medians, and the ratios of the medians: shadow/baseline, split into do-nothing/baseline and
+#      shadow/do-nothing (mmchaos' own work).
 #   2. With kernel.bpf_stats_enabled=1: ns/packet of mmc_egress and mmc_ingress, and of two
 #      do-nothing cgroup_skb programs (bench/calib.bpf.c) attached to the same cgroup at the same
 #      time, whose ns/packet is the timing overhead of bpf_stats itself; it is subtracted.
@@ -270,39 +272,58 @@ others=$("$MMCHAOS" status --json 2>/dev/null | jq -r '.attached | length' 2>/de
 [ "$STATS_OLD" = 0 ] || echo "note: kernel.bpf_stats_enabled was already $STATS_OLD: throughput rounds run with stats on"
 RUN0=$(snap)
 
-# --- 1. throughput: baseline vs shadow, alternating ----------------------------------------------
-echo "throughput: $ROUNDS x (baseline, shadow) rounds of ${SECS} s, ABBA order"
-: > "$WORK/base"
-: > "$WORK/shadow"
-round() { # $1 = base|shadow, $2 = round number
-  local g
-  if [ "$1" = base ]; then
-    [ -z "$(cg_progs)" ] || die "programs attached to $CG during a baseline round: $(cg_progs | tr '\n' ' ')"
-    measured iperf_run "$SECS"
-  else
-    measured with_mmchaos iperf_run "$SECS"
-  fi
-  g=$(cat "$WORK/out")
-  echo "$g" >> "$WORK/$1"
-  printf "  round %d %-8s %7.2f Gbit/s%s\n" "$2" "$1" "$g" "$(flag)"
-}
-for i in $(seq "$ROUNDS"); do
-  if [ $((i % 2)) -eq 1 ]; then round base "$i"; round shadow "$i"
-  else round shadow "$i"; round base "$i"; fi
-done
-BASE_MED=$(median < "$WORK/base")
-SHADOW_MED=$(median < "$WORK/shadow")
-RATIO=$(echo "scale=4; $SHADOW_MED / $BASE_MED" | bc -l)
-# Also the median of each pair's shadow/baseline (adjacent rounds share the machine's state).
-PAIR_RATIO=$(paste "$WORK/shadow" "$WORK/base" | awk '{print $1 / $2}' | median)
-
-# --- 2. ns/packet with bpf_stats: mmchaos' programs and the do-nothing programs together --------
+# The do-nothing cgroup_skb programs (bench/calib.bpf.c): a throughput arm of their own (what any
+# program on these hooks costs the flow) and the bpf_stats calibration of section 2.
 clang -O2 -g -target bpf -I"/usr/include/$(gcc -print-multiarch)" -c bench/calib.bpf.c -o "$WORK/calib.bpf.o"
 bpftool prog loadall "$WORK/calib.bpf.o" "$PIN"
 calib_attach() { # $1 = egress|ingress, $2 = program name
   bpftool cgroup attach "$CG" "$1" pinned "$PIN/$2" multi
   CALIB+=("$1 $(bpftool -j prog show pinned "$PIN/$2" | jq -r .id)")
 }
+calib_detach() {
+  local a
+  for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" "${a% *}" id "${a#* }"; done
+  CALIB=()
+}
+# One iperf3 run with only the do-nothing programs on the sender's cgroup, both directions.
+nop_iperf_run() {
+  calib_attach egress bench_nop_egr
+  calib_attach ingress bench_nop_ingr
+  iperf_run "$1"
+  calib_detach
+}
+
+# --- 1. throughput: baseline, do-nothing programs, shadow, alternating ---------------------------
+echo "throughput: $ROUNDS x (baseline, do-nothing, shadow) rounds of ${SECS} s, ABC CBA order"
+: > "$WORK/base"
+: > "$WORK/nop"
+: > "$WORK/shadow"
+round() { # $1 = base|nop|shadow, $2 = round number
+  local g
+  [ -z "$(cg_progs)" ] || die "programs attached to $CG before a $1 round: $(cg_progs | tr '\n' ' ')"
+  case $1 in
+    base) measured iperf_run "$SECS" ;;
+    nop) measured nop_iperf_run "$SECS" ;;
+    shadow) measured with_mmchaos iperf_run "$SECS" ;;
+  esac
+  g=$(cat "$WORK/out")
+  echo "$g" >> "$WORK/$1"
+  printf "  round %d %-8s %7.2f Gbit/s%s\n" "$2" "$1" "$g" "$(flag)"
+}
+for i in $(seq "$ROUNDS"); do
+  if [ $((i % 2)) -eq 1 ]; then round base "$i"; round nop "$i"; round shadow "$i"
+  else round shadow "$i"; round nop "$i"; round base "$i"; fi
+done
+BASE_MED=$(median < "$WORK/base")
+NOP_MED=$(median < "$WORK/nop")
+SHADOW_MED=$(median < "$WORK/shadow")
+ratio() { echo "scale=4; $1 / $2" | bc -l; }
+# Also the median of each round's ratio (a round's three runs share the machine's state).
+pair_ratio() { paste "$WORK/$1" "$WORK/$2" | awk '{print $1 / $2}' | median; }
+RATIO=$(ratio "$SHADOW_MED" "$BASE_MED")
+PAIR_RATIO=$(pair_ratio shadow base)
+
+# --- 2. ns/packet with bpf_stats: mmchaos' programs and the do-nothing programs together --------
 calib_attach egress bench_nop_egr
 calib_attach ingress bench_nop_ingr
 
@@ -356,8 +377,7 @@ if [ "$BREAKDOWN" = 1 ]; then
   echo "breakdown: 1 round of ${SECS} s without mmchaos, building-block programs attached: $(printf '%.2f' "$G") Gbit/s$(flag)"
 fi
 echo "$STATS_OLD" > "$SYSCTL"
-for a in "${CALIB[@]}"; do bpftool cgroup detach "$CG" "${a% *}" id "${a#* }"; done
-CALIB=()
+calib_detach
 rm -rf "$PIN"
 
 read -r OTHER_PCT STEAL_PCT < <(other_pct "$RUN0" "$(snap)")
@@ -387,6 +407,11 @@ printf "%-34s %10.2f %10s %8s\n" "shadow throughput (Gbit/s)" "$SHADOW_MED" "" "
 printf "%-34s %10.4f %10s %8s\n" "throughput ratio shadow/baseline" "$RATIO" ">= $TARGET_RATIO" \
   "$(verdict "$RATIO >= $TARGET_RATIO")"
 printf "%-34s %10.4f %10s %8s\n" "  (median of per-pair ratios)" "$PAIR_RATIO" "" ""
+printf "%-34s %10.2f %10s %8s\n" "do-nothing programs (Gbit/s)" "$NOP_MED" "" ""
+printf "%-34s %10.4f %10s %8s\n" "  do-nothing/baseline" "$(ratio "$NOP_MED" "$BASE_MED")" "" ""
+printf "%-34s %10.4f %10s %8s\n" "    (median of per-round ratios)" "$(pair_ratio nop base)" "" ""
+printf "%-34s %10.4f %10s %8s\n" "  shadow/do-nothing" "$(ratio "$SHADOW_MED" "$NOP_MED")" "" ""
+printf "%-34s %10.4f %10s %8s\n" "    (median of per-round ratios)" "$(pair_ratio shadow nop)" "" ""
 printf "%-34s %10.1f %10s %8s\n" "mmc_egress ns/packet (net)" "$NET_EG" "<= $TARGET_NS" \
   "$(verdict "$NET_EG <= $TARGET_NS")"
 printf "%-34s %10.1f %10s %8s\n" "mmc_ingress ns/packet (net)" "$NET_IN" "<= $TARGET_NS" \
