@@ -11,6 +11,7 @@
 # ns/packet of each (delta run_time_ns / delta run_cnt) per iperf3 round. Two passes swap which
 # build is on the parent (a child's programs run before its parent's), BENCH_ROUNDS (3) rounds of
 # BENCH_SECS (5) s each. Prints medians and NEW/OLD.
+MMCHAOS=${MMCHAOS:-${2:-}} # lib.sh asks it where cgroup v2 is mounted: no build/ needed
 source "$(dirname "$0")/lib.sh"
 
 [ $# -eq 2 ] && [ -x "$1" ] && [ -x "$2" ] || die "usage: bench/ab.sh OLD_MMCHAOS NEW_MMCHAOS"
