@@ -73,7 +73,6 @@ fi
 
 SYSCTL=/proc/sys/kernel/bpf_stats_enabled
 STATS_OLD=$(cat "$SYSCTL")
-[ -x "$MMCHAOS" ] || { echo "bench.sh: $MMCHAOS missing: ./scripts/build.sh first" >&2; exit 1; }
 CG2=$("$MMCHAOS" doctor --json | jq -r '.cgroup2 // empty') # the cgroup v2 mount mmchaos uses
 [ -n "$CG2" ] || { echo "bench.sh: no cgroup v2 mount (mmchaos doctor)" >&2; exit 1; }
 SND=mmcb-snd-$$ RCV=mmcb-rcv-$$
