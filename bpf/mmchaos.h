@@ -48,6 +48,9 @@ enum mmc_stat {
 	MMC_STAT_WSGAP_COUNT,
 	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= MMC_WSGAP_BOUNDS_MS[i], not cumulative */
 	MMC_STAT_REQ_EVENTS_LOST = MMC_STAT_WSGAP_BUCKET0 + MMC_WSGAP_BUCKETS, /* mmc_requests full */
+	/* ws_lag: a burst was over, but the flow still had messages in the netem, so the packet
+	 * waited for them (the drain class) instead of overtaking them. */
+	MMC_STAT_WS_LAG_HELD,
 	/* + scenario: live decisions whose action did not take effect (a rewrite outside the
 	 * packet, a failed redirect or user-memory write): never counted as live injections. */
 	MMC_STAT_ACTION_FAILED0,
@@ -170,6 +173,11 @@ struct mmc_config {
 	 * count none of them; 0: the cgroup hooks do, by TLS record (op "request", status unknown:
 	 * latency and resets only). */
 	__u32 tls_accounting;
+	/* ws_lag: where a flow's packets wait for its messages still in the netem once a burst is
+	 * over (HTB class of an fq that releases each at its skb->tstamp), and for how long after
+	 * the flow's last delayed packet one may still be there (delay + jitter + margin). */
+	__u32 ingress_drain_class;
+	__u64 ws_lag_hold_ns;
 };
 
 /* target.interfaces the tc path can steer (entries of mmc_ifaces, and bounce veths). */
@@ -238,6 +246,9 @@ struct mmc_sk_tag {
 	__u32 resp_seq;
 	__u8 resp_code[3];
 	__u8 resp_judged;
+	/* ws_lag: until when a packet of this flow may still be in the netem (CLOCK_MONOTONIC):
+	 * until then no packet of the flow may overtake it. */
+	__u64 ws_lag_until_ns;
 };
 
 enum mmc_reason {

@@ -138,32 +138,60 @@ static __always_inline void mmc_rest_response(struct __sk_buff *skb, const struc
 	/* Failures and latency are accounted by the cgroup ingress hook, after this rewrite. */
 }
 
-/* ws_lag: while it decides so, the packet goes to the WebSocket netem: redirected into the ifb
- * where the interface's mmc_ifaces entry names it (tcx), else marked for the u32 + mirred filter
- * (clsact). On clsact a packet that already carries someone's mark is left alone (the filter
- * matches marks), and not counted. */
+/* Into the ifb, to the HTB class `cls`: redirected where the interface's mmc_ifaces entry names
+ * the ifb (tcx), else marked for the u32 + mirred filter (clsact). Whether it took. */
+static __always_inline int mmc_ws_steer(struct __sk_buff *skb, const struct mmc_config *cfg,
+					__u32 ifb, __u32 cls)
+{
+	skb->priority = cls;
+	if (ifb)
+		return bpf_redirect(ifb, 0) == TC_ACT_REDIRECT;
+	skb->mark = cfg->ingress_mark;
+	return 1;
+}
+
+/* ws_lag: while it decides so, the packet goes to the WebSocket netem. Once a burst is over, the
+ * flow's last messages are still in the netem for up to the delay: a packet let through at once
+ * would overtake them, the exchange would retransmit what it takes for lost, and the engine's
+ * TCP would drop the late originals as old (PAWS), stalling the stream until a retransmission
+ * timeout. So until the flow's last delayed packet has left, its packets wait in the drain
+ * class, an fq that releases each no sooner than its skb->tstamp (EDT): the moment that last one
+ * leaves. A burst's end then drains the flow in order, as a path whose latency drops does.
+ * On clsact a packet that already carries someone's mark is left alone (the filter matches
+ * marks), and not counted. */
 static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_config *cfg,
-				      __u64 flow)
+				      struct mmc_sk_tag *tag)
 {
 	__u32 ifindex = skb->ifindex, ifb = 0;
 	struct mmc_iface *v = bpf_map_lookup_elem(&mmc_ifaces, &ifindex);
+	__u64 now, until;
+	int ok;
 
 	if (v)
 		ifb = v->ifb;
 	if (!ifb && skb->mark)
 		return TC_ACT_UNSPEC;
-	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow) != MMC_LIVE)
+	now = bpf_ktime_get_ns(); /* fq compares skb->tstamp with this clock */
+	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE) {
+		ok = mmc_ws_steer(skb, cfg, ifb, cfg->ingress_class);
+		if (ok)
+			tag->ws_lag_until_ns = now + cfg->ws_lag_hold_ns;
+		mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie, ok);
+	} else {
+		until = tag->ws_lag_until_ns;
+		if (!cfg->ingress_drain_class || until <= now)
 		return TC_ACT_UNSPEC;
-	skb->priority = cfg->ingress_class;
-	if (ifb) {
-		int act = bpf_redirect(ifb, 0);
-
-		mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow, act == TC_ACT_REDIRECT);
-		return act == TC_ACT_REDIRECT ? act : TC_ACT_UNSPEC;
+		/* The helper marks the time as a delivery time (EDT), which the redirect and the
+		 * ifb keep, and which the stack clears before the engine's socket sees it. */
+		if (bpf_skb_set_tstamp(skb, until, BPF_SKB_TSTAMP_DELIVERY_MONO))
+			return TC_ACT_UNSPEC;
+		ok = mmc_ws_steer(skb, cfg, ifb, cfg->ingress_drain_class);
+		if (ok)
+			mmc_count(MMC_STAT_WS_LAG_HELD);
 	}
-	skb->mark = cfg->ingress_mark;
-	mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, flow, 1);
+	if (!ok)
 	return TC_ACT_UNSPEC;
+	return ifb ? TC_ACT_REDIRECT : TC_ACT_UNSPEC;
 }
 
 static __always_inline int mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,
@@ -195,7 +223,7 @@ static __always_inline int mmc_ws_segment(struct __sk_buff *skb, const struct mm
 	/* ws_lag delays messages: inbound data, not the exchange's ACKs of the engine's own
 	 * subscriptions and pings, nor the handshake. */
 	if (cfg->ingress_mark && p->payload_len)
-		return mmc_ws_lag(skb, cfg, tag->cookie);
+		return mmc_ws_lag(skb, cfg, tag);
 	return TC_ACT_UNSPEC;
 }
 

@@ -38,8 +38,8 @@ SMP=${VMTEST_SMP:-2}
 # root, then the tc/net features the tests need. Anything else autoloads from the bind-mounted
 # /lib/modules/<ver> through the host's /sbin/modprobe.
 BOOT_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
-FEATURE_MODULES=(sch_netem sch_htb sch_ingress sch_tbf cls_bpf cls_u32 cls_fw act_mirred act_gact
-                 ifb veth)
+FEATURE_MODULES=(sch_netem sch_htb sch_fq sch_ingress sch_tbf cls_bpf cls_u32 cls_fw act_mirred
+                 act_gact ifb veth)
 
 # Our own failures exit 125 (timeout 124), so they stand apart from the usual test failures.
 log() { echo "vmtest: $*" >&2; }

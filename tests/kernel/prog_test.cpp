@@ -41,6 +41,7 @@ struct RunResult {
   uint32_t retval = 0;
   Bytes out;
   uint32_t mark = 0, priority = 0;
+  uint64_t tstamp = 0;
 };
 
 class Prog : public ::testing::Test {
@@ -107,6 +108,7 @@ class Prog : public ::testing::Test {
     r.out.resize(opts.data_size_out);
     r.mark = ctx_out.mark;
     r.priority = ctx_out.priority;
+    r.tstamp = ctx_out.tstamp;
     return r;
   }
 
@@ -773,6 +775,90 @@ TEST_F(ProgTcIngress, WsLagRedirectsMessagesIntoTheIfbAndLeavesAcks) {
   auto other = Run(skel_->progs.mmc_tc_ingress, in, 99);
   EXPECT_EQ(other.mark, 99u);
   EXPECT_EQ(Injections(Count(), MMC_SCN_WS_LAG, MMC_MODE_LIVE), 2u);
+}
+
+// ws_lag at a burst's end: the flow's messages still in the netem must not be overtaken (the
+// exchange would take them for lost, and the engine's TCP would drop the late originals as old).
+// Until the last delayed one leaves, the flow's packets go to the drain class with that moment as
+// their delivery time (EDT), on tcx and on clsact; after it, they pass. Never in shadow.
+TEST_F(ProgTcIngress, WsLagHoldsAFlowBehindItsDelayedMessagesOnceTheBurstIsOver) {
+  constexpr uint32_t kMark = 0x6d6d0002, kClass = 0x10020, kDrain = 0x10030, kIfb = 4242;
+  constexpr uint64_t kHold = 201 * kMs;
+  Endpoint(MMC_FLOW_WS);
+  cfg_.prob[MMC_SCN_WS_LAG] = MMC_P_ONE;
+  cfg_.ingress_mark = kMark;
+  cfg_.ingress_class = kClass;
+  cfg_.ingress_drain_class = kDrain;
+  cfg_.ws_lag_hold_ns = kHold;
+  Apply();
+  mmc_sk_tag t{};
+  t.cls = MMC_FLOW_WS;
+  t.cookie = 7;
+  Tag(t);
+  mmc_iface iface{};
+  iface.ifb = kIfb;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.mmc_ifaces), &ifindex_, &iface, BPF_ANY),
+            0);
+  const Bytes in = Response("{\"bids\":[]}").Build();
+  const uint64_t before = MonoNs();
+  auto delayed = Run(skel_->progs.mmc_tc_ingress, in);
+  const uint64_t after = MonoNs();
+  ASSERT_EQ(delayed.retval, 7u);
+  EXPECT_EQ(delayed.priority, kClass);
+  EXPECT_EQ(delayed.tstamp, 0u) << "netem sets its own time";
+  const uint64_t until = ReadTag().ws_lag_until_ns;
+  EXPECT_GE(until, before + kHold);
+  EXPECT_LE(until, after + kHold);
+
+  // The burst is over (it ended 9 s ago and the next is an hour away).
+  cfg_.epoch_ns = MonoNs() - 10000 * kMs;
+  cfg_.on_ns = 1000 * kMs;
+  cfg_.off_ns = 3600ULL * 1000 * kMs;
+  Apply();
+  auto held = Run(skel_->progs.mmc_tc_ingress, in);
+  EXPECT_EQ(held.retval, 7u) << "TC_ACT_REDIRECT into the ifb";
+  EXPECT_EQ(held.priority, kDrain);
+  EXPECT_EQ(held.tstamp, until) << "released when the flow's last delayed packet leaves";
+  EXPECT_EQ(held.out, in);
+  Packet ack = Response("");
+  ack.tcp_flags = 0x10;
+  EXPECT_EQ(Run(skel_->progs.mmc_tc_ingress, ack.Build()).retval, static_cast<uint32_t>(-1))
+      << "a pure ACK never waits";
+
+  // clsact: marked for the filter, into the drain class.
+  iface.ifb = 0;
+  ASSERT_EQ(bpf_map_update_elem(bpf_map__fd(skel_->maps.mmc_ifaces), &ifindex_, &iface, BPF_ANY),
+            0);
+  auto marked = Run(skel_->progs.mmc_tc_ingress, in);
+  EXPECT_EQ(marked.retval, static_cast<uint32_t>(-1));
+  EXPECT_EQ(marked.mark, kMark);
+  EXPECT_EQ(marked.priority, kDrain);
+  EXPECT_EQ(marked.tstamp, until);
+  Counters k = Count();
+  EXPECT_EQ(k[MMC_STAT_WS_LAG_HELD], 2u);
+  EXPECT_EQ(Injections(k, MMC_SCN_WS_LAG, MMC_MODE_LIVE), 1u) << "held is not a new injection";
+
+  // Once that moment has passed, nothing waits.
+  t.ws_lag_until_ns = MonoNs() - 1;
+  Tag(t);
+  auto passed = Run(skel_->progs.mmc_tc_ingress, in);
+  EXPECT_EQ(passed.mark, 0u);
+  EXPECT_EQ(passed.priority, 0u);
+  EXPECT_EQ(passed.tstamp, 0u);
+
+  // Shadow mode in a burst decides and counts, and leaves nothing to wait for.
+  t.ws_lag_until_ns = 0;
+  Tag(t);
+  cfg_.dry_run = 1;
+  cfg_.epoch_ns = 0;
+  cfg_.on_ns = 3600ULL * 1000 * kMs;
+  cfg_.off_ns = 0;
+  Apply();
+  auto shadow = Run(skel_->progs.mmc_tc_ingress, in);
+  EXPECT_EQ(shadow.mark, 0u);
+  EXPECT_EQ(shadow.priority, 0u);
+  EXPECT_EQ(ReadTag().ws_lag_until_ns, 0u);
+  EXPECT_EQ(Count()[MMC_STAT_WS_LAG_HELD], 2u);
 }
 
 // The tcx egress detour: the interface's program sends lat_spike's marked packets into the

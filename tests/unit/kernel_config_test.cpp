@@ -37,6 +37,27 @@ TEST(KernelConfig, CarriesScheduleModesAndRollout) {
   EXPECT_EQ(k.rollout_threshold, ProbabilityThreshold(0.1));
 }
 
+// ws_lag: the drain class and how long a flow may still have a packet in the netem after its
+// last delayed one (the lag, the jitter's reach, 1 ms); nothing of it without ws_lag.
+TEST(KernelConfig, WsLagCarriesItsClassesAndHoldTime) {
+  Config c;
+  c.chaos.lat_spike_ms = 100;
+  mmc_config none = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(none.ingress_class, 0u);
+  EXPECT_EQ(none.ingress_drain_class, 0u);
+  EXPECT_EQ(none.ws_lag_hold_ns, 0u);
+  c.chaos.ws_lag_ms = 200;
+  mmc_config k = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(k.prob[MMC_SCN_WS_LAG], MMC_P_ONE);
+  EXPECT_EQ(k.ingress_class, 0x10020u);
+  EXPECT_EQ(k.ingress_drain_class, 0x10030u);
+  EXPECT_EQ(k.ws_lag_hold_ns, 201000000u);
+  c.netem.jitter_ms = 10;
+  EXPECT_EQ(ToKernelConfig(c, 0, 0).ws_lag_hold_ns, 211000000u) << "uniform: +-jitter";
+  c.netem.distribution = NetemDistribution::kNormal;
+  EXPECT_EQ(ToKernelConfig(c, 0, 0).ws_lag_hold_ns, 241000000u) << "a table's tail: 4x jitter";
+}
+
 TEST(KernelConfig, SafeDefaultsAreDisarmedShadow) {
   mmc_config k = ToKernelConfig(Config{}, 0, 0);
   EXPECT_EQ(k.armed, 0u);

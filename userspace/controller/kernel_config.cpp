@@ -14,6 +14,21 @@
 
 namespace mmchaos {
 
+namespace {
+
+// How long after a flow's last delayed WebSocket packet one may still be in the netem: the delay,
+// the jitter's reach (uniform: +-jitter; netem's normal and pareto tables reach about four
+// times that), and 1 ms for the moment between this hook and netem's enqueue.
+uint64_t WsLagHoldNs(const Config& cfg) {
+  const NetemSection& n = cfg.netem;
+  const uint64_t reach = n.distribution == NetemDistribution::kUniform ? 1 : 4;
+  const uint64_t ms = static_cast<uint64_t>(cfg.chaos.ws_lag_ms) +
+                      reach * static_cast<uint64_t>(n.jitter_ms) + 1;
+  return ms * 1000000ULL;
+}
+
+}  // namespace
+
 uint64_t ProbabilityThreshold(double p) {
   if (!(p > 0)) return 0;
   if (p >= 1) return MMC_P_ONE;
@@ -105,6 +120,8 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
     k.prob[MMC_SCN_WS_LAG] = MMC_P_ONE;
     k.ingress_mark = kMarkIngress;
     k.ingress_class = kWsClass;
+    k.ingress_drain_class = kDrainClass;
+    k.ws_lag_hold_ns = WsLagHoldNs(cfg);
   }
   // Every configured clock read of the engine is skewed while a burst is on.
   if (cfg.chaos.clock_skew_ms != 0) {
@@ -269,7 +286,8 @@ std::vector<std::string> CheckScenarios(const Config& cfg, KernelProbes probes) 
   if (probes == KernelProbes::kSkip) return out;
   if (Result<void> netem = ProbeNetemSupport(); !netem)
     out.push_back(std::string(key) + " needs netem, and this kernel cannot run it (" +
-                  netem.error().message() + "): use a kernel with sch_netem, sch_htb and ifb" +
+                  netem.error().message() +
+                  "): use a kernel with sch_netem, sch_htb, sch_fq and ifb" +
                   (DetectTcAttach() == TcAttach::kTcx
                        ? ""
                        : ", and without tcx links (6.6+) cls_u32, act_skbedit and act_mirred") +

@@ -132,9 +132,9 @@ DoctorReport RunDoctor() {
       {"netem_path", netem_path.has_value(),
        !netem_path ? netem_path.error().message()
        : tcx ? "tcx bpf_redirect through a veth with netem (outbound) and an ifb + htb + netem "
-               "(inbound): a packet crossed each in a scratch netns"
-             : "ifb + htb + netem + clsact + u32/skbedit/mirred: a packet crossed it each way in a "
-               "scratch netns"});
+               "+ fq (inbound): a packet crossed each in a scratch netns"
+             : "ifb + htb + netem + fq + clsact + u32/skbedit/mirred: a packet crossed it each way "
+               "in a scratch netns"});
 
   // clock_skew: the uprobes are attached and a scratch process's clock read is checked.
   Result<void> uprobes = ProbeClockUprobe(false);

@@ -132,6 +132,7 @@ Result<void> ProbeNetemSupport() {
       if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
         return NlFail("netem qdisc", err, "sch_netem missing");
     }
+    if (auto d = AddDrainFq(sk->get(), *ifb, 1000, NLM_F_CREATE | NLM_F_EXCL); !d) return d;
     if (mode == TcAttach::kTcx) return ProbeTcxNetemPath(sk->get(), *lo, *ifb, spec);
     bpf_tc_hook hook{};
     hook.sz = sizeof(hook);

@@ -143,7 +143,14 @@ class DataPlaneCollector : public prometheus::Collectable {
         "reason",
         {{"rate_limit", MMC_STAT_EVENTS_SUPPRESSED}, {"ring_full", MMC_STAT_EVENTS_LOST}}));
 
-    if (s.netem) AppendNetem(*s.netem, out);
+    if (s.netem) {
+      AppendNetem(*s.netem, out);
+      out.push_back(SlotCounters(
+          s, "mm_chaos_netem_held_packets_total",
+          "Packets that, once a burst was over, waited for their flow's packets still in the "
+          "netem instead of overtaking them (released in order when those left)",
+          "scenario", {{"ws_lag", MMC_STAT_WS_LAG_HELD}}));
+    }
 
     if (s.memory_psi) {
       const MemoryPsi& p = *s.memory_psi;

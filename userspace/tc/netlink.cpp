@@ -240,9 +240,11 @@ Result<void> AddHtb(nl_sock* sk, int ifindex) {
   rtnl_htb_set_defcls(q.get(), 0);  // unclassified: HTB's direct queue, never shaped
   if (int err = rtnl_qdisc_add(sk, q.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
     return NlFail("rtnl_qdisc_add(htb on ifb)", err, "the kernel needs CONFIG_NET_SCH_HTB");
-  // Classes exist only to hold the netems: their rate is far above any link, so HTB never
-  // shapes; the delay is netem's alone.
-  for (uint32_t cls : {kRestClass, kWsClass}) {
+  // Classes exist only to hold the netems and the drain: their rate is far above any link, so
+  // HTB never shapes; the delay is netem's alone. The drain's lower priority: when a netem's
+  // packet and a drain packet are both due, HTB sends the netem's first (the drain waits for it).
+  for (auto [cls, prio] :
+       {std::pair{kRestClass, 0u}, std::pair{kWsClass, 0u}, std::pair{kDrainClass, 1u}}) {
     NlPtr<rtnl_class> c(rtnl_class_alloc());
     rtnl_tc_set_ifindex(TC_CAST(c.get()), ifindex);
     rtnl_tc_set_parent(TC_CAST(c.get()), kHtbHandle);
@@ -253,9 +255,37 @@ Result<void> AddHtb(nl_sock* sk, int ifindex) {
     rtnl_htb_set_quantum(c.get(), 200000);
     rtnl_htb_set_rbuffer(c.get(), 16 << 20);
     rtnl_htb_set_cbuffer(c.get(), 16 << 20);
+    rtnl_htb_set_prio(c.get(), prio);
     if (int err = rtnl_class_add(sk, c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
       return NlFail("rtnl_class_add(htb class on ifb)", err);
   }
+  return {};
+}
+
+// libnl has no fq module: the options are appended to the request it builds.
+Result<void> AddDrainFq(nl_sock* sk, int ifindex, uint32_t limit, int flags) {
+  NlPtr<rtnl_qdisc> q(rtnl_qdisc_alloc());
+  rtnl_tc_set_ifindex(TC_CAST(q.get()), ifindex);
+  rtnl_tc_set_parent(TC_CAST(q.get()), kDrainClass);
+  rtnl_tc_set_handle(TC_CAST(q.get()), TC_H_MIN(kDrainClass) << 16);
+  rtnl_tc_set_kind(TC_CAST(q.get()), "fq");
+  nl_msg* raw = nullptr;
+  if (int err = rtnl_qdisc_build_add_request(q.get(), flags, &raw); err < 0)
+    return NlFail("rtnl_qdisc_build_add_request(fq)", err);
+  std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg(raw, nlmsg_free);
+  nlattr* opts = nla_nest_start(msg.get(), TCA_OPTIONS);
+  // One flow may hold all of it; a packet past the horizon is sent then rather than dropped
+  // (the hold is at most 50 s: delay and jitter are at most 10 s each, jitter tables reach 4x).
+  if (!opts || nla_put_u32(msg.get(), TCA_FQ_PLIMIT, limit) < 0 ||
+      nla_put_u32(msg.get(), TCA_FQ_FLOW_PLIMIT, limit) < 0 ||
+      nla_put_u32(msg.get(), TCA_FQ_RATE_ENABLE, 0) < 0 ||
+      nla_put_u32(msg.get(), TCA_FQ_HORIZON, 120U * 1000 * 1000) < 0 ||
+      nla_put_u8(msg.get(), TCA_FQ_HORIZON_DROP, 0) < 0)
+    return NlFail("nla_put(fq options)", -NLE_NOMEM);
+  nla_nest_end(msg.get(), opts);
+  if (int err = nl_send_sync(sk, msg.release()); err < 0)
+    return NlFail("rtnl_qdisc_add(fq under the ifb's drain class)", err,
+                  "the kernel needs sch_fq (CONFIG_NET_SCH_FQ) for ws_lag's burst end");
   return {};
 }
 

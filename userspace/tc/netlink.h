@@ -64,8 +64,13 @@ Result<void> SetUp(const std::string& name, short extra = 0);
 Result<std::pair<int, int>> CreateBounce(nl_sock* sk, const std::string& in, const std::string& out,
                                          int iface, const NetemSpec& rest);
 
-// The ifb's htb root with the REST and WS classes.
+// The ifb's htb root with the REST, WS and drain classes.
 Result<void> AddHtb(nl_sock* sk, int ifindex);
+
+// The fq under the ifb's drain class (flags: NLM_F_CREATE | NLM_F_EXCL, or NLM_F_REPLACE):
+// ws_lag's packets that must not overtake their flow's delayed ones wait there until their
+// skb->tstamp (tc/steering.h).
+Result<void> AddDrainFq(nl_sock* sk, int ifindex, uint32_t limit, int flags);
 
 // u32 on the mark: clear the mark and redirect the packet to the ifb.
 Result<void> AddMarkRedirect(nl_sock* sk, int ifindex, uint32_t parent, uint32_t mark,

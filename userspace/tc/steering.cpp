@@ -68,6 +68,8 @@ Result<std::unique_ptr<Steering>> Steering::Install(
             "rtnl_qdisc_add(netem)", err,
             "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
     }
+    if (auto d = AddDrainFq(sock, *ifb, plan.ws.limit, NLM_F_CREATE | NLM_F_EXCL); !d)
+      return std::unexpected(d.error());
   }
 
   if (plan.attach == TcAttach::kTcx) {
@@ -182,6 +184,7 @@ Result<void> Steering::Update(const NetemSpec& rest, const NetemSpec& ws) {
     if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_REPLACE); err < 0)
       return NlFail("rtnl_qdisc_add(netem, replace)", err);
   }
+  if (auto d = AddDrainFq(sk->get(), ifb_ifindex_, ws.limit, NLM_F_REPLACE); !d) return d;
   for (int idx : bounce_ifindexes_) {
     auto q = NetemQdisc(idx, TC_H_ROOT, rest);
     if (!q) return std::unexpected(q.error());
@@ -211,6 +214,7 @@ Result<std::array<NetemStats, 2>> Steering::Stats() {
   if (bounce_ifindexes_.empty()) add(out[0], ifb_ifindex_, kRestClass);
   for (int idx : bounce_ifindexes_) add(out[0], idx, TC_H_ROOT);
   add(out[1], ifb_ifindex_, kWsClass);
+  add(out[1], ifb_ifindex_, kDrainClass);  // what waits for the netem once a burst is over
   return out;
 }
 

@@ -5,6 +5,7 @@
 //   engine socket ─(cgroup_skb: mark)─► tcx egress mmc_tc_egress: mark? bpf_redirect ─► bounce
 //     veth "a" (root netem) ─► veth "b", tcx ingress mmc_tc_bounce ─► bpf_redirect ─► iface egress
 //   tcx ingress mmc_tc_ingress: ws_lag? priority, bpf_redirect ─► ifb ─► HTB 1: ─► 1:20 netem
+//                                                  (a burst just ended: skb->tstamp) ─► 1:30 fq
 //   (outbound cannot use the ifb: it drops bpf_redirect-ed packets that were never received,
 //   see bpf/tc_egress.bpf.c)
 // clsact (older kernels):
@@ -55,6 +56,9 @@ inline constexpr uint16_t kPrioU32 = 0xc002;          // mark -> ifb
 inline constexpr uint32_t kHtbHandle = 0x00010000;    // 1:
 inline constexpr uint32_t kRestClass = 0x00010010;    // 1:10
 inline constexpr uint32_t kWsClass = 0x00010020;      // 1:20
+// 1:30, an fq: once a burst is over, a WebSocket flow's packets wait there, each until its
+// skb->tstamp, for the flow's messages still in the netem (bpf/tc_ingress.bpf.c, mmc_ws_lag).
+inline constexpr uint32_t kDrainClass = 0x00010030;
 
 // tcx: where the data plane's programs redirect, per target interface (0 = nowhere).
 struct TcxRoute {
