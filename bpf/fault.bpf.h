@@ -17,6 +17,20 @@
 #define MMC_NOW() bpf_ktime_get_coarse_ns()
 #endif
 
+/* A delay's drain (userspace/tc/steering.h): once a burst is over, a flow whose delayed packets
+ * may still be in the netem (until its delay_until_ns) sends its data through the drain's fq,
+ * timed to leave at that moment (EDT), so none overtakes them; and for a little past it, since
+ * the fq's timer may release the last held ones late, and a packet must still queue behind
+ * them (it leaves at once if they are gone). The delivery time, or 0: nothing to wait for. */
+#define MMC_DRAIN_GRACE_NS (5 * 1000000ULL)
+
+static __always_inline __u64 mmc_drain_time(__u32 drain_class, __u64 until, __u64 now)
+{
+	if (!drain_class || !until || now >= until + MMC_DRAIN_GRACE_NS)
+		return 0;
+	return until;
+}
+
 enum mmc_verdict {
 	MMC_SKIP = 0,
 	MMC_SHADOW = 1,

@@ -48,8 +48,9 @@ enum mmc_stat {
 	MMC_STAT_WSGAP_COUNT,
 	MMC_STAT_WSGAP_BUCKET0,     /* gaps <= MMC_WSGAP_BOUNDS_MS[i], not cumulative */
 	MMC_STAT_REQ_EVENTS_LOST = MMC_STAT_WSGAP_BUCKET0 + MMC_WSGAP_BUCKETS, /* mmc_requests full */
-	/* ws_lag: a burst was over, but the flow still had messages in the netem, so the packet
+	/* A delay's burst was over, but the flow still had packets in the netem, so the packet
 	 * waited for them (the drain class) instead of overtaking them. */
+	MMC_STAT_LAT_SPIKE_HELD,
 	MMC_STAT_WS_LAG_HELD,
 	/* + scenario: live decisions whose action did not take effect (a rewrite outside the
 	 * packet, a failed redirect or user-memory write): never counted as live injections. */
@@ -173,10 +174,12 @@ struct mmc_config {
 	 * count none of them; 0: the cgroup hooks do, by TLS record (op "request", status unknown:
 	 * latency and resets only). */
 	__u32 tls_accounting;
-	/* ws_lag: where a flow's packets wait for its messages still in the netem once a burst is
+	/* Per delay, where a flow's packets wait for its packets still in the netem once a burst is
 	 * over (HTB class of an fq that releases each at its skb->tstamp), and for how long after
 	 * the flow's last delayed packet one may still be there (delay + jitter + margin). */
-	__u32 ingress_drain_class;
+	__u32 egress_drain_class;  /* lat_spike */
+	__u32 ingress_drain_class; /* ws_lag */
+	__u64 lat_spike_hold_ns;
 	__u64 ws_lag_hold_ns;
 };
 
@@ -246,9 +249,10 @@ struct mmc_sk_tag {
 	__u32 resp_seq;
 	__u8 resp_code[3];
 	__u8 resp_judged;
-	/* ws_lag: until when a packet of this flow may still be in the netem (CLOCK_MONOTONIC):
-	 * until then no packet of the flow may overtake it. */
-	__u64 ws_lag_until_ns;
+	/* Until when a packet of this flow may still be in a delay's netem (CLOCK_MONOTONIC): until
+	 * then no packet of the flow may overtake it. lat_spike: what the engine sends on REST
+	 * flows; ws_lag: what it receives on WebSocket flows. */
+	__u64 delay_until_ns;
 };
 
 enum mmc_reason {

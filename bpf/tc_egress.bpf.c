@@ -4,7 +4,7 @@
  * only marks the engine's REST packets for lat_spike, and the interface's tcx egress program
  * sends marked packets on a detour through a veth pair that mmchaos owns:
  *
- *   iface tcx egress (mmc_tc_egress): mark? ─► bpf_redirect ─► veth "in" end: root netem
+ *   iface tcx egress (mmc_tc_egress): mark? ─► bpf_redirect ─► veth "in" end: htb, netem / fq
  *     ─► veth far end, tcx ingress (mmc_tc_bounce) ─► bpf_redirect ─► iface egress, as it was
  *
  * Why not the ifb, as inbound: ifb sends a packet back out of skb->skb_iif and drops packets

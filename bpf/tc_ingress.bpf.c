@@ -156,7 +156,8 @@ static __always_inline int mmc_ws_steer(struct __sk_buff *skb, const struct mmc_
  * TCP would drop the late originals as old (PAWS), stalling the stream until a retransmission
  * timeout. So until the flow's last delayed packet has left, its packets wait in the drain
  * class, an fq that releases each no sooner than its skb->tstamp (EDT): the moment that last one
- * leaves. A burst's end then drains the flow in order, as a path whose latency drops does.
+ * leaves (mmc_drain_time). A burst's end then drains the flow in order, as a path whose latency
+ * drops does.
  * On clsact a packet that already carries someone's mark is left alone (the filter matches
  * marks), and not counted. */
 static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_config *cfg,
@@ -175,12 +176,12 @@ static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_co
 	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE) {
 		ok = mmc_ws_steer(skb, cfg, ifb, cfg->ingress_class);
 		if (ok)
-			tag->ws_lag_until_ns = now + cfg->ws_lag_hold_ns;
+			tag->delay_until_ns = now + cfg->ws_lag_hold_ns;
 		mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie, ok);
 	} else {
-		until = tag->ws_lag_until_ns;
-		if (!cfg->ingress_drain_class || until <= now)
-		return TC_ACT_UNSPEC;
+		until = mmc_drain_time(cfg->ingress_drain_class, tag->delay_until_ns, now);
+		if (!until)
+			return TC_ACT_UNSPEC;
 		/* The helper marks the time as a delivery time (EDT), which the redirect and the
 		 * ifb keep, and which the stack clears before the engine's socket sees it. */
 		if (bpf_skb_set_tstamp(skb, until, BPF_SKB_TSTAMP_DELIVERY_MONO))
@@ -189,9 +190,7 @@ static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_co
 		if (ok)
 			mmc_count(MMC_STAT_WS_LAG_HELD);
 	}
-	if (!ok)
-	return TC_ACT_UNSPEC;
-	return ifb ? TC_ACT_REDIRECT : TC_ACT_UNSPEC;
+	return ok && ifb ? TC_ACT_REDIRECT : TC_ACT_UNSPEC;
 }
 
 static __always_inline int mmc_ws_segment(struct __sk_buff *skb, const struct mmc_config *cfg,

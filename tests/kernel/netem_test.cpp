@@ -144,6 +144,20 @@ struct NetemScene {
     return s;
   }
 
+  // A stream of requests on one connection (StreamClient) from a process in cg.
+  std::vector<TimedSample> Stream(const Cgroup& cg, uint16_t port, uint32_t ms,
+                                  uint32_t interval_us) {
+    Pipe p = MakePipe();
+    EXPECT_TRUE(p.read);
+    std::string ip = topo.exchange_ip;
+    Child c(cg, topo.engine,
+            [&] { return StreamClient(ip.c_str(), port, ms, interval_us, p.write.get()); });
+    p.write.reset();
+    auto s = ReadSamples(p.read.get());
+    EXPECT_EQ(c.Wait(), 0);
+    return s;
+  }
+
   std::string Snapshot() const {
     return Capture("ip netns exec " + topo.engine.name() + " tc -j qdisc show") + "\n" +
            Capture("ip -n " + topo.engine.name() + " -j link show");
@@ -253,6 +267,50 @@ TEST(Netem, LatSpikeDelaysRestRoundTripsOnlyInBursts) {
   EXPECT_GE(Scraped(body, "mm_chaos_netem_backlog_packets", R"(scenario="ws_lag")"), 0) << body;
 }
 
+// A stream sampled for 5 s across a burst's end (2 s on, 2 s off from epoch), printed sample by
+// sample (sent at, ms into the period : ms) with the receiver's TCP counters. Its on-phase median
+// is the delay (+-10%), its off-phase one under 5 ms; every sample from 500 ms into a burst
+// (its first ones wait for the sender's window to grow to the delay) through the off-phase is
+// at most bound_ms: one sent just after the burst waits for those still in the netem, at most
+// the delay; the receiver's TCP dropped nothing as old (PAWS: what overtaking caused); and the
+// exporter counted packets held in order and no drop.
+void ExpectInOrderAcrossABurstEnd(const std::vector<TimedSample>& samples, uint64_t epoch,
+                                  const std::string& scenario, double delay_ms, double bound_ms,
+                                  const NetNs& receiver) {
+  std::vector<double> on, off;
+  ByPhase(samples, epoch, 2, 2, 250, &on, &off);
+  ASSERT_GT(on.size(), 30u);
+  ASSERT_GT(off.size(), 30u);
+  const uint64_t period = 4'000'000'000ull;
+  std::printf("%s %.0f ms, samples as sent-at-ms-into-period:ms:", scenario.c_str(), delay_ms);
+  for (const auto& x : samples)
+    if (x.sent_ns >= epoch)
+      std::printf(" %llu:%.0f",
+                  static_cast<unsigned long long>((x.sent_ns - epoch) % period / 1000000),
+                  static_cast<double>(x.value_ns) / 1e6);
+  std::printf("\non-phase median %.1f ms (%zu), off-phase median %.1f ms (%zu)\n", Median(on),
+              on.size(), Median(off), off.size());
+  const std::string nstat = Capture("ip netns exec " + receiver.name() + " nstat -az");
+  std::printf("receiver's TCP counters:");
+  for (const char* c : {"TcpExtPAWSEstab", "TcpExtTCPOFOQueue", "TcpRetransSegs"})
+    std::printf(" %s %lld", c, NstatCounter(nstat, c));
+  std::printf("\n");
+  EXPECT_NEAR(Median(on), delay_ms, delay_ms / 10);
+  EXPECT_LT(Median(off), 5.0);
+  for (const auto& x : samples) {
+    if (x.sent_ns < epoch) continue;
+    const uint64_t in = (x.sent_ns - epoch) % period;
+    if (in < 500'000'000ull) continue;
+    EXPECT_LE(static_cast<double>(x.value_ns) / 1e6, bound_ms)
+        << "sent " << in / 1000000 << " ms into the period (burst 0-2000 ms): a stall";
+  }
+  EXPECT_EQ(NstatCounter(nstat, "TcpExtPAWSEstab"), 0) << "retransmissions overtook originals";
+  const std::string body = Scrape(TestPort(1));
+  const std::string label = "scenario=\"" + scenario + "\"";
+  EXPECT_GT(Scraped(body, "mm_chaos_netem_held_packets_total", label), 0) << body;
+  EXPECT_EQ(Scraped(body, "mm_chaos_netem_drops_total", label), 0) << body;
+}
+
 TEST(Netem, WsLagDelaysInboundMessagesOnlyInBursts) {
   REQUIRE_NETEM();
   NetemScene s;
@@ -261,53 +319,32 @@ TEST(Netem, WsLagDelaysInboundMessagesOnlyInBursts) {
   ASSERT_NE(epoch, 0u);
   // 5 s of 50 ticks a second: the rest of the first burst, an off-phase, part of the second.
   auto ticks = s.Ticks(s.target, 5000);
-  std::vector<double> on, off;
-  ByPhase(ticks, epoch, 2, 2, 250, &on, &off);
-  ASSERT_GT(on.size(), 30u);
-  ASSERT_GT(off.size(), 30u);
-  // Each tick by when it was sent (ms into its phase) and how late it came, for a failure's log.
-  const uint64_t period = 4'000'000'000ull;
-  std::printf("ws_lag 200 ms, ticks as sent-at-ms-into-period:late-ms:");
-  for (const auto& x : ticks)
-    if (x.sent_ns >= epoch)
-      std::printf(" %llu:%.0f",
-                  static_cast<unsigned long long>((x.sent_ns - epoch) % period / 1000000),
-                  static_cast<double>(x.value_ns) / 1e6);
-  std::printf("\non-phase median %.1f ms (%zu), off-phase median %.1f ms (%zu)\n", Median(on),
-              on.size(), Median(off), off.size());
-  // For a failure's log, the engine's TCP counters. Before the drain class, ticks sent in a
-  // burst's last ~180 ms came 450-650 ms late in 3 of 12 runs of the 6.1 lane: ticks sent after
-  // the burst overtook those still in the netem, the exchange retransmitted, and the engine's TCP
-  // dropped the late originals as old (TcpExtPAWSEstab 3-10 every run), stalling the stream
-  // until a retransmission timeout.
-  const std::string nstat = Capture("ip netns exec " + s.topo.engine.name() + " nstat -az");
-  std::printf("engine netns, TCP counters:");
-  for (const char* c : {"TcpExtPAWSEstab", "TcpExtTCPOFOQueue", "TcpRetransSegs"})
-    std::printf(" %s %lld", c, NstatCounter(nstat, c));
-  std::printf("\n");
-  // Every tick, not just the median: from 500 ms into a burst (its first ticks wait for the
-  // exchange's window to grow to the lag, docs/ARCHITECTURE.md) through the off-phase, none is
-  // more than the lag late (+10%, and 40 ms for the emulated CPU). A tick sent just after a burst
-  // waits for those still in the netem: at most the lag.
-  for (const auto& x : ticks) {
-    if (x.sent_ns < epoch) continue;
-    const uint64_t in = (x.sent_ns - epoch) % period;
-    if (in < 500'000'000ull) continue;
-    EXPECT_LE(static_cast<double>(x.value_ns) / 1e6, 260.0)
-        << "a tick sent " << in / 1000000 << " ms into the period (burst 0-2000 ms) stalled";
-  }
-  EXPECT_EQ(NstatCounter(nstat, "TcpExtPAWSEstab"), 0) << "the exchange's retransmissions "
-                                                          "overtook delayed originals";
-  const std::string body = Scrape(TestPort(1));
-  EXPECT_GT(Scraped(body, "mm_chaos_netem_held_packets_total", R"(scenario="ws_lag")"), 0) << body;
-  EXPECT_EQ(Scraped(body, "mm_chaos_netem_drops_total", R"(scenario="ws_lag")"), 0) << body;
-  EXPECT_NEAR(Median(on), 200.0, 20.0);
-  EXPECT_LT(Median(off), 5.0);
+  // Before the drain classes, ticks sent in a burst's last ~180 ms came 450-650 ms late in 3 of
+  // 12 runs of the 6.1 lane: ticks sent after the burst overtook those still in the netem, the
+  // exchange retransmitted, and the engine's TCP dropped the late originals as old
+  // (TcpExtPAWSEstab 3-10 every run), stalling the stream until a retransmission timeout.
+  ExpectInOrderAcrossABurstEnd(ticks, epoch, "ws_lag", 200.0, 260.0, s.topo.engine);
   auto sib = s.Ticks(s.sibling, 1000);  // in a burst or not: undelayed
   std::vector<double> sv;
   for (auto& x : sib) sv.push_back(static_cast<double>(x.value_ns) / 1e6);
   EXPECT_LT(Median(sv), 5.0) << "a sibling cgroup's stream from the same endpoint";
   EXPECT_GT(StatusInjections(StatusFor(s.target.path()), "ws_lag", "live"), 0u);
+}
+
+// lat_spike on a stream of requests that does not wait for answers (HTTP/2-like), across a
+// burst's end: the requests sent just after it wait for those still in the netem instead of
+// overtaking them (the exchange's TCP would SACK them, the engine retransmit the held ones, and
+// the exchange drop the late originals as old: a stall until a retransmission timeout, as
+// ws_lag's stream had). Every request from 500 ms into a burst through the off-phase is at most
+// the spike late, and the exchange's TCP drops nothing as old.
+TEST(Netem, LatSpikeKeepsAStreamOfRequestsInOrderAtABurstsEnd) {
+  REQUIRE_NETEM();
+  NetemScene s;
+  auto ctl = s.Start({.lat_ms = 100, .on_sec = 2, .off_sec = 2});
+  uint64_t epoch = Epoch(s.target.path());
+  ASSERT_NE(epoch, 0u);
+  auto stream = s.Stream(s.target, s.rest_port, 5000, 20000);
+  ExpectInOrderAcrossABurstEnd(stream, epoch, "lat_spike", 100.0, 150.0, s.topo.exchange);
 }
 
 TEST(Netem, ShadowModeDelaysNothingAndCounts) {

@@ -295,6 +295,45 @@ int TickClient(const char* ip, uint16_t port, uint32_t duration_ms, int out_fd) 
   return 0;
 }
 
+int StreamClient(const char* ip, uint16_t port, uint32_t duration_ms, uint32_t interval_us,
+                 int out_fd) {
+  UniqueFd conn = Connect(ip, port);
+  if (!conn) return 1;
+  const int fd = conn.get();
+  const uint64_t interval = static_cast<uint64_t>(interval_us) * 1000ULL;
+  const uint64_t end = MonoNs() + static_cast<uint64_t>(duration_ms) * 1000000ULL;
+  const uint64_t give_up = end + 10'000'000'000ULL;  // every echo back within 10 s of the end
+  uint64_t next = MonoNs(), sent = 0, echoed = 0;
+  char buf[4096];
+  size_t have = 0;
+  while (next < end || echoed < sent) {
+    uint64_t now = MonoNs();
+    if (now > give_up) return 1;
+    if (next < end && now >= next) {
+      uint64_t msg[2] = {sent++, now};
+      if (!WriteAll(fd, msg, sizeof(msg))) return 1;
+      next += interval;
+      continue;
+    }
+    int wait_ms = next < end ? static_cast<int>((next - now) / 1000000ULL) : 100;
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, wait_ms) <= 0) continue;
+    ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+    if (n <= 0) return 1;
+    have += static_cast<size_t>(n);
+    size_t off = 0;
+    for (; have - off >= 16; off += 16, ++echoed) {
+      uint64_t msg[2];
+      std::memcpy(msg, buf + off, sizeof(msg));
+      TimedSample s{msg[1], MonoNs() - msg[1]};
+      if (!WriteAll(out_fd, &s, sizeof(s))) return 1;
+    }
+    std::memmove(buf, buf + off, have - off);
+    have -= off;
+  }
+  return 0;
+}
+
 std::vector<TimedSample> ReadSamples(int fd) {
   std::vector<TimedSample> out;
   TimedSample s{};

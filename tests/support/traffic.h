@@ -109,6 +109,11 @@ UniqueFd ListenOn(UniqueFd fd, const char* ip, uint16_t port);
 // sample written to out_fd; TickClient reads messages for duration_ms.
 int RttClient(const char* ip, uint16_t port, uint32_t count, uint32_t gap_us, int out_fd);
 int TickClient(const char* ip, uint16_t port, uint32_t duration_ms, int out_fd);
+// A stream on one connection to an echo server: a timestamped 16-byte message every
+// interval_us for duration_ms, sent without waiting for the echoes; each echo's round trip is a
+// sample (an HTTP/2-like flow of requests, or a WebSocket's sends).
+int StreamClient(const char* ip, uint16_t port, uint32_t duration_ms, uint32_t interval_us,
+                 int out_fd);
 
 // Reads every sample a client wrote until EOF.
 std::vector<TimedSample> ReadSamples(int fd);

@@ -37,12 +37,15 @@ TEST(KernelConfig, CarriesScheduleModesAndRollout) {
   EXPECT_EQ(k.rollout_threshold, ProbabilityThreshold(0.1));
 }
 
-// ws_lag: the drain class and how long a flow may still have a packet in the netem after its
-// last delayed one (the lag, the jitter's reach, 1 ms); nothing of it without ws_lag.
-TEST(KernelConfig, WsLagCarriesItsClassesAndHoldTime) {
+// Each delay: its netem class, its drain class and how long a flow may still have a packet in
+// the netem after its last delayed one (the delay, the jitter's reach, 1 ms); none without it.
+TEST(KernelConfig, DelaysCarryTheirClassesAndHoldTimes) {
   Config c;
   c.chaos.lat_spike_ms = 100;
   mmc_config none = ToKernelConfig(c, 0, 0);
+  EXPECT_EQ(none.egress_class, 0x10010u);
+  EXPECT_EQ(none.egress_drain_class, 0x10011u);
+  EXPECT_EQ(none.lat_spike_hold_ns, 101000000u);
   EXPECT_EQ(none.ingress_class, 0u);
   EXPECT_EQ(none.ingress_drain_class, 0u);
   EXPECT_EQ(none.ws_lag_hold_ns, 0u);
@@ -50,7 +53,7 @@ TEST(KernelConfig, WsLagCarriesItsClassesAndHoldTime) {
   mmc_config k = ToKernelConfig(c, 0, 0);
   EXPECT_EQ(k.prob[MMC_SCN_WS_LAG], MMC_P_ONE);
   EXPECT_EQ(k.ingress_class, 0x10020u);
-  EXPECT_EQ(k.ingress_drain_class, 0x10030u);
+  EXPECT_EQ(k.ingress_drain_class, 0x10021u);
   EXPECT_EQ(k.ws_lag_hold_ns, 201000000u);
   c.netem.jitter_ms = 10;
   EXPECT_EQ(ToKernelConfig(c, 0, 0).ws_lag_hold_ns, 211000000u) << "uniform: +-jitter";

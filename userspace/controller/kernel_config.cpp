@@ -16,14 +16,13 @@ namespace mmchaos {
 
 namespace {
 
-// How long after a flow's last delayed WebSocket packet one may still be in the netem: the delay,
-// the jitter's reach (uniform: +-jitter; netem's normal and pareto tables reach about four
-// times that), and 1 ms for the moment between this hook and netem's enqueue.
-uint64_t WsLagHoldNs(const Config& cfg) {
-  const NetemSection& n = cfg.netem;
+// How long after a flow's last delayed packet one may still be in the netem: the delay, the
+// jitter's reach (uniform: +-jitter; netem's normal and pareto tables reach about four times
+// that), and 1 ms for the moment between the hook and netem's enqueue.
+uint64_t DelayHoldNs(int delay_ms, const NetemSection& n) {
   const uint64_t reach = n.distribution == NetemDistribution::kUniform ? 1 : 4;
-  const uint64_t ms = static_cast<uint64_t>(cfg.chaos.ws_lag_ms) +
-                      reach * static_cast<uint64_t>(n.jitter_ms) + 1;
+  const uint64_t ms =
+      static_cast<uint64_t>(delay_ms) + reach * static_cast<uint64_t>(n.jitter_ms) + 1;
   return ms * 1000000ULL;
 }
 
@@ -115,13 +114,15 @@ mmc_config ToKernelConfig(const Config& cfg, uint64_t epoch_ns, uint32_t seed) {
     k.prob[MMC_SCN_LAT_SPIKE] = MMC_P_ONE;
     k.egress_mark = kMarkEgress;
     k.egress_class = kRestClass;
+    k.egress_drain_class = kRestDrainClass;
+    k.lat_spike_hold_ns = DelayHoldNs(cfg.chaos.lat_spike_ms, cfg.netem);
   }
   if (cfg.chaos.ws_lag_ms > 0) {
     k.prob[MMC_SCN_WS_LAG] = MMC_P_ONE;
     k.ingress_mark = kMarkIngress;
     k.ingress_class = kWsClass;
-    k.ingress_drain_class = kDrainClass;
-    k.ws_lag_hold_ns = WsLagHoldNs(cfg);
+    k.ingress_drain_class = kWsDrainClass;
+    k.ws_lag_hold_ns = DelayHoldNs(cfg.chaos.ws_lag_ms, cfg.netem);
   }
   // Every configured clock read of the engine is skewed while a burst is on.
   if (cfg.chaos.clock_skew_ms != 0) {

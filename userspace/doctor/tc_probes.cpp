@@ -100,7 +100,8 @@ Result<void> ProbeTcxNetemPath(nl_sock* sk, int lo, int ifb, const NetemSpec& sp
     keep.push_back(std::move(*prog));
     keep.push_back(std::move(*link));
   }
-  if (auto sent = SendThroughNetem(kMarkEgress, 0, "tcx bpf_redirect into a veth with netem");
+  if (auto sent =
+          SendThroughNetem(kMarkEgress, kRestClass, "tcx bpf_redirect into a veth with netem");
       !sent)
     return sent;
   return SendThroughNetem(kMarkIngress, kWsClass, "tcx bpf_redirect into an ifb with netem");
@@ -124,15 +125,13 @@ Result<void> ProbeNetemSupport() {
     if (!lo) return std::unexpected(lo.error());
     auto ifb = CreateIfb(sk->get(), "mmcprobe0");
     if (!ifb) return std::unexpected(ifb.error());
-    if (auto h = AddHtb(sk->get(), *ifb); !h) return std::unexpected(h.error());
+    if (auto h = AddHtb(sk->get(), *ifb, {kRestClass, kWsClass}); !h)
+      return std::unexpected(h.error());
     const NetemSpec spec{kProbeDelayMs, 0, 0, "uniform", 0, 0, 1000};
     for (uint32_t cls : {kRestClass, kWsClass}) {
-      auto q = NetemQdisc(*ifb, cls, spec);
-      if (!q) return std::unexpected(q.error());
-      if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
-        return NlFail("netem qdisc", err, "sch_netem missing");
+      if (auto d = SetDelayClass(sk->get(), *ifb, cls, spec, NLM_F_CREATE | NLM_F_EXCL); !d)
+        return d;
     }
-    if (auto d = AddDrainFq(sk->get(), *ifb, 1000, NLM_F_CREATE | NLM_F_EXCL); !d) return d;
     if (mode == TcAttach::kTcx) return ProbeTcxNetemPath(sk->get(), *lo, *ifb, spec);
     bpf_tc_hook hook{};
     hook.sz = sizeof(hook);

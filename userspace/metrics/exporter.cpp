@@ -149,7 +149,7 @@ class DataPlaneCollector : public prometheus::Collectable {
           s, "mm_chaos_netem_held_packets_total",
           "Packets that, once a burst was over, waited for their flow's packets still in the "
           "netem instead of overtaking them (released in order when those left)",
-          "scenario", {{"ws_lag", MMC_STAT_WS_LAG_HELD}}));
+          "scenario", {{"lat_spike", MMC_STAT_LAT_SPIKE_HELD}, {"ws_lag", MMC_STAT_WS_LAG_HELD}}));
     }
 
     if (s.memory_psi) {

@@ -191,9 +191,9 @@ Result<void> SetUp(const std::string& name, short extra) {
   return {};
 }
 
-// The bounce veth pair for outbound delays with tcx: `in` holds the REST netem as its root qdisc,
-// `out` is where packets come back out. Both up, no ARP, the interface's MTU (a larger packet
-// would be dropped on the way through). Returns their ifindexes.
+// The bounce veth pair for outbound delays with tcx: `in` holds an htb with the REST netem and its
+// drain, `out` is where packets come back out. Both up, no ARP, the interface's MTU (a larger
+// packet would be dropped on the way through). Returns their ifindexes.
 Result<std::pair<int, int>> CreateBounce(nl_sock* sk, const std::string& in, const std::string& out,
                                          int iface, const NetemSpec& rest) {
   rtnl_link* raw = nullptr;
@@ -223,15 +223,13 @@ Result<std::pair<int, int>> CreateBounce(nl_sock* sk, const std::string& in, con
   if (!in_idx) return std::unexpected(in_idx.error());
   auto out_idx = IfIndex(sk, out);
   if (!out_idx) return std::unexpected(out_idx.error());
-  auto q = NetemQdisc(*in_idx, TC_H_ROOT, rest);
-  if (!q) return std::unexpected(q.error());
-  if (int err = rtnl_qdisc_add(sk, q->get(), NLM_F_CREATE | NLM_F_REPLACE); err < 0)
-    return NlFail("rtnl_qdisc_add(netem on " + in + ")", err,
-                  "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
+  if (auto h = AddHtb(sk, *in_idx, {kRestClass}); !h) return std::unexpected(h.error());
+  if (auto d = SetDelayClass(sk, *in_idx, kRestClass, rest, NLM_F_CREATE | NLM_F_EXCL); !d)
+    return std::unexpected(d.error());
   return std::pair{*in_idx, *out_idx};
 }
 
-Result<void> AddHtb(nl_sock* sk, int ifindex) {
+Result<void> AddHtb(nl_sock* sk, int ifindex, std::initializer_list<uint32_t> delay_classes) {
   NlPtr<rtnl_qdisc> q(rtnl_qdisc_alloc());
   rtnl_tc_set_ifindex(TC_CAST(q.get()), ifindex);
   rtnl_tc_set_parent(TC_CAST(q.get()), TC_H_ROOT);
@@ -239,43 +237,47 @@ Result<void> AddHtb(nl_sock* sk, int ifindex) {
   rtnl_tc_set_kind(TC_CAST(q.get()), "htb");
   rtnl_htb_set_defcls(q.get(), 0);  // unclassified: HTB's direct queue, never shaped
   if (int err = rtnl_qdisc_add(sk, q.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
-    return NlFail("rtnl_qdisc_add(htb on ifb)", err, "the kernel needs CONFIG_NET_SCH_HTB");
-  // Classes exist only to hold the netems and the drain: their rate is far above any link, so
-  // HTB never shapes; the delay is netem's alone. The drain's lower priority: when a netem's
-  // packet and a drain packet are both due, HTB sends the netem's first (the drain waits for it).
-  for (auto [cls, prio] :
-       {std::pair{kRestClass, 0u}, std::pair{kWsClass, 0u}, std::pair{kDrainClass, 1u}}) {
-    NlPtr<rtnl_class> c(rtnl_class_alloc());
-    rtnl_tc_set_ifindex(TC_CAST(c.get()), ifindex);
-    rtnl_tc_set_parent(TC_CAST(c.get()), kHtbHandle);
-    rtnl_tc_set_handle(TC_CAST(c.get()), cls);
-    rtnl_tc_set_kind(TC_CAST(c.get()), "htb");
-    rtnl_htb_set_rate64(c.get(), 100ULL * 1000 * 1000 * 1000 / 8);  // 100 Gbit/s
-    rtnl_htb_set_ceil64(c.get(), 100ULL * 1000 * 1000 * 1000 / 8);
-    rtnl_htb_set_quantum(c.get(), 200000);
-    rtnl_htb_set_rbuffer(c.get(), 16 << 20);
-    rtnl_htb_set_cbuffer(c.get(), 16 << 20);
-    rtnl_htb_set_prio(c.get(), prio);
-    if (int err = rtnl_class_add(sk, c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
-      return NlFail("rtnl_class_add(htb class on ifb)", err);
+    return NlFail("rtnl_qdisc_add(htb)", err, "the kernel needs CONFIG_NET_SCH_HTB");
+  // Classes exist only to hold the netems and their drains: their rate is far above any link,
+  // so HTB never shapes; the delay is netem's alone. A drain's lower priority: when a netem's
+  // packet and a drain's are both due, HTB sends the netem's first (the drain waits for it).
+  for (uint32_t delay : delay_classes) {
+    for (auto [cls, prio] : {std::pair{delay, 0u}, std::pair{DrainOf(delay), 1u}}) {
+      NlPtr<rtnl_class> c(rtnl_class_alloc());
+      rtnl_tc_set_ifindex(TC_CAST(c.get()), ifindex);
+      rtnl_tc_set_parent(TC_CAST(c.get()), kHtbHandle);
+      rtnl_tc_set_handle(TC_CAST(c.get()), cls);
+      rtnl_tc_set_kind(TC_CAST(c.get()), "htb");
+      rtnl_htb_set_rate64(c.get(), 100ULL * 1000 * 1000 * 1000 / 8);  // 100 Gbit/s
+      rtnl_htb_set_ceil64(c.get(), 100ULL * 1000 * 1000 * 1000 / 8);
+      rtnl_htb_set_quantum(c.get(), 200000);
+      rtnl_htb_set_rbuffer(c.get(), 16 << 20);
+      rtnl_htb_set_cbuffer(c.get(), 16 << 20);
+      rtnl_htb_set_prio(c.get(), prio);
+      if (int err = rtnl_class_add(sk, c.get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
+        return NlFail("rtnl_class_add(htb class)", err);
+    }
   }
   return {};
 }
 
+namespace {
+
 // libnl has no fq module: the options are appended to the request it builds.
-Result<void> AddDrainFq(nl_sock* sk, int ifindex, uint32_t limit, int flags) {
+Result<void> AddDrainFq(nl_sock* sk, int ifindex, uint32_t cls, uint32_t limit, int flags) {
   NlPtr<rtnl_qdisc> q(rtnl_qdisc_alloc());
   rtnl_tc_set_ifindex(TC_CAST(q.get()), ifindex);
-  rtnl_tc_set_parent(TC_CAST(q.get()), kDrainClass);
-  rtnl_tc_set_handle(TC_CAST(q.get()), TC_H_MIN(kDrainClass) << 16);
+  rtnl_tc_set_parent(TC_CAST(q.get()), cls);
+  rtnl_tc_set_handle(TC_CAST(q.get()), TC_H_MIN(cls) << 16);
   rtnl_tc_set_kind(TC_CAST(q.get()), "fq");
   nl_msg* raw = nullptr;
   if (int err = rtnl_qdisc_build_add_request(q.get(), flags, &raw); err < 0)
     return NlFail("rtnl_qdisc_build_add_request(fq)", err);
   std::unique_ptr<nl_msg, void (*)(nl_msg*)> msg(raw, nlmsg_free);
   nlattr* opts = nla_nest_start(msg.get(), TCA_OPTIONS);
-  // One flow may hold all of it; a packet past the horizon is sent then rather than dropped
-  // (the hold is at most 50 s: delay and jitter are at most 10 s each, jitter tables reach 4x).
+  // One flow may hold all of it, unpaced; a packet past the horizon is sent then rather than
+  // dropped (the hold is at most 50 s: delay and jitter are at most 10 s each, jitter tables
+  // reach 4x).
   if (!opts || nla_put_u32(msg.get(), TCA_FQ_PLIMIT, limit) < 0 ||
       nla_put_u32(msg.get(), TCA_FQ_FLOW_PLIMIT, limit) < 0 ||
       nla_put_u32(msg.get(), TCA_FQ_RATE_ENABLE, 0) < 0 ||
@@ -284,9 +286,21 @@ Result<void> AddDrainFq(nl_sock* sk, int ifindex, uint32_t limit, int flags) {
     return NlFail("nla_put(fq options)", -NLE_NOMEM);
   nla_nest_end(msg.get(), opts);
   if (int err = nl_send_sync(sk, msg.release()); err < 0)
-    return NlFail("rtnl_qdisc_add(fq under the ifb's drain class)", err,
-                  "the kernel needs sch_fq (CONFIG_NET_SCH_FQ) for ws_lag's burst end");
+    return NlFail("rtnl_qdisc_add(fq)", err,
+                  "the kernel needs sch_fq (CONFIG_NET_SCH_FQ): it keeps a delayed flow in order "
+                  "when a burst ends");
   return {};
+}
+
+}  // namespace
+
+Result<void> SetDelayClass(nl_sock* sk, int ifindex, uint32_t cls, const NetemSpec& n, int flags) {
+  auto q = NetemQdisc(ifindex, cls, n);
+  if (!q) return std::unexpected(q.error());
+  if (int err = rtnl_qdisc_add(sk, q->get(), flags); err < 0)
+    return NlFail("rtnl_qdisc_add(netem)", err,
+                  "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
+  return AddDrainFq(sk, ifindex, DrainOf(cls), n.limit, flags);
 }
 
 // u32 on the mark: clear the mark (so the packet is ours only once and the engine never sees

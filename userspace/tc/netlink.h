@@ -12,6 +12,7 @@
 #include <netlink/route/qdisc.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -59,18 +60,17 @@ Result<int> CreateIfb(nl_sock* sk, const std::string& name);
 // Sets a device up (plus extra flags), as `ip link set DEV up` does.
 Result<void> SetUp(const std::string& name, short extra = 0);
 
-// The bounce veth pair for outbound delays with tcx: `in` holds the REST netem as its root qdisc,
-// `out` is where packets come back out. Returns their ifindexes.
+// The bounce veth pair for outbound delays with tcx: `in` holds an htb with the REST netem and
+// its drain, `out` is where packets come back out. Returns their ifindexes.
 Result<std::pair<int, int>> CreateBounce(nl_sock* sk, const std::string& in, const std::string& out,
                                          int iface, const NetemSpec& rest);
 
-// The ifb's htb root with the REST, WS and drain classes.
-Result<void> AddHtb(nl_sock* sk, int ifindex);
+// An htb root (1:) with, for each delay class, that class and its drain (DrainOf).
+Result<void> AddHtb(nl_sock* sk, int ifindex, std::initializer_list<uint32_t> delay_classes);
 
-// The fq under the ifb's drain class (flags: NLM_F_CREATE | NLM_F_EXCL, or NLM_F_REPLACE):
-// ws_lag's packets that must not overtake their flow's delayed ones wait there until their
-// skb->tstamp (tc/steering.h).
-Result<void> AddDrainFq(nl_sock* sk, int ifindex, uint32_t limit, int flags);
+// A delay class's netem (n) and its drain's fq (tc/steering.h), made (NLM_F_CREATE |
+// NLM_F_EXCL) or replaced (NLM_F_REPLACE) under the device's htb.
+Result<void> SetDelayClass(nl_sock* sk, int ifindex, uint32_t cls, const NetemSpec& n, int flags);
 
 // u32 on the mark: clear the mark and redirect the packet to the ifb.
 Result<void> AddMarkRedirect(nl_sock* sk, int ifindex, uint32_t parent, uint32_t mark,

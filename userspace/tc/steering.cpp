@@ -59,17 +59,11 @@ Result<std::unique_ptr<Steering>> Steering::Install(
     }
     ifb_ifindex = *ifb;
     st->ifb_ifindex_ = *ifb;
-    if (auto h = AddHtb(sock, *ifb); !h) return std::unexpected(h.error());
+    if (auto h = AddHtb(sock, *ifb, {kRestClass, kWsClass}); !h) return std::unexpected(h.error());
     for (auto [cls, spec] : {std::pair{kRestClass, &plan.rest}, std::pair{kWsClass, &plan.ws}}) {
-      auto q = NetemQdisc(*ifb, cls, *spec);
-      if (!q) return std::unexpected(q.error());
-      if (int err = rtnl_qdisc_add(sock, q->get(), NLM_F_CREATE | NLM_F_EXCL); err < 0)
-        return NlFail(
-            "rtnl_qdisc_add(netem)", err,
-            "this kernel has no sch_netem: `mmchaos doctor` says which scenarios need it");
+      if (auto d = SetDelayClass(sock, *ifb, cls, *spec, NLM_F_CREATE | NLM_F_EXCL); !d)
+        return std::unexpected(d.error());
     }
-    if (auto d = AddDrainFq(sock, *ifb, plan.ws.limit, NLM_F_CREATE | NLM_F_EXCL); !d)
-      return std::unexpected(d.error());
   }
 
   if (plan.attach == TcAttach::kTcx) {
@@ -179,17 +173,10 @@ Result<void> Steering::Update(const NetemSpec& rest, const NetemSpec& ws) {
   auto sk = RouteSocket();
   if (!sk) return std::unexpected(sk.error());
   for (auto [cls, spec] : {std::pair{kRestClass, &rest}, std::pair{kWsClass, &ws}}) {
-    auto q = NetemQdisc(ifb_ifindex_, cls, *spec);
-    if (!q) return std::unexpected(q.error());
-    if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_REPLACE); err < 0)
-      return NlFail("rtnl_qdisc_add(netem, replace)", err);
+    if (auto d = SetDelayClass(sk->get(), ifb_ifindex_, cls, *spec, NLM_F_REPLACE); !d) return d;
   }
-  if (auto d = AddDrainFq(sk->get(), ifb_ifindex_, ws.limit, NLM_F_REPLACE); !d) return d;
   for (int idx : bounce_ifindexes_) {
-    auto q = NetemQdisc(idx, TC_H_ROOT, rest);
-    if (!q) return std::unexpected(q.error());
-    if (int err = rtnl_qdisc_add(sk->get(), q->get(), NLM_F_REPLACE); err < 0)
-      return NlFail("rtnl_qdisc_add(netem on the bounce veth, replace)", err);
+    if (auto d = SetDelayClass(sk->get(), idx, kRestClass, rest, NLM_F_REPLACE); !d) return d;
   }
   return {};
 }
@@ -211,10 +198,14 @@ Result<std::array<NetemStats, 2>> Steering::Stats() {
     }
   };
   // REST: the bounce veths' netems with tcx, else the ifb's REST class; WebSocket: the ifb's.
-  if (bounce_ifindexes_.empty()) add(out[0], ifb_ifindex_, kRestClass);
-  for (int idx : bounce_ifindexes_) add(out[0], idx, TC_H_ROOT);
-  add(out[1], ifb_ifindex_, kWsClass);
-  add(out[1], ifb_ifindex_, kDrainClass);  // what waits for the netem once a burst is over
+  // Each with its drain: what waits for the netem once a burst is over.
+  auto add_class = [&](NetemStats& n, int ifindex, uint32_t cls) {
+    add(n, ifindex, cls);
+    add(n, ifindex, DrainOf(cls));
+  };
+  if (bounce_ifindexes_.empty()) add_class(out[0], ifb_ifindex_, kRestClass);
+  for (int idx : bounce_ifindexes_) add_class(out[0], idx, kRestClass);
+  add_class(out[1], ifb_ifindex_, kWsClass);
   return out;
 }
 

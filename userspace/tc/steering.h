@@ -3,15 +3,19 @@
 //
 // tcx links (6.6+): nothing is added to the interface but bpf_links
 //   engine socket ─(cgroup_skb: mark)─► tcx egress mmc_tc_egress: mark? bpf_redirect ─► bounce
-//     veth "a" (root netem) ─► veth "b", tcx ingress mmc_tc_bounce ─► bpf_redirect ─► iface egress
+//     veth "a" (HTB 1: ─► 1:10 netem | 1:11 fq) ─► veth "b", tcx ingress mmc_tc_bounce
+//     ─► bpf_redirect ─► iface egress
 //   tcx ingress mmc_tc_ingress: ws_lag? priority, bpf_redirect ─► ifb ─► HTB 1: ─► 1:20 netem
-//                                                  (a burst just ended: skb->tstamp) ─► 1:30 fq
+//                                                                              | 1:21 fq
 //   (outbound cannot use the ifb: it drops bpf_redirect-ed packets that were never received,
 //   see bpf/tc_egress.bpf.c)
 // clsact (older kernels):
 //   engine socket ─(cgroup_skb: mark+priority)─► iface clsact egress: u32 mark ─► skbedit mark 0,
-//                                                 mirred redirect ─► ifb ─► HTB 1: ─► 1:10 netem
+//                                       mirred redirect ─► ifb ─► HTB 1: ─► 1:10 netem | 1:11 fq
 //   iface clsact ingress: mmc_tc_ingress (mark+priority) ─► u32 mark ─► (same) ─► 1:20 netem
+//                                                                              | 1:21 fq
+// (the fq of a netem: where a flow waits, once a burst is over, for its packets still in the
+// netem; each packet carries the moment it may leave in skb->tstamp)
 //
 // The interface's own root qdisc is never replaced (replacing it would drop what is queued on
 // it). On clsact, a clsact qdisc is added if there was none, and our filters at our priorities;
@@ -56,9 +60,12 @@ inline constexpr uint16_t kPrioU32 = 0xc002;          // mark -> ifb
 inline constexpr uint32_t kHtbHandle = 0x00010000;    // 1:
 inline constexpr uint32_t kRestClass = 0x00010010;    // 1:10
 inline constexpr uint32_t kWsClass = 0x00010020;      // 1:20
-// 1:30, an fq: once a burst is over, a WebSocket flow's packets wait there, each until its
-// skb->tstamp, for the flow's messages still in the netem (bpf/tc_ingress.bpf.c, mmc_ws_lag).
-inline constexpr uint32_t kDrainClass = 0x00010030;
+// Beside each netem class, an fq (its drain): once a burst is over, a flow's packets wait there,
+// each until its skb->tstamp, for the flow's packets still in the netem, so none overtakes them
+// (bpf/tc_ingress.bpf.c, mmc_ws_lag; bpf/cgroup_skb.bpf.c for lat_spike).
+inline constexpr uint32_t kRestDrainClass = 0x00010011;  // 1:11
+inline constexpr uint32_t kWsDrainClass = 0x00010021;    // 1:21
+constexpr uint32_t DrainOf(uint32_t delay_class) { return delay_class + 1; }
 
 // tcx: where the data plane's programs redirect, per target interface (0 = nowhere).
 struct TcxRoute {
