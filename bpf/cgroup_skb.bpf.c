@@ -83,7 +83,7 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	struct mmc_l4 p = {};
 	struct bpf_sock *sk;
 	__u32 ifindex;
-	__u64 flow, now, until;
+	__u64 flow, until;
 	int op;
 
 	if (mmc_parse_l4(skb, 0, skb->protocol, &p) < 0)
@@ -149,15 +149,13 @@ static __always_inline void mmc_egress_endpoints(struct __sk_buff *skb,
 	ifindex = skb->ifindex;
 	if (!bpf_map_lookup_elem(&mmc_ifaces, &ifindex))
 		return;
-	now = bpf_ktime_get_ns(); /* fq compares skb->tstamp with this clock */
 	if (mmc_decide(cfg, MMC_SCN_LAT_SPIKE, MMC_DIR_EGRESS, flow) == MMC_LIVE) {
 		skb->mark = cfg->egress_mark;
 		skb->priority = cfg->egress_class;
 		if (tag)
-			tag->delay_until_ns = now + cfg->lat_spike_hold_ns;
+			tag->delay_until_ns = bpf_ktime_get_ns() + cfg->lat_spike_hold_ns;
 		mmc_acted(cfg, MMC_SCN_LAT_SPIKE, MMC_DIR_EGRESS, flow, 1);
-	} else if (tag && (until = mmc_drain_time(cfg->egress_drain_class, tag->delay_until_ns,
-						   now))) {
+	} else if (tag && (until = mmc_drain_time(cfg->egress_drain_class, &tag->delay_until_ns))) {
 		/* The burst is over, but the flow's last segments are still in the netem: this one
 		 * waits for them in the drain class, an fq that sends it at its skb->tstamp (EDT),
 		 * rather than overtaking them (tc_ingress.bpf.c, mmc_ws_lag, says what overtaking

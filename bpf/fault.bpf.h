@@ -18,17 +18,25 @@
 #endif
 
 /* A delay's drain (userspace/tc/steering.h): once a burst is over, a flow whose delayed packets
- * may still be in the netem (until its delay_until_ns) sends its data through the drain's fq,
- * timed to leave at that moment (EDT), so none overtakes them; and for a little past it, since
- * the fq's timer may release the last held ones late, and a packet must still queue behind
- * them (it leaves at once if they are gone). The delivery time, or 0: nothing to wait for. */
+ * may still be in the netem (until *until, the socket's delay_until_ns) sends its data through
+ * the drain's fq, timed to leave at that moment (EDT), so none overtakes them; and for a little
+ * past it, since the fq's timer may release the last held ones late, and a packet must still
+ * queue behind them (it leaves at once if they are gone). The delivery time, or 0: nothing to
+ * wait for. A flow with nothing left to wait for is cleared, so its packets outside bursts cost
+ * a load and a compare here, not a clock read. */
 #define MMC_DRAIN_GRACE_NS (5 * 1000000ULL)
 
-static __always_inline __u64 mmc_drain_time(__u32 drain_class, __u64 until, __u64 now)
+static __always_inline __u64 mmc_drain_time(__u32 drain_class, __u64 *until)
 {
-	if (!drain_class || !until || now >= until + MMC_DRAIN_GRACE_NS)
+	__u64 t = *until;
+
+	if (!t || !drain_class)
 		return 0;
-	return until;
+	if (bpf_ktime_get_ns() >= t + MMC_DRAIN_GRACE_NS) { /* fq's clock */
+		*until = 0;
+		return 0;
+	}
+	return t;
 }
 
 enum mmc_verdict {

@@ -165,21 +165,20 @@ static __always_inline int mmc_ws_lag(struct __sk_buff *skb, const struct mmc_co
 {
 	__u32 ifindex = skb->ifindex, ifb = 0;
 	struct mmc_iface *v = bpf_map_lookup_elem(&mmc_ifaces, &ifindex);
-	__u64 now, until;
+	__u64 until;
 	int ok;
 
 	if (v)
 		ifb = v->ifb;
 	if (!ifb && skb->mark)
 		return TC_ACT_UNSPEC;
-	now = bpf_ktime_get_ns(); /* fq compares skb->tstamp with this clock */
 	if (mmc_decide(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie) == MMC_LIVE) {
 		ok = mmc_ws_steer(skb, cfg, ifb, cfg->ingress_class);
 		if (ok)
-			tag->delay_until_ns = now + cfg->ws_lag_hold_ns;
+			tag->delay_until_ns = bpf_ktime_get_ns() + cfg->ws_lag_hold_ns; /* fq's */
 		mmc_acted(cfg, MMC_SCN_WS_LAG, MMC_DIR_INGRESS, tag->cookie, ok);
 	} else {
-		until = mmc_drain_time(cfg->ingress_drain_class, tag->delay_until_ns, now);
+		until = mmc_drain_time(cfg->ingress_drain_class, &tag->delay_until_ns);
 		if (!until)
 			return TC_ACT_UNSPEC;
 		/* The helper marks the time as a delivery time (EDT), which the redirect and the

@@ -851,6 +851,7 @@ TEST_F(ProgTcIngress, WsLagHoldsAFlowBehindItsDelayedMessagesOnceTheBurstIsOver)
   EXPECT_EQ(passed.mark, 0u);
   EXPECT_EQ(passed.priority, 0u);
   EXPECT_EQ(passed.tstamp, 0u);
+  EXPECT_EQ(ReadTag().delay_until_ns, 0u) << "cleared: later packets read no clock";
 
   // Shadow mode in a burst decides and counts, and leaves nothing to wait for.
   t.delay_until_ns = 0;
