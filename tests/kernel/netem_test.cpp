@@ -378,11 +378,24 @@ double Added(const nlohmann::json& base, const nlohmann::json& with, const char*
          Median(base[key].get<std::vector<double>>());
 }
 
+// The fastest of a kind's runs (handshakes: TCG's emulated CPU adds to some, a delay to all).
+double Fastest(const nlohmann::json& j, const char* key) {
+  const auto v = j[key].get<std::vector<double>>();
+  return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
+}
+
+// Also a run whose fastest handshake took more than the 50 ms ExpectEachRequestTakesTheSpikeOnce
+// allows but less than the spike a delayed SYN or ClientHello adds to every handshake: curl's
+// over TLS, +65.5 ms in the 6.1 lane on 2026-12-05, in a run whose requests were all slower.
 bool SlowerThanOneSpikeShortOfTwo(const nlohmann::json& base, const nlohmann::json& with) {
   if (base.is_discarded() || with.is_discarded()) return false;
   for (const char* key : {"keep", "curl_keep", "new_req", "curl_new_req"}) {
     const double d = Added(base, with, key);
     if (d > SpikeBound() && d < 150.0) return true;
+  }
+  for (const char* key : {"new_hs", "curl_new_hs"}) {
+    const double d = Fastest(with, key) - Fastest(base, key);
+    if (d > 50.0 && d < 90.0) return true;
   }
   return false;
 }
@@ -432,14 +445,10 @@ void ExpectEachRequestTakesTheSpikeOnce(const nlohmann::json& base, const nlohma
   // by the fastest of the runs: a delayed SYN or ClientHello adds the spike to every handshake,
   // while TCG's emulated CPU (~30 ms python, ~140 ms of curl's TLS) only adds to some. The
   // medians spread by -45..+31 ms, and once by +66 ms (curl over TLS, 6.1 lane, 2026-12-04).
-  auto fastest = [](const nlohmann::json& j, const char* key) {
-    const auto v = j[key].get<std::vector<double>>();
-    return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
-  };
   for (const char* key : {"new_hs", "curl_new_hs"}) {
     std::printf("lat_spike 100 ms, %s, %s: fastest %.1f -> %.1f ms\n", what.c_str(), key,
-                fastest(base, key), fastest(with, key));
-    EXPECT_LE(fastest(with, key) - fastest(base, key), 50.0)
+                Fastest(base, key), Fastest(with, key));
+    EXPECT_LE(Fastest(with, key) - Fastest(base, key), 50.0)
         << what << ", " << key << ": the handshake was delayed";
   }
   // curl's first request follows its handshake at once (no pause possible): no answer before the
